@@ -1,0 +1,66 @@
+// swift-tools-version: 6.0
+// The reference evaluation harness for machine unlearning.
+import PackageDescription
+
+let package = Package(
+  name: "unlearn",
+  products: [
+    // Libraries are exported so that a participant's own package can depend on
+    // the harness and register its own `UnlearningAlgorithm`.
+    .library(name: "NumericCore", targets: ["NumericCore"]),
+    .library(name: "Networks", targets: ["Networks"]),
+    .library(name: "Harness", targets: ["Harness"]),
+    .library(name: "Attacks", targets: ["Attacks"]),
+    .library(name: "Baselines", targets: ["Baselines"]),
+    .executable(name: "unlearn", targets: ["CLI"]),
+    .executable(name: "unlearn-bench", targets: ["Benchmarks"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+  ],
+  targets: [
+    // System libraries (installed by `make`: libpng-dev, libopenblas-dev).
+    .systemLibrary(
+      name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+      providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(
+      name: "CBLAS", path: "Sources/CBLAS",
+      providers: [.apt(["libopenblas-dev"])]),
+
+    // libpng's low-level reader behind setjmp error handling (C cannot longjmp through Swift).
+    .target(name: "CPNGDecoder", dependencies: ["CPNG"]),
+
+    // Libraries, in the one direction of dependencies:
+    // NumericCore -> Networks -> Harness -> {Attacks, Baselines} -> CLI.
+    .target(name: "NumericCore", dependencies: ["CBLAS"]),
+    .target(name: "Networks", dependencies: ["NumericCore"]),
+    .target(
+      name: "Harness",
+      dependencies: ["NumericCore", "Networks", "CPNGDecoder", .product(name: "Yams", package: "Yams")]),
+    .target(name: "Attacks", dependencies: ["Harness", "NumericCore"]),
+    .target(name: "Baselines", dependencies: ["Harness", "Networks", "NumericCore"]),
+
+    // Executables.
+    .executableTarget(
+      name: "CLI",
+      dependencies: [
+        "Harness", "Attacks", "Baselines", "Networks", "NumericCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "Benchmarks", dependencies: ["Harness", "Networks", "NumericCore"]),
+
+    // Tests.
+    .target(
+      name: "TestSupport", dependencies: ["NumericCore", "Networks", "Harness"],
+      path: "Tests/TestSupport"),
+    .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore", "TestSupport"]),
+    .testTarget(name: "NetworksTests", dependencies: ["Networks", "NumericCore", "TestSupport"]),
+    .testTarget(
+      name: "HarnessTests", dependencies: ["Harness", "Networks", "NumericCore", "TestSupport"]),
+    .testTarget(
+      name: "CLITests", dependencies: ["CLI", "Harness", "TestSupport"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,28 @@
+import Harness
+import Networks
+import NumericCore
+
+/// Retraining from scratch on the retain set: exact unlearning, and the
+/// reference every other algorithm is measured against.
+///
+/// ```
+/// θ_r = Train(init(seed), D_retain)     with the original model's recipe
+/// ```
+/// The initialisation and shuffling come from the request seed; the original
+/// weights are used only for their architecture.
+public struct Retrain: UnlearningAlgorithm {
+  public var name: String { "retrain" }
+  public var kind: UnlearningKind { .exact }
+  /// Training recipe override (nil: the experiment's recipe).
+  public var training: TrainingConfig?
+
+  public init(training: TrainingConfig? = nil) { self.training = training }
+
+  public func unlearn(_ request: UnlearningRequest) throws -> ModelWeights {
+    let recipe = training ?? request.training
+    let net = try Network(architecture: request.original.architecture, maxBatch: Swift.max(recipe.batchSize, 256))
+    net.initialize(seed: Seeds.derive(request.seed, "retrain", "init"))
+    try Trainer.train(net, on: request.retain, config: recipe, seed: Seeds.derive(request.seed, "retrain", "shuffle"))
+    return net.weights
+  }
+}

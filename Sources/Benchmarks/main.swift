@@ -1,0 +1,96 @@
+import Foundation
+import Harness
+import Networks
+import NumericCore
+
+// `make bench`: training throughput of the reference MLP and CNN, one model per
+// core with single-threaded BLAS, against PyTorch on one thread (measured in
+// the same run by bench/pytorch_reference.py when torch is installed), plus the
+// scaling of 2 workers over 1. Figures are ratios measured in one run; nothing
+// here asserts a timing.
+
+BLASThreads.setSingleThreaded()
+let arguments = CommandLine.arguments
+let seconds = Double(arguments.first { $0.hasPrefix("--seconds=") }?.dropFirst(10) ?? "") ?? 3.0
+
+/// Random examples with `d` features and 10 classes.
+func syntheticExamples(_ n: Int, _ d: Int, seed: UInt64) -> LabeledExamples {
+  var rng = Xoshiro256StarStar(seed: seed)
+  let x = (0..<(n * d)).map { _ in rng.nextUnitFloat() }
+  let y = (0..<n).map { _ in Int32(rng.nextIndex(below: 10)) }
+  return LabeledExamples(features: Tensor(shape: [n, d], scalars: x), labels: y)
+}
+
+/// Trains one model with SGD (momentum 0.9, lr 0.05, batch 64) for about
+/// `seconds` and returns samples per second (after one warm-up epoch).
+func throughput(_ arch: Architecture, examples: LabeledExamples, seconds: Double, seed: UInt64) throws -> Double {
+  let net = try Network(architecture: arch, maxBatch: 64)
+  net.initialize(seed: seed)
+  let config = TrainingConfig(epochs: 1, batchSize: 64, optimizer: .sgd, learningRate: 0.05, momentum: 0.9, weightDecay: 0, schedule: .constant)
+  let opt = config.makeOptimizer()
+  try Trainer.train(net, on: examples, config: config, seed: seed, optimizer: opt)
+  var samples = 0
+  let start = Date()
+  var epoch: UInt64 = 1
+  while Date().timeIntervalSince(start) < seconds {
+    try Trainer.train(net, on: examples, config: config, seed: seed &+ epoch, optimizer: opt)
+    samples += examples.count
+    epoch += 1
+  }
+  return Double(samples) / Date().timeIntervalSince(start)
+}
+
+let mlp = Architecture(kind: .mlp, inputShape: [1, 8, 8], numClasses: 10, hidden: [128, 128])
+let cnn = Architecture(kind: .cnn, inputShape: [1, 28, 28], numClasses: 10, channels: [16, 32])
+let mlpData = syntheticExamples(8192, 64, seed: 1)
+let cnnData = syntheticExamples(1024, 784, seed: 2)
+
+let mlpRate = try throughput(mlp, examples: mlpData, seconds: seconds, seed: 3)
+let cnnRate = try throughput(cnn, examples: cnnData, seconds: seconds, seed: 4)
+
+// Two workers against one: the same two MLP jobs, sequentially and in parallel.
+func poolRate(workers: Int) throws -> Double {
+  let start = Date()
+  let rates = try WorkerPool.map(count: 2, workers: workers) { i in
+    try throughput(mlp, examples: mlpData, seconds: seconds, seed: 10 + UInt64(i))
+  }
+  _ = start
+  return workers == 1 ? rates.reduce(0, +) / 2 : rates.reduce(0, +)
+}
+let oneWorker = try poolRate(workers: 1)
+let twoWorkers = try poolRate(workers: 2)
+
+// PyTorch on one thread, if installed.
+struct TorchFigures: Decodable {
+  var mlp: Double
+  var cnn: Double
+  var torch: String
+}
+func runTorch() -> TorchFigures? {
+  let script = URL(fileURLWithPath: "bench/pytorch_reference.py")
+  guard FileManager.default.fileExists(atPath: script.path) else { return nil }
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+  p.arguments = ["python3", script.path, "--seconds", String(seconds)]
+  let pipe = Pipe()
+  p.standardOutput = pipe
+  p.standardError = FileHandle.nullDevice
+  do { try p.run() } catch { return nil }
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  guard p.terminationStatus == 0 else { return nil }
+  return try? JSONDecoder().decode(TorchFigures.self, from: data)
+}
+let torch = runTorch()
+
+func fmt(_ x: Double) -> String { String(format: "%.0f", x) }
+print("Training throughput, batch 64, SGD momentum 0.9, one model per core, single-threaded BLAS")
+print("| model | unlearn samples/s | PyTorch 1 thread samples/s | ratio | target |")
+print("|---|---|---|---|---|")
+print("| MLP 64-128-128-10 | \(fmt(mlpRate)) | \(torch.map { fmt($0.mlp) } ?? "n/a") | \(torch.map { String(format: "%.2f×", mlpRate / $0.mlp) } ?? "n/a") | ≥ 4× |")
+print("| CNN 1×28×28 (16, 32) | \(fmt(cnnRate)) | \(torch.map { fmt($0.cnn) } ?? "n/a") | \(torch.map { String(format: "%.2f×", cnnRate / $0.cnn) } ?? "n/a") | ≥ 2.5× |")
+print("")
+print("Scaling: 2 workers \(fmt(twoWorkers)) samples/s vs 1 worker \(fmt(oneWorker)) samples/s = \(String(format: "%.2f×", twoWorkers / oneWorker)) (target ≥ 1.8×)")
+if let torch { print("PyTorch \(torch.torch), torch.set_num_threads(1)") } else {
+  print("PyTorch reference not run: install torch (pip install torch) to measure it in the same run.")
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Networks
+import NumericCore
+
+/// An experiment made concrete: the dataset loaded, the splits cut and the
+/// architecture fixed. Everything downstream (training, unlearning, scoring)
+/// starts from this value.
+public struct PreparedExperiment: Sendable {
+  public var spec: ExperimentSpec
+  public var dataset: Dataset
+  public var splits: Splits
+  public var architecture: Architecture
+
+  /// Loads the dataset and cuts the splits (paths relative to `baseDirectory`).
+  public init(spec: ExperimentSpec, baseDirectory: URL? = nil) throws {
+    self.spec = spec
+    let path: String
+    if let base = baseDirectory, !spec.dataset.path.hasPrefix("/") {
+      path = base.appendingPathComponent(spec.dataset.path).path
+    } else {
+      path = spec.dataset.path
+    }
+    dataset = try Dataset.load(path: path, layout: spec.dataset.layout)
+    splits = try Splits.make(dataset, config: spec.split)
+    architecture = spec.model.architecture(inputShape: dataset.shape, numClasses: dataset.numClasses)
+    do { try architecture.validate() } catch { throw HarnessError("model", "\(error)") }
+  }
+
+  /// The examples of one split.
+  public func examples(_ ids: [Int]) -> LabeledExamples { dataset.examples.subset(ids) }
+
+  /// Trains the original model on the training split (seed derived from the
+  /// experiment seed and `index`, so several originals can be trained).
+  public func trainOriginal(index: Int = 0, observer: Trainer.Observer? = nil) throws -> ModelWeights {
+    let net = try Network(architecture: architecture, maxBatch: Swift.max(spec.training.batchSize, 256))
+    net.initialize(seed: Seeds.derive(spec.seed, "original", "init", String(index)))
+    try Trainer.train(
+      net, on: examples(splits.train), config: spec.training,
+      seed: Seeds.derive(spec.seed, "original", "shuffle", String(index)), observer: observer)
+    return net.weights
+  }
+
+  /// Accuracy of `weights` on every named split.
+  public func accuracies(_ weights: ModelWeights) throws -> [(split: String, accuracy: Double)] {
+    let net = try Network(weights: weights)
+    return splits.named.map { ($0.name, net.accuracy(examples($0.ids))) }
+  }
+}
+
+/// Saving and loading model weights as `model.safetensors` (PyTorch names and
+/// shapes) with an `architecture.json` sidecar.
+public enum ModelFiles {
+  public static func save(_ weights: ModelWeights, to directory: URL, name: String = "model") throws {
+    let net = try Network(weights: weights, maxBatch: 1)
+    let meta = ["format": "pt", "torch_module": "nn.Sequential(\(weights.architecture.torchSequential))"]
+    try writeAtomically(Safetensors.encode(net.namedTensors, metadata: meta), to: directory.appendingPathComponent("\(name).safetensors"))
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try writeAtomically(try enc.encode(weights.architecture), to: directory.appendingPathComponent("architecture.json"))
+  }
+
+  /// Loads weights for `architecture` from a safetensors file, validating names, shapes and values.
+  public static func load(_ url: URL, architecture: Architecture) throws -> ModelWeights {
+    let (entries, _) = try Safetensors.read(url)
+    let net = try Network(architecture: architecture, maxBatch: 1)
+    try net.load(namedTensors: entries, source: url.path)
+    return net.weights
+  }
+}

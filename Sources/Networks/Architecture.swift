@@ -1,0 +1,127 @@
+import Foundation
+
+/// The kind of model.
+public enum ArchitectureKind: String, Codable, Sendable, CaseIterable {
+  /// Multinomial logistic regression: one ``Linear`` layer.
+  case softmax
+  /// Multi-layer perceptron: Linear–ReLU blocks, then a Linear classifier.
+  case mlp
+  /// Small CNN: [Conv3×3(pad 1)–ReLU–MaxPool2] blocks, Flatten, Linear classifier.
+  case cnn
+}
+
+/// A model description: enough to rebuild the network and to name its tensors
+/// the way PyTorch would. Saved as `architecture.json` beside the weights.
+public struct Architecture: Codable, Sendable, Equatable {
+  public var kind: ArchitectureKind
+  /// Input shape `[channels, height, width]`.
+  public var inputShape: [Int]
+  public var numClasses: Int
+  /// Hidden widths of the MLP (ignored otherwise).
+  public var hidden: [Int]
+  /// Output channels of each CNN block (ignored otherwise).
+  public var channels: [Int]
+  /// Convolution kernel size (CNN).
+  public var kernelSize: Int
+
+  public init(
+    kind: ArchitectureKind, inputShape: [Int], numClasses: Int, hidden: [Int] = [128, 128],
+    channels: [Int] = [16, 32], kernelSize: Int = 3
+  ) {
+    self.kind = kind
+    self.inputShape = inputShape
+    self.numClasses = numClasses
+    self.hidden = hidden
+    self.channels = channels
+    self.kernelSize = kernelSize
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case kind, inputShape = "input_shape", numClasses = "num_classes", hidden, channels
+    case kernelSize = "kernel_size"
+  }
+
+  /// Features per example.
+  public var inputSize: Int { inputShape.reduce(1, *) }
+
+  /// Checks that the description can be built; throws with the offending field.
+  public func validate() throws {
+    guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
+      throw NetworkError.invalidArchitecture("input_shape must be [channels, height, width] with positive entries, got \(inputShape)")
+    }
+    guard numClasses >= 2 else { throw NetworkError.invalidArchitecture("num_classes must be at least 2, got \(numClasses)") }
+    switch kind {
+    case .softmax: break
+    case .mlp:
+      guard hidden.allSatisfy({ $0 > 0 }) else { throw NetworkError.invalidArchitecture("hidden widths must be positive, got \(hidden)") }
+    case .cnn:
+      guard !channels.isEmpty, channels.allSatisfy({ $0 > 0 }) else {
+        throw NetworkError.invalidArchitecture("cnn channels must be a non-empty list of positive counts, got \(channels)")
+      }
+      guard kernelSize % 2 == 1, kernelSize > 0 else { throw NetworkError.invalidArchitecture("kernel_size must be odd, got \(kernelSize)") }
+      var h = inputShape[1], w = inputShape[2]
+      for _ in channels {
+        guard h >= 2 && w >= 2 else {
+          throw NetworkError.invalidArchitecture("input \(inputShape) is too small for \(channels.count) pooling blocks")
+        }
+        h /= 2
+        w /= 2
+      }
+    }
+  }
+
+  /// The layers, in order (including internal layout layers).
+  func makeLayers() -> [any Layer] {
+    let c = inputShape[0], h = inputShape[1], w = inputShape[2]
+    switch kind {
+    case .softmax:
+      return [Linear(inputSize: inputSize, outputSize: numClasses)]
+    case .mlp:
+      var layers: [any Layer] = []
+      var width = inputSize
+      for hdn in hidden {
+        layers.append(Linear(inputSize: width, outputSize: hdn))
+        layers.append(ReLU(size: hdn))
+        width = hdn
+      }
+      layers.append(Linear(inputSize: width, outputSize: numClasses))
+      return layers
+    case .cnn:
+      var layers: [any Layer] = []
+      if c > 1 { layers.append(ToChannelMajor(channels: c, planeSize: h * w)) }
+      var cin = c, hh = h, ww = w
+      for cout in channels {
+        let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: kernelSize, padding: kernelSize / 2, height: hh, width: ww)
+        layers.append(conv)
+        layers.append(ReLU(size: conv.outputSize))
+        layers.append(MaxPool2D(channels: cout, height: hh, width: ww))
+        cin = cout
+        hh /= 2
+        ww /= 2
+      }
+      layers.append(Flatten(channels: cin, planeSize: hh * ww))
+      layers.append(Linear(inputSize: cin * hh * ww, outputSize: numClasses))
+      return layers
+    }
+  }
+
+  /// The equivalent PyTorch module, as Python source (`nn.Sequential` assigned to `self.layers`).
+  public var torchSequential: String {
+    makeLayers().filter(\.isTorchModule).map(\.torchDescription).joined(separator: ", ")
+  }
+}
+
+/// Errors from building or loading networks.
+public enum NetworkError: Error, CustomStringConvertible {
+  case invalidArchitecture(String)
+  case weightsMismatch(String)
+  case invalidTraining(String)
+
+  public var description: String {
+    switch self {
+    case .invalidArchitecture(let s): "invalid architecture: \(s)"
+    case .weightsMismatch(let s): "weights do not match the architecture: \(s)"
+    case .invalidTraining(let s): "invalid training configuration: \(s)"
+    }
+  }
+}

@@ -1,0 +1,296 @@
+import Foundation
+import NumericCore
+
+/// A snapshot of a model: its architecture and all parameters in one flat
+/// vector (PyTorch tensor order). A value type, so it crosses job boundaries
+/// and is cheap to copy, compare and measure.
+public struct ModelWeights: Sendable, Equatable, Codable {
+  public var architecture: Architecture
+  public var parameters: [Float]
+
+  public init(architecture: Architecture, parameters: [Float]) {
+    self.architecture = architecture
+    self.parameters = parameters
+  }
+
+  /// ‖θ − θ'‖₂ over all parameters (accumulated in double precision).
+  public func distance(to other: ModelWeights) -> Double {
+    precondition(parameters.count == other.parameters.count, "distance: different architectures")
+    var s = 0.0
+    for i in 0..<parameters.count {
+      let d = Double(parameters[i]) - Double(other.parameters[i])
+      s += d * d
+    }
+    return s.squareRoot()
+  }
+
+  /// True when every parameter is finite.
+  public var allFinite: Bool { parameters.allSatisfy(\.isFinite) }
+}
+
+/// Examples with labels: features `[N, D]` (row-major) and `N` labels.
+public struct LabeledExamples: Sendable, Equatable {
+  public var features: Tensor
+  public var labels: [Int32]
+
+  public init(features: Tensor, labels: [Int32]) {
+    precondition(features.rows == labels.count, "LabeledExamples: \(features.rows) rows but \(labels.count) labels")
+    self.features = features
+    self.labels = labels
+  }
+
+  public var count: Int { labels.count }
+
+  /// The examples at `indices`, in that order.
+  public func subset(_ indices: [Int]) -> LabeledExamples {
+    LabeledExamples(features: features.gatherRows(indices), labels: indices.map { labels[$0] })
+  }
+
+  /// Concatenation of two sets with the same feature width.
+  public func appending(_ other: LabeledExamples) -> LabeledExamples {
+    precondition(features.rowLength == other.features.rowLength || count == 0 || other.count == 0)
+    var shape = count > 0 ? features.shape : other.features.shape
+    shape[0] = count + other.count
+    return LabeledExamples(
+      features: Tensor(shape: shape, scalars: features.scalars + other.features.scalars),
+      labels: labels + other.labels)
+  }
+}
+
+/// A feed-forward network whose parameters and gradients each live in one
+/// flat buffer, with activation buffers preallocated for a maximum batch.
+///
+/// One `Network` belongs to one job (it is not thread-safe); pass
+/// ``ModelWeights`` between jobs.
+public final class Network {
+  public let architecture: Architecture
+  /// All parameters, in PyTorch tensor order.
+  public let parameters: FloatBuffer
+  /// ∂L/∂parameters after ``computeGradients(_:indices:classWeights:)``.
+  public let gradients: FloatBuffer
+  /// The largest batch the activation buffers hold.
+  public let maxBatch: Int
+
+  let layers: [any Layer]
+  let offsets: [Int]
+  private let activations: [FloatBuffer]
+  private let activationGrads: [FloatBuffer]
+  private let labelBuffer: IndexBuffer
+
+  /// Builds a network with all parameters zero (see ``initialize(seed:)``).
+  public init(architecture: Architecture, maxBatch: Int = 256) throws {
+    try architecture.validate()
+    precondition(maxBatch > 0)
+    self.architecture = architecture
+    self.maxBatch = maxBatch
+    layers = architecture.makeLayers()
+    var offs = [Int]()
+    var total = 0
+    for l in layers {
+      offs.append(total)
+      total += l.parameterCount
+      l.prepare(maxBatch: maxBatch)
+    }
+    offsets = offs
+    parameters = FloatBuffer(count: total)
+    gradients = FloatBuffer(count: total)
+    var acts = [FloatBuffer(count: maxBatch * architecture.inputSize)]
+    var grads = [FloatBuffer(count: maxBatch * architecture.inputSize)]
+    for l in layers {
+      acts.append(FloatBuffer(count: maxBatch * l.outputSize))
+      grads.append(FloatBuffer(count: maxBatch * l.outputSize))
+    }
+    activations = acts
+    activationGrads = grads
+    labelBuffer = IndexBuffer(count: maxBatch)
+  }
+
+  /// Builds a network from a snapshot.
+  public convenience init(weights: ModelWeights, maxBatch: Int = 256) throws {
+    try self.init(architecture: weights.architecture, maxBatch: maxBatch)
+    try load(weights)
+  }
+
+  /// Number of parameters.
+  public var parameterCount: Int { parameters.count }
+
+  /// Draws fresh parameters, layer by layer, from a generator seeded with `seed`
+  /// (PyTorch's default initialisation for each module).
+  public func initialize(seed: UInt64) {
+    var rng = Xoshiro256StarStar(seed: seed)
+    for (i, l) in layers.enumerated() where l.parameterCount > 0 {
+      l.initialize(parameters.view(offset: offsets[i], count: l.parameterCount), using: &rng)
+    }
+  }
+
+  /// A snapshot of the current parameters.
+  public var weights: ModelWeights { ModelWeights(architecture: architecture, parameters: parameters.array) }
+
+  /// Replaces the parameters with `weights` (same architecture).
+  public func load(_ weights: ModelWeights) throws {
+    guard weights.architecture == architecture else {
+      throw NetworkError.weightsMismatch("architecture \(weights.architecture) differs from \(architecture)")
+    }
+    guard weights.parameters.count == parameters.count else {
+      throw NetworkError.weightsMismatch("\(weights.parameters.count) parameters, expected \(parameters.count)")
+    }
+    parameters.copy(from: weights.parameters)
+  }
+
+  /// A new network with the same architecture and a copy of the parameters.
+  public func copy() -> Network {
+    // The architecture was validated when this network was built.
+    let net = try! Network(architecture: architecture, maxBatch: maxBatch)
+    net.parameters.copy(from: parameters)
+    return net
+  }
+
+  // MARK: Forward and backward
+
+  /// Runs the network on `batch` rows already placed in the input buffer.
+  private func forwardLoaded(batch: Int) -> FloatView {
+    for (i, l) in layers.enumerated() {
+      l.forward(
+        activations[i].view(offset: 0, count: batch * l.inputSize),
+        activations[i + 1].view(offset: 0, count: batch * l.outputSize),
+        batch: batch, parameters: parameters.view(offset: offsets[i], count: l.parameterCount))
+    }
+    return activations[layers.count].view(offset: 0, count: batch * architecture.numClasses)
+  }
+
+  /// Loads the rows `indices` of `examples` into the input and label buffers.
+  private func load(_ examples: LabeledExamples, indices: ArraySlice<Int>) {
+    precondition(indices.count <= maxBatch, "batch of \(indices.count) exceeds maxBatch \(maxBatch)")
+    let d = architecture.inputSize
+    precondition(examples.features.rowLength == d, "examples have \(examples.features.rowLength) features, the network expects \(d)")
+    Kernels.gatherRows(examples.features.scalars, rowLength: d, indices: indices, into: activations[0].view(offset: 0, count: indices.count * d))
+    Kernels.gatherLabels(examples.labels, indices: indices, into: labelBuffer)
+  }
+
+  /// Computes the mean (optionally class-weighted) cross-entropy of the
+  /// examples at `indices` and writes its gradient into ``gradients``.
+  /// - Returns: the loss.
+  @discardableResult
+  public func computeGradients(_ examples: LabeledExamples, indices: ArraySlice<Int>, classWeights: [Float]? = nil) -> Double {
+    let batch = indices.count
+    load(examples, indices: indices)
+    let logits = forwardLoaded(batch: batch)
+    let k = architecture.numClasses
+    let loss = Kernels.softmaxCrossEntropy(
+      logits: logits, labels: labelBuffer, rows: batch, classes: k, classWeights: classWeights,
+      grad: activationGrads[layers.count].view(offset: 0, count: batch * k))
+    backward(batch: batch)
+    return loss
+  }
+
+  /// Back-propagates from the gradient already stored for the logits.
+  private func backward(batch: Int) {
+    for i in stride(from: layers.count - 1, through: 0, by: -1) {
+      let l = layers[i]
+      l.backward(
+        input: activations[i].view(offset: 0, count: batch * l.inputSize),
+        output: activations[i + 1].view(offset: 0, count: batch * l.outputSize),
+        outputGrad: activationGrads[i + 1].view(offset: 0, count: batch * l.outputSize),
+        inputGrad: i == 0 ? nil : activationGrads[i].view(offset: 0, count: batch * l.inputSize),
+        batch: batch,
+        parameters: parameters.view(offset: offsets[i], count: l.parameterCount),
+        parameterGrads: gradients.view(offset: offsets[i], count: l.parameterCount))
+    }
+  }
+
+  /// Mean cross-entropy of `examples` (no gradient).
+  public func loss(_ examples: LabeledExamples, classWeights: [Float]? = nil) -> Double {
+    var total = 0.0, weight = 0.0
+    var start = 0
+    while start < examples.count {
+      let end = Swift.min(start + maxBatch, examples.count)
+      let idx = Array(start..<end)
+      load(examples, indices: idx[...])
+      let logits = forwardLoaded(batch: idx.count)
+      let w = classWeights.map { cw in idx.reduce(0.0) { $0 + Double(cw[Int(examples.labels[$1])]) } } ?? Double(idx.count)
+      total += w * Kernels.softmaxCrossEntropy(
+        logits: logits, labels: labelBuffer, rows: idx.count, classes: architecture.numClasses,
+        classWeights: classWeights, grad: nil)
+      weight += w
+      start = end
+    }
+    return weight > 0 ? total / weight : 0
+  }
+
+  /// Logits `[N, classes]` for the rows of `features` `[N, D]`.
+  public func logits(_ features: Tensor) -> Tensor {
+    let n = features.rows, d = architecture.inputSize, k = architecture.numClasses
+    precondition(features.rowLength == d || n == 0, "features have \(features.rowLength) columns, the network expects \(d)")
+    var out = [Float](repeating: 0, count: n * k)
+    var start = 0
+    while start < n {
+      let end = Swift.min(start + maxBatch, n)
+      Kernels.gatherRows(features.scalars, rowLength: d, indices: (start..<end).map { $0 }[...], into: activations[0].view(offset: 0, count: (end - start) * d))
+      let logits = forwardLoaded(batch: end - start)
+      for i in 0..<((end - start) * k) { out[start * k + i] = logits[i] }
+      start = end
+    }
+    return Tensor(shape: [n, k], scalars: out)
+  }
+
+  /// Fraction of `examples` whose arg-max logit equals the label (first maximum wins).
+  public func accuracy(_ examples: LabeledExamples) -> Double {
+    guard examples.count > 0 else { return .nan }
+    let z = logits(examples.features)
+    return Self.accuracy(logits: z, labels: examples.labels)
+  }
+
+  /// Fraction of rows of `logits` whose arg-max equals the label.
+  public static func accuracy(logits z: Tensor, labels: [Int32]) -> Double {
+    let k = z.rowLength
+    var correct = 0
+    for i in 0..<labels.count {
+      var best = 0
+      for c in 1..<k where z.scalars[i * k + c] > z.scalars[i * k + best] { best = c }
+      if best == Int(labels[i]) { correct += 1 }
+    }
+    return labels.isEmpty ? .nan : Double(correct) / Double(labels.count)
+  }
+
+  // MARK: PyTorch naming
+
+  /// The parameter tensors with PyTorch names (`layers.<i>.weight`, ...) and shapes.
+  public var namedTensors: [Safetensors.Entry] {
+    var out = [Safetensors.Entry]()
+    var torchIndex = 0
+    for (i, l) in layers.enumerated() {
+      guard l.isTorchModule else { continue }
+      var off = offsets[i]
+      for (suffix, shape) in l.parameterShapes {
+        let n = shape.reduce(1, *)
+        out.append(.init(name: "layers.\(torchIndex).\(suffix)", tensor: Tensor(shape: shape, scalars: parameters.view(offset: off, count: n).array)))
+        off += n
+      }
+      torchIndex += 1
+    }
+    return out
+  }
+
+  /// The expected PyTorch names and shapes, in order.
+  public var tensorSpecs: [(name: String, shape: [Int])] { namedTensors.map { ($0.name, $0.tensor.shape) } }
+
+  /// Loads parameters from named tensors (e.g. a safetensors file), checking
+  /// that every expected tensor is present with the right shape and finite
+  /// values and that there are no extra tensors.
+  public func load(namedTensors entries: [Safetensors.Entry], source: String) throws {
+    var byName = [String: Tensor]()
+    for e in entries { byName[e.name] = e.tensor }
+    var flat = [Float]()
+    flat.reserveCapacity(parameters.count)
+    let specs = tensorSpecs
+    for (name, shape) in specs {
+      guard let t = byName[name] else { throw NetworkError.weightsMismatch("\(source): missing tensor '\(name)' (shape \(shape))") }
+      guard t.shape == shape else { throw NetworkError.weightsMismatch("\(source): tensor '\(name)' has shape \(t.shape), expected \(shape)") }
+      guard t.scalars.allSatisfy(\.isFinite) else { throw NetworkError.weightsMismatch("\(source): tensor '\(name)' contains NaN or infinite values") }
+      flat.append(contentsOf: t.scalars)
+    }
+    let extra = Set(byName.keys).subtracting(specs.map(\.name))
+    guard extra.isEmpty else { throw NetworkError.weightsMismatch("\(source): unexpected tensors \(extra.sorted())") }
+    parameters.copy(from: flat)
+  }
+}

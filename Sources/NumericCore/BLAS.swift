@@ -1,0 +1,61 @@
+import CBLAS
+
+/// Thin, checked wrappers over OpenBLAS for ``FloatView`` operands.
+///
+/// All products are single precision and row-major. Parallelism lives across
+/// models (one model per core), so BLAS itself is kept single-threaded; see
+/// ``BLASThreads``.
+public enum BLAS {
+  /// `C ← α·op(A)·op(B) + β·C` with `op(A)` of shape m×k and `op(B)` k×n (row-major).
+  ///
+  /// - Parameters:
+  ///   - transA, transB: whether `A` and `B` are stored transposed.
+  ///   - lda, ldb, ldc: leading dimensions (row strides) of the stored matrices.
+  @inlinable
+  public static func gemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: FloatView, lda: Int, b: FloatView, ldb: Int,
+    beta: Float = 0, c: FloatView, ldc: Int
+  ) {
+    precondition(m >= 0 && n >= 0 && k >= 0)
+    precondition(a.count >= (transA ? (k - 1) * lda + m : (m - 1) * lda + k) || m == 0 || k == 0, "gemm: A too small")
+    precondition(b.count >= (transB ? (n - 1) * ldb + k : (k - 1) * ldb + n) || n == 0 || k == 0, "gemm: B too small")
+    precondition(c.count >= (m - 1) * ldc + n || m == 0 || n == 0, "gemm: C too small")
+    if m == 0 || n == 0 { return }
+    cblas_sgemm(
+      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), alpha, a.pointer, Int32(lda), b.pointer, Int32(ldb),
+      beta, c.pointer, Int32(ldc))
+  }
+
+  /// `y ← α·x + y`.
+  @inlinable
+  public static func axpy(_ alpha: Float, _ x: FloatView, _ y: FloatView) {
+    precondition(x.count == y.count, "axpy: length mismatch")
+    cblas_saxpy(Int32(x.count), alpha, x.pointer, 1, y.pointer, 1)
+  }
+
+  /// `x ← α·x`.
+  @inlinable
+  public static func scal(_ alpha: Float, _ x: FloatView) {
+    cblas_sscal(Int32(x.count), alpha, x.pointer, 1)
+  }
+
+  /// `Σ x_i·y_i` (single precision).
+  @inlinable
+  public static func dot(_ x: FloatView, _ y: FloatView) -> Float {
+    precondition(x.count == y.count, "dot: length mismatch")
+    return cblas_sdot(Int32(x.count), x.pointer, 1, y.pointer, 1)
+  }
+}
+
+/// Control of OpenBLAS's own thread pool.
+public enum BLASThreads {
+  /// Makes every BLAS call single-threaded. The harness parallelises across
+  /// independent models instead (``WorkerPool``), which scales far better for
+  /// small matrices and keeps results independent of the worker count.
+  public static func setSingleThreaded() { openblas_set_num_threads(1) }
+
+  /// The number of threads OpenBLAS will use.
+  public static var current: Int { Int(openblas_get_num_threads()) }
+}

@@ -1,0 +1,321 @@
+import Foundation
+
+/// Allocation-free numeric kernels over ``FloatView``s: the building blocks of
+/// the layers in `Networks`. Every kernel documents its layout; "CBHW" means
+/// channel-major activations `[channels, batch, height, width]`, which lets a
+/// whole batch of convolutions run as one matrix product.
+public enum Kernels {
+  // MARK: Bias
+
+  /// `Y[r, c] += b[c]` for a row-major `rows × cols` matrix.
+  public static func addRowVector(_ y: FloatView, rows: Int, cols: Int, _ b: FloatView) {
+    precondition(y.count >= rows * cols && b.count >= cols)
+    let yp = y.pointer, bp = b.pointer
+    for r in 0..<rows {
+      let row = yp + r * cols
+      for c in 0..<cols { row[c] += bp[c] }
+    }
+  }
+
+  /// `g[c] = Σ_r Y[r, c]` (column sums of a row-major `rows × cols` matrix).
+  public static func sumRows(_ y: FloatView, rows: Int, cols: Int, into g: FloatView) {
+    precondition(y.count >= rows * cols && g.count >= cols)
+    let yp = y.pointer, gp = g.pointer
+    gp.update(repeating: 0, count: cols)
+    for r in 0..<rows {
+      let row = yp + r * cols
+      for c in 0..<cols { gp[c] += row[c] }
+    }
+  }
+
+  /// `Y[c, s] += b[c]` for `planes × size` (each plane gets its own bias).
+  public static func addPlaneBias(_ y: FloatView, planes: Int, size: Int, _ b: FloatView) {
+    precondition(y.count >= planes * size && b.count >= planes)
+    let yp = y.pointer
+    for c in 0..<planes {
+      let v = b.pointer[c]
+      let row = yp + c * size
+      for s in 0..<size { row[s] += v }
+    }
+  }
+
+  /// `g[c] = Σ_s Y[c, s]` for `planes × size`.
+  public static func sumPlanes(_ y: FloatView, planes: Int, size: Int, into g: FloatView) {
+    precondition(y.count >= planes * size && g.count >= planes)
+    let yp = y.pointer
+    for c in 0..<planes {
+      let row = yp + c * size
+      var acc: Float = 0
+      for s in 0..<size { acc += row[s] }
+      g.pointer[c] = acc
+    }
+  }
+
+  // MARK: Activations
+
+  /// `y = max(x, 0)` elementwise over the first `count` elements.
+  public static func reluForward(_ x: FloatView, _ y: FloatView, count: Int) {
+    let xp = x.pointer, yp = y.pointer
+    for i in 0..<count { yp[i] = Swift.max(xp[i], 0) }
+  }
+
+  /// `dx = dy · 1[y > 0]` over the first `count` elements.
+  public static func reluBackward(output y: FloatView, outputGrad dy: FloatView, inputGrad dx: FloatView, count: Int) {
+    let yp = y.pointer, dyp = dy.pointer, dxp = dx.pointer
+    for i in 0..<count { dxp[i] = yp[i] > 0 ? dyp[i] : 0 }
+  }
+
+  // MARK: Layout
+
+  /// Swaps the two outer axes: `[a, b, inner] → [b, a, inner]`.
+  /// Used to move between sample-major (`[B, C·H·W]`) and channel-major (CBHW) layouts.
+  public static func swapOuterAxes(_ x: FloatView, _ y: FloatView, a: Int, b: Int, inner: Int) {
+    precondition(x.count >= a * b * inner && y.count >= a * b * inner)
+    let xp = x.pointer, yp = y.pointer
+    for i in 0..<a {
+      for j in 0..<b {
+        (yp + (j * a + i) * inner).update(from: xp + (i * b + j) * inner, count: inner)
+      }
+    }
+  }
+
+  // MARK: Convolution (stride 1, square kernel, zero padding)
+
+  /// Unfolds CBHW input patches into columns for a stride-1 convolution.
+  ///
+  /// `col[(c·k + i)·k + j, (b·Ho + y)·Wo + x] = in[c, b, y + i − pad, x + j − pad]`
+  /// (zero outside the image), with `Ho = H + 2·pad − k + 1`.
+  public static func im2col(
+    _ input: FloatView, channels: Int, batch: Int, height: Int, width: Int,
+    kernel k: Int, padding pad: Int, into col: FloatView
+  ) {
+    let ho = height + 2 * pad - k + 1, wo = width + 2 * pad - k + 1
+    let n = batch * ho * wo
+    precondition(col.count >= channels * k * k * n && input.count >= channels * batch * height * width)
+    let ip = input.pointer, cp = col.pointer
+    for c in 0..<channels {
+      for i in 0..<k {
+        for j in 0..<k {
+          let rowBase = cp + ((c * k + i) * k + j) * n
+          // Valid x range: 0 ≤ x + j − pad < width.
+          let x0 = Swift.max(0, pad - j), x1 = Swift.min(wo, width + pad - j)
+          for b in 0..<batch {
+            let plane = ip + (c * batch + b) * height * width
+            for y in 0..<ho {
+              let dst = rowBase + (b * ho + y) * wo
+              let iy = y + i - pad
+              if iy < 0 || iy >= height || x1 <= x0 {
+                dst.update(repeating: 0, count: wo)
+                continue
+              }
+              if x0 > 0 { dst.update(repeating: 0, count: x0) }
+              (dst + x0).update(from: plane + iy * width + (x0 + j - pad), count: x1 - x0)
+              if x1 < wo { (dst + x1).update(repeating: 0, count: wo - x1) }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// The adjoint of ``im2col(_:channels:batch:height:width:kernel:padding:into:)``:
+  /// accumulates column gradients back into a CBHW input gradient (which it zeroes first).
+  public static func col2im(
+    _ col: FloatView, channels: Int, batch: Int, height: Int, width: Int,
+    kernel k: Int, padding pad: Int, into input: FloatView
+  ) {
+    let ho = height + 2 * pad - k + 1, wo = width + 2 * pad - k + 1
+    let n = batch * ho * wo
+    precondition(col.count >= channels * k * k * n && input.count >= channels * batch * height * width)
+    let ip = input.pointer, cp = col.pointer
+    ip.update(repeating: 0, count: channels * batch * height * width)
+    for c in 0..<channels {
+      for i in 0..<k {
+        for j in 0..<k {
+          let rowBase = cp + ((c * k + i) * k + j) * n
+          let x0 = Swift.max(0, pad - j), x1 = Swift.min(wo, width + pad - j)
+          if x1 <= x0 { continue }
+          for b in 0..<batch {
+            let plane = ip + (c * batch + b) * height * width
+            for y in 0..<ho {
+              let iy = y + i - pad
+              if iy < 0 || iy >= height { continue }
+              let src = rowBase + (b * ho + y) * wo + x0
+              let dst = plane + iy * width + (x0 + j - pad)
+              for t in 0..<(x1 - x0) { dst[t] += src[t] }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // MARK: Pooling
+
+  /// 2×2, stride-2 max pooling over `planes` planes of `height × width`
+  /// (odd trailing rows and columns are dropped, as in PyTorch). Records the
+  /// argmax (index within the input) of each output in `argmax`.
+  public static func maxPool2Forward(
+    _ x: FloatView, planes: Int, height: Int, width: Int, into y: FloatView, argmax: IndexBuffer
+  ) {
+    let ho = height / 2, wo = width / 2
+    precondition(y.count >= planes * ho * wo && argmax.count >= planes * ho * wo)
+    let xp = x.pointer, yp = y.pointer, ap = argmax.base
+    for p in 0..<planes {
+      let src = xp + p * height * width
+      let base = p * height * width
+      for oy in 0..<ho {
+        for ox in 0..<wo {
+          let i0 = (2 * oy) * width + 2 * ox
+          var best = i0
+          var v = src[i0]
+          // Scan order matches PyTorch: first maximum wins; NaN propagates.
+          var idx = i0 + 1
+          if src[idx] > v || src[idx].isNaN { v = src[idx]; best = idx }
+          idx = i0 + width
+          if src[idx] > v || src[idx].isNaN { v = src[idx]; best = idx }
+          idx = i0 + width + 1
+          if src[idx] > v || src[idx].isNaN { v = src[idx]; best = idx }
+          let o = (p * ho + oy) * wo + ox
+          yp[o] = v
+          ap[o] = Int32(base + best)
+        }
+      }
+    }
+  }
+
+  /// Routes each output gradient to its recorded argmax (the input gradient is zeroed first).
+  public static func maxPool2Backward(
+    outputGrad dy: FloatView, argmax: IndexBuffer, outputs: Int, inputGrad dx: FloatView, inputs: Int
+  ) {
+    let dyp = dy.pointer, dxp = dx.pointer, ap = argmax.base
+    dxp.update(repeating: 0, count: inputs)
+    for o in 0..<outputs { dxp[Int(ap[o])] += dyp[o] }
+  }
+
+  // MARK: Loss
+
+  /// Softmax cross-entropy over a row-major `rows × classes` logit matrix.
+  ///
+  /// ```
+  /// ℓ_i = −log softmax(z_i)[y_i]
+  /// L   = Σ_i w_{y_i}·ℓ_i / Σ_i w_{y_i}          (w ≡ 1 without class weights)
+  /// ∂L/∂z_i = w_{y_i}·(softmax(z_i) − e_{y_i}) / Σ_i w_{y_i}
+  /// ```
+  /// This is PyTorch's `CrossEntropyLoss(weight=w, reduction="mean")`.
+  /// - Returns: `L` (accumulated in double precision). Writes the gradient
+  ///   into `grad` when it is given.
+  @discardableResult
+  public static func softmaxCrossEntropy(
+    logits z: FloatView, labels: IndexBuffer, rows: Int, classes: Int,
+    classWeights: [Float]? = nil, grad: FloatView?
+  ) -> Double {
+    precondition(z.count >= rows * classes && labels.count >= rows)
+    let zp = z.pointer
+    var total = 0.0, weightSum = 0.0
+    for r in 0..<rows {
+      let row = zp + r * classes
+      let y = Int(labels.base[r])
+      precondition(y >= 0 && y < classes, "label \(y) out of range 0..<\(classes)")
+      var m = row[0]
+      for c in 1..<classes where row[c] > m { m = row[c] }
+      var s: Float = 0
+      for c in 0..<classes { s += expf(row[c] - m) }
+      let logZ = logf(s) + m
+      let w = Double(classWeights?[y] ?? 1)
+      total += w * Double(logZ - row[y])
+      weightSum += w
+    }
+    guard weightSum > 0 else { return 0 }
+    if let g = grad {
+      let gp = g.pointer
+      for r in 0..<rows {
+        let row = zp + r * classes, grow = gp + r * classes
+        let y = Int(labels.base[r])
+        var m = row[0]
+        for c in 1..<classes where row[c] > m { m = row[c] }
+        var s: Float = 0
+        for c in 0..<classes { s += expf(row[c] - m) }
+        let scale = Float(Double(classWeights?[y] ?? 1) / weightSum) / s
+        for c in 0..<classes { grow[c] = expf(row[c] - m) * scale }
+        grow[y] -= Float(Double(classWeights?[y] ?? 1) / weightSum)
+      }
+    }
+    return total / weightSum
+  }
+
+  // MARK: Gathering batches
+
+  /// Copies the rows `indices` of a row-major matrix (`rowLength` per row) into `out`.
+  public static func gatherRows(
+    _ source: [Float], rowLength: Int, indices: ArraySlice<Int>, into out: FloatView
+  ) {
+    precondition(out.count >= indices.count * rowLength)
+    source.withUnsafeBufferPointer { src in
+      guard let sp = src.baseAddress else { return }
+      var dst = out.pointer
+      for i in indices {
+        precondition(i >= 0 && (i + 1) * rowLength <= src.count, "gatherRows: row \(i) out of range")
+        dst.update(from: sp + i * rowLength, count: rowLength)
+        dst += rowLength
+      }
+    }
+  }
+
+  /// Copies `labels[indices]` into `out`.
+  public static func gatherLabels(_ labels: [Int32], indices: ArraySlice<Int>, into out: IndexBuffer) {
+    precondition(out.count >= indices.count)
+    var k = 0
+    for i in indices {
+      out.base[k] = labels[i]
+      k += 1
+    }
+  }
+
+  // MARK: Optimiser updates (PyTorch semantics)
+
+  /// SGD with momentum and L2 weight decay, as `torch.optim.SGD` (dampening 0):
+  /// ```
+  /// d ← g + λ·θ;   v ← μ·v + d;   θ ← θ − η·v      (v ≡ d when μ = 0)
+  /// ```
+  public static func sgdStep(
+    parameters p: FloatView, gradients g: FloatView, velocity v: FloatView,
+    learningRate lr: Float, momentum mu: Float, weightDecay wd: Float, nesterov: Bool = false
+  ) {
+    precondition(p.count == g.count && v.count == p.count)
+    let pp = p.pointer, gp = g.pointer, vp = v.pointer
+    if mu == 0 {
+      for i in 0..<p.count { pp[i] -= lr * (gp[i] + wd * pp[i]) }
+      return
+    }
+    for i in 0..<p.count {
+      let d = gp[i] + wd * pp[i]
+      let vi = mu * vp[i] + d
+      vp[i] = vi
+      pp[i] -= lr * (nesterov ? d + mu * vi : vi)
+    }
+  }
+
+  /// Adam with L2 weight decay added to the gradient, as `torch.optim.Adam`:
+  /// ```
+  /// d ← g + λ·θ;  m ← β1·m + (1−β1)·d;  s ← β2·s + (1−β2)·d²
+  /// θ ← θ − η·(m / (1−β1^t)) / (√(s / (1−β2^t)) + ε)
+  /// ```
+  public static func adamStep(
+    parameters p: FloatView, gradients g: FloatView, firstMoment m: FloatView, secondMoment s: FloatView,
+    step t: Int, learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay wd: Float
+  ) {
+    precondition(p.count == g.count && m.count == p.count && s.count == p.count && t >= 1)
+    let pp = p.pointer, gp = g.pointer, mp = m.pointer, sp = s.pointer
+    let bc1 = 1 - Float(pow(Double(beta1), Double(t)))
+    let bc2 = 1 - Float(pow(Double(beta2), Double(t)))
+    let stepSize = lr / bc1
+    let bc2Sqrt = bc2.squareRoot()
+    for i in 0..<p.count {
+      let d = gp[i] + wd * pp[i]
+      mp[i] = beta1 * mp[i] + (1 - beta1) * d
+      sp[i] = beta2 * sp[i] + (1 - beta2) * d * d
+      pp[i] -= stepSize * mp[i] / (sp[i].squareRoot() / bc2Sqrt + epsilon)
+    }
+  }
+}

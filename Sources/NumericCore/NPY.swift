@@ -1,0 +1,202 @@
+import Foundation
+
+/// An array read from or written to a NumPy `.npy` file (format 1.0–3.0,
+/// little-endian, C order).
+public struct NPYArray: Sendable, Equatable {
+  /// The element storage, by dtype.
+  public enum Storage: Sendable, Equatable {
+    case float32([Float])
+    case float64([Double])
+    case int64([Int64])
+    case int32([Int32])
+    case uint8([UInt8])
+  }
+
+  public var shape: [Int]
+  public var storage: Storage
+
+  public init(shape: [Int], storage: Storage) {
+    self.shape = shape
+    self.storage = storage
+  }
+
+  public init(_ tensor: Tensor) { self.init(shape: tensor.shape, storage: .float32(tensor.scalars)) }
+
+  /// NumPy's dtype string (`<f4`, `<f8`, `<i8`, `<i4`, `|u1`).
+  public var dtype: String {
+    switch storage {
+    case .float32: "<f4"
+    case .float64: "<f8"
+    case .int64: "<i8"
+    case .int32: "<i4"
+    case .uint8: "|u1"
+    }
+  }
+
+  /// Number of elements.
+  public var count: Int {
+    switch storage {
+    case .float32(let v): v.count
+    case .float64(let v): v.count
+    case .int64(let v): v.count
+    case .int32(let v): v.count
+    case .uint8(let v): v.count
+    }
+  }
+
+  /// The elements widened to `Double` (exact for every supported dtype but int64 beyond 2^53).
+  public var doubles: [Double] {
+    switch storage {
+    case .float32(let v): v.map(Double.init)
+    case .float64(let v): v
+    case .int64(let v): v.map(Double.init)
+    case .int32(let v): v.map(Double.init)
+    case .uint8(let v): v.map(Double.init)
+    }
+  }
+
+  /// The elements as integers, or nil when the dtype is floating point.
+  public var integers: [Int]? {
+    switch storage {
+    case .int64(let v): v.map(Int.init)
+    case .int32(let v): v.map(Int.init)
+    case .uint8(let v): v.map(Int.init)
+    default: nil
+    }
+  }
+
+  // MARK: Encoding
+
+  /// The complete `.npy` file (format 1.0; header padded so the data starts on a 64-byte boundary).
+  public func encoded() -> Data {
+    let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    var header = "{'descr': '\(dtype)', 'fortran_order': False, 'shape': \(shapeText), }"
+    let unpadded = 10 + header.utf8.count + 1
+    header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+    var out = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0])
+    let hlen = UInt16(header.utf8.count)
+    out.append(contentsOf: [UInt8(hlen & 0xff), UInt8(hlen >> 8)])
+    out.append(contentsOf: header.utf8)
+    switch storage {
+    case .float32(let v): v.withUnsafeBytes { out.append(contentsOf: $0) }
+    case .float64(let v): v.withUnsafeBytes { out.append(contentsOf: $0) }
+    case .int64(let v): v.withUnsafeBytes { out.append(contentsOf: $0) }
+    case .int32(let v): v.withUnsafeBytes { out.append(contentsOf: $0) }
+    case .uint8(let v): out.append(contentsOf: v)
+    }
+    return out
+  }
+
+  // MARK: Decoding
+
+  /// Parses a `.npy` file. `name` is used in error messages.
+  public static func decode(_ data: Data, name: String = "array") throws -> NPYArray {
+    let bytes = [UInt8](data)
+    func fail(_ why: String) -> NumericCoreError { .malformedFile(name, why) }
+    guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
+      throw fail("not a .npy file (missing \\x93NUMPY magic)")
+    }
+    let major = bytes[6]
+    let headerLength: Int
+    let headerStart: Int
+    switch major {
+    case 1:
+      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+      headerStart = 10
+    case 2, 3:
+      guard bytes.count >= 12 else { throw fail("truncated header") }
+      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+      headerStart = 12
+    default:
+      throw fail("unsupported .npy format version \(major)")
+    }
+    guard headerLength <= 1 << 20, headerStart + headerLength <= bytes.count else {
+      throw fail("header length \(headerLength) exceeds the file")
+    }
+    guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .utf8)
+    else { throw fail("header is not text") }
+    guard let descr = field(header, "descr") else { throw fail("header has no 'descr'") }
+    let descrValue = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
+    if let fo = field(header, "fortran_order"), fo.hasPrefix("True") {
+      throw fail("Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
+    }
+    guard let shapeText = field(header, "shape") else { throw fail("header has no 'shape'") }
+    let dims = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
+      .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    var shape = [Int]()
+    for d in dims {
+      guard let v = Int(d), v >= 0 else { throw fail("bad dimension '\(d)' in shape") }
+      shape.append(v)
+    }
+    var count = 1
+    for d in shape {
+      let (p, o) = count.multipliedReportingOverflow(by: d)
+      guard !o, p <= 1 << 34 else { throw fail("shape \(shape) is too large") }
+      count = p
+    }
+    let body = Array(bytes[(headerStart + headerLength)...])
+    func load<T>(_ type: T.Type, _ size: Int) throws -> [T] {
+      guard body.count == count * size else {
+        throw fail("expected \(count * size) data bytes for shape \(shape) and dtype \(descrValue), found \(body.count)")
+      }
+      return body.withUnsafeBytes { raw in Array(raw.bindMemory(to: T.self).prefix(count)) }
+    }
+    let storage: Storage
+    switch descrValue {
+    case "<f4", "=f4": storage = .float32(try load(Float.self, 4))
+    case "<f8", "=f8": storage = .float64(try load(Double.self, 8))
+    case "<i8", "=i8": storage = .int64(try load(Int64.self, 8))
+    case "<i4", "=i4": storage = .int32(try load(Int32.self, 4))
+    case "|u1", "<u1", "|b1": storage = .uint8(try load(UInt8.self, 1))
+    default:
+      throw fail("unsupported dtype '\(descrValue)' (use float32, float64, int32, int64 or uint8, little-endian)")
+    }
+    return NPYArray(shape: shape, storage: storage)
+  }
+
+  /// Reads a `.npy` file.
+  public static func read(_ url: URL) throws -> NPYArray {
+    let data: Data
+    do { data = try Data(contentsOf: url) } catch { throw NumericCoreError.unreadableFile(url.path, "\(error.localizedDescription)") }
+    return try decode(data, name: url.path)
+  }
+
+  /// Extracts the raw text of `'key': value` from a NumPy header dictionary.
+  private static func field(_ header: String, _ key: String) -> String? {
+    guard let r = header.range(of: "'\(key)'") ?? header.range(of: "\"\(key)\"") else { return nil }
+    var rest = header[r.upperBound...].drop { $0 == " " || $0 == ":" }
+    if rest.first == "(" {
+      guard let close = rest.firstIndex(of: ")") else { return nil }
+      return String(rest[...close])
+    }
+    if let end = rest.firstIndex(where: { $0 == "," || $0 == "}" }) { rest = rest[..<end] }
+    return String(rest).trimmingCharacters(in: .whitespaces)
+  }
+}
+
+/// Errors raised by NumericCore's file formats.
+public enum NumericCoreError: Error, CustomStringConvertible, Equatable {
+  case malformedFile(String, String)
+  case unreadableFile(String, String)
+
+  public var description: String {
+    switch self {
+    case .malformedFile(let f, let why): "\(f): \(why)"
+    case .unreadableFile(let f, let why): "\(f): cannot be read (\(why))"
+    }
+  }
+}
+
+/// Writes `data` to `url` atomically: into a temporary file in the same
+/// folder, then renamed over the destination, so a reader (or a resumed run)
+/// never sees a partial file.
+public func writeAtomically(_ data: Data, to url: URL) throws {
+  let dir = url.deletingLastPathComponent()
+  try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+  let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+  try data.write(to: tmp)
+  if rename(tmp.path, url.path) != 0 {
+    try? FileManager.default.removeItem(at: tmp)
+    throw NumericCoreError.unreadableFile(url.path, "could not move the finished file into place (errno \(errno))")
+  }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CLI
+
+/// Runs the built `unlearn` binary and returns (status, stdout, stderr).
+func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
+  let candidates = [".build/release/unlearn", ".build/debug/unlearn"].map { TestSupport.repositoryRoot.appendingPathComponent($0) }
+  guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+    throw CocoaError(.fileNoSuchFile)
+  }
+  let p = Process()
+  p.executableURL = binary
+  p.arguments = args
+  p.currentDirectoryURL = TestSupport.repositoryRoot
+  let out = Pipe(), err = Pipe()
+  p.standardOutput = out
+  p.standardError = err
+  try p.run()
+  let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+@Suite struct ParseTests {
+  @Test func train_parsesConfigAndOut() throws {
+    let t = try Train.parse(["--config", "c.yaml", "--out", "dir", "--json"])
+    #expect(t.options.config == "c.yaml" && t.out == "dir" && t.json)
+  }
+
+  @Test func inspect_parsesLayout() throws {
+    let i = try DatasetCommand.Inspect.parse(["datasets/digits", "--layout", "manifest"])
+    #expect(i.path == "datasets/digits" && i.layout == .manifest)
+    #expect(throws: (any Error).self) { try DatasetCommand.Inspect.parse(["x", "--layout", "zip"]) }
+  }
+}
+
+@Suite(.serialized) struct EndToEndTests {
+  @Test func datasetInspect_printsTheSummaryJSON() throws {
+    let (status, out, _) = try runUnlearn(["dataset", "inspect", "datasets/digits"])
+    #expect(status == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+    #expect(json["num_examples"] as? Int == 1797)
+    #expect(json["shape"] as? [Int] == [1, 8, 8])
+    #expect((json["per_class"] as? [String: Int])?["0"] == 178)
+    #expect((json["classes"] as? [String])?.count == 10)
+  }
+
+  @Test func datasetInspect_badFileExitsNonZeroNamingIt() throws {
+    let root = TestSupport.temporaryDirectory("cli")
+    try FileManager.default.copyItem(at: TestSupport.fixtures.appendingPathComponent("png/gray8.png"), to: root.appendingPathComponent("a.png"))
+    try FileManager.default.copyItem(at: TestSupport.fixtures.appendingPathComponent("png/bad-truncated.png"), to: root.appendingPathComponent("b.png"))
+    try Data("path,label\na.png,0\nb.png,1\n".utf8).write(to: root.appendingPathComponent("labels.csv"))
+    let (status, out, err) = try runUnlearn(["dataset", "inspect", root.path])
+    #expect(status != 0 && out.isEmpty)
+    #expect(err.hasPrefix("error: b.png") && !err.contains("Fatal"), "\(err)")
+  }
+
+  @Test func train_writesModelAndSplitsAndReportsEverySplit() throws {
+    let dir = TestSupport.temporaryDirectory("train")
+    let config = dir.appendingPathComponent("c.yaml")
+    try Data("training:\n  epochs: 3\n".utf8).write(to: config)
+    let (status, out, _) = try runUnlearn(["train", "--config", config.path, "--out", dir.path, "--json"])
+    #expect(status == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+    let accuracy = try #require(json["accuracy"] as? [String: Double])
+    #expect(Set(accuracy.keys) == ["train", "retain", "forget", "test", "validation"])
+    for f in ["model.safetensors", "architecture.json", "splits.json"] {
+      #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), "\(f)")
+    }
+  }
+
+  @Test func train_badConfigNamesTheKey() throws {
+    let dir = TestSupport.temporaryDirectory("train")
+    let config = dir.appendingPathComponent("c.yaml")
+    try Data("training:\n  lr: 3\n".utf8).write(to: config)
+    let (status, _, err) = try runUnlearn(["train", "--config", config.path])
+    #expect(status != 0 && err.contains("training.lr") && err.contains("unknown key"))
+  }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Harness
+import Networks
+import Testing
+import TestSupport
+
+@Suite struct SplitTests {
+  static let digits = try! Dataset.load(path: TestSupport.digitsPath)
+
+  @Test func splits_areDisjointCoverTheDataAndAreStratified() throws {
+    let s = try Splits.make(Self.digits, config: SplitConfig())
+    let all = s.train + s.test + s.validation
+    #expect(all.count == 1797 && Set(all).count == 1797)
+    #expect(Set(s.forget).isSubset(of: Set(s.train)) && Set(s.retain).isDisjoint(with: Set(s.forget)))
+    #expect(s.retain.count + s.forget.count == s.train.count)
+    #expect(s.forget.count == Int((Double(s.train.count) * 0.1).rounded()))
+    // Stratified: every class has about 20% of its examples in test.
+    for k in 0..<10 {
+      let n = Self.digits.examples.labels.filter { $0 == Int32(k) }.count
+      let t = s.test.filter { Self.digits.examples.labels[$0] == Int32(k) }.count
+      #expect(t == Int((Double(n) * 0.2).rounded()))
+    }
+  }
+
+  @Test func splits_areStableAndChangeWithTheSeed() throws {
+    let a = try Splits.make(Self.digits, config: SplitConfig(seed: 1))
+    let b = try Splits.make(Self.digits, config: SplitConfig(seed: 1))
+    let c = try Splits.make(Self.digits, config: SplitConfig(seed: 2))
+    #expect(a == b)
+    #expect(a.test != c.test && a.forget != c.forget)
+    #expect(Splits.sha256(a.forget) == Splits.sha256(b.forget))
+  }
+
+  @Test func forgetStrategies_classGroupAndIds() throws {
+    var cfg = SplitConfig()
+    cfg.forget = ForgetSpec(strategy: .class, className: "3")
+    let byClass = try Splits.make(Self.digits, config: cfg)
+    #expect(byClass.forget.allSatisfy { Self.digits.examples.labels[$0] == 3 })
+    #expect(byClass.forget.count == byClass.train.filter { Self.digits.examples.labels[$0] == 3 }.count)
+    let base = try Splits.make(Self.digits, config: SplitConfig())
+    cfg.forget = ForgetSpec(strategy: .ids, ids: Array(base.train.prefix(5)))
+    #expect(try Splits.make(Self.digits, config: cfg).forget == Array(base.train.prefix(5)))
+    var grouped = Self.digits
+    grouped.groups = (0..<grouped.count).map { "p\($0 % 7)" }
+    cfg.forget = ForgetSpec(strategy: .group, groups: ["p3"])
+    let byGroup = try Splits.make(grouped, config: cfg)
+    #expect(!byGroup.forget.isEmpty && byGroup.forget.allSatisfy { $0 % 7 == 3 })
+  }
+
+  @Test func overlaps_areRefused() throws {
+    let base = try Splits.make(Self.digits, config: SplitConfig())
+    var cfg = SplitConfig()
+    cfg.forget = ForgetSpec(strategy: .ids, ids: [base.test[0]])
+    Fixture.expectError("not in the training split", naming: "split.forget.ids") { _ = try Splits.make(Self.digits, config: cfg) }
+    let bad = Splits(train: base.train, test: base.test + [base.train[0]], validation: base.validation, forget: base.forget)
+    Fixture.expectError("in both train and test", naming: "splits") { try bad.validate(numExamples: 1797) }
+  }
+
+  @Test func splitsJSON_roundTripsAndDetectsTampering() throws {
+    let s = try Splits.make(Self.digits, config: SplitConfig())
+    let dir = TestSupport.temporaryDirectory("splits")
+    let url = dir.appendingPathComponent("splits.json")
+    try s.jsonData(numExamples: 1797, datasetSHA256: Self.digits.fileListSHA256, config: SplitConfig()).write(to: url)
+    #expect(try Splits.read(url, numExamples: 1797) == s)
+    // Move one forget id without updating its hash.
+    var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    var splits = json["splits"] as! [String: Any]
+    var forget = splits["forget"] as! [String: Any]
+    var ids = forget["ids"] as! [Int]
+    ids[0] = s.retain[0]
+    forget["ids"] = ids
+    splits["forget"] = forget
+    json["splits"] = splits
+    try JSONSerialization.data(withJSONObject: json).write(to: url)
+    Fixture.expectError("sha256", naming: "splits.json") { _ = try Splits.read(url, numExamples: 1797) }
+  }
+}
+
+@Suite struct ConfigTests {
+  @Test func emptyConfig_isTheDigitsDefault() throws {
+    #expect(try ExperimentSpec.load(yaml: "") == ExperimentSpec.digitsDefault)
+  }
+
+  @Test func resolvedYAML_roundTrips() throws {
+    var spec = ExperimentSpec()
+    spec.seed = 7
+    spec.model = ModelSpec(architecture: .cnn, hidden: [32], channels: [4, 8])
+    spec.split.forget = ForgetSpec(strategy: .ids, ids: [1, 2, 3])
+    spec.training.learningRate = 0.125
+    #expect(try ExperimentSpec.load(yaml: spec.yaml) == spec)
+  }
+
+  @Test func unknownKeysAndBadValues_nameTheKey() {
+    Fixture.expectError("unknown key", naming: "training.epoch") { _ = try ExperimentSpec.load(yaml: "training:\n  epoch: 3\n", file: "c.yaml") }
+    Fixture.expectError("expected an integer", naming: "training.epochs") { _ = try ExperimentSpec.load(yaml: "training:\n  epochs: many\n", file: "c.yaml") }
+    Fixture.expectError("must be one of", naming: "model.architecture") { _ = try ExperimentSpec.load(yaml: "model:\n  architecture: resnet\n", file: "c.yaml") }
+    Fixture.expectError("momentum", naming: "c.yaml") { _ = try ExperimentSpec.load(yaml: "training:\n  momentum: 1.5\n", file: "c.yaml") }
+  }
+}
+
+@Suite struct DigitsAccuracyTests {
+  func testAccuracy(_ model: ModelSpec) throws -> Double {
+    var spec = ExperimentSpec()
+    spec.dataset.path = TestSupport.digitsPath
+    spec.model = model
+    let e = try PreparedExperiment(spec: spec)
+    let w = try e.trainOriginal()
+    return try Network(weights: w).accuracy(e.examples(e.splits.test))
+  }
+
+  @Test func softmaxRegression_reaches95PercentOnDigits() throws {
+    #expect(try testAccuracy(ModelSpec(architecture: .softmax)) >= 0.95)
+  }
+
+  @Test func mlp_reaches96PercentOnDigits() throws {
+    #expect(try testAccuracy(ModelSpec(architecture: .mlp)) >= 0.96)
+  }
+
+  @Test func modelFiles_roundTripThroughSafetensors() throws {
+    var spec = ExperimentSpec()
+    spec.dataset.path = TestSupport.digitsPath
+    spec.training.epochs = 1
+    let e = try PreparedExperiment(spec: spec)
+    let w = try e.trainOriginal()
+    let dir = TestSupport.temporaryDirectory("model")
+    try ModelFiles.save(w, to: dir)
+    #expect(try ModelFiles.load(dir.appendingPathComponent("model.safetensors"), architecture: e.architecture) == w)
+  }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Networks
+import NumericCore
+import Testing
+import TestSupport
+
+/// Checks a layer's backward pass against central finite differences of
+/// L = Σ r ⊙ forward(x) for a fixed random r (so ∂L/∂y = r), in double-checked float.
+func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScale: Float = 1, tolerance: Double = 2e-2) {
+  layer.prepare(maxBatch: batch)
+  let nIn = batch * layer.inputSize, nOut = batch * layer.outputSize
+  let x = FloatBuffer(TestSupport.randomValues(nIn, seed: seed).map { $0 * inputScale })
+  let p = FloatBuffer(count: max(layer.parameterCount, 1))
+  if layer.parameterCount > 0 {
+    var rng = Xoshiro256StarStar(seed: seed + 1)
+    layer.initialize(p.view(offset: 0, count: layer.parameterCount), using: &rng)
+  }
+  let params = p.view(offset: 0, count: layer.parameterCount)
+  let r = FloatBuffer(TestSupport.randomValues(nOut, seed: seed + 2))
+  let y = FloatBuffer(count: nOut)
+  func objective() -> Double {
+    layer.forward(x.view, y.view, batch: batch, parameters: params)
+    return (0..<nOut).reduce(0.0) { $0 + Double(y[$1]) * Double(r[$1]) }
+  }
+  _ = objective()
+  let dx = FloatBuffer(count: nIn)
+  let dp = FloatBuffer(count: max(layer.parameterCount, 1))
+  layer.backward(
+    input: x.view, output: y.view, outputGrad: r.view, inputGrad: dx.view, batch: batch, parameters: params,
+    parameterGrads: dp.view(offset: 0, count: layer.parameterCount))
+  let eps: Float = 1e-2
+  func numeric(_ buf: FloatBuffer, _ i: Int) -> Double {
+    let saved = buf[i]
+    buf[i] = saved + eps
+    let up = objective()
+    buf[i] = saved - eps
+    let down = objective()
+    buf[i] = saved
+    return (up - down) / (2 * Double(eps))
+  }
+  var worst = 0.0
+  for i in 0..<nIn {
+    let n = numeric(x, i), a = Double(dx[i])
+    worst = max(worst, abs(n - a) / max(1, abs(n)))
+  }
+  for i in 0..<layer.parameterCount {
+    let n = numeric(p, i), a = Double(dp[i])
+    worst = max(worst, abs(n - a) / max(1, abs(n)))
+  }
+  #expect(worst < tolerance, "\(type(of: layer)): worst relative gradient error \(worst)")
+}
+
+@Suite struct LayerGradientTests {
+  @Test func linear_gradientMatchesFiniteDifference() {
+    checkLayerGradients(Linear(inputSize: 7, outputSize: 5), batch: 4, seed: 10)
+  }
+
+  @Test func conv2D_gradientMatchesFiniteDifference() {
+    checkLayerGradients(Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4), batch: 3, seed: 20)
+    checkLayerGradients(Conv2D(inChannels: 1, outChannels: 2, kernel: 3, padding: 0, height: 4, width: 5), batch: 2, seed: 21)
+  }
+
+  @Test func relu_gradientMatchesFiniteDifference() {
+    // Inputs far from the kink relative to eps: scale up, then the few values within eps of 0 are unlikely.
+    checkLayerGradients(ReLU(size: 9), batch: 3, seed: 30, inputScale: 10)
+  }
+
+  @Test func maxPool_gradientMatchesFiniteDifference() {
+    checkLayerGradients(MaxPool2D(channels: 2, height: 4, width: 5), batch: 2, seed: 40, inputScale: 10)
+  }
+
+  @Test func flatten_andChannelMajor_gradientsMatchFiniteDifference() {
+    checkLayerGradients(Flatten(channels: 3, planeSize: 4), batch: 2, seed: 50)
+    checkLayerGradients(ToChannelMajor(channels: 3, planeSize: 4), batch: 2, seed: 51)
+  }
+}
+
+@Suite struct LossAndNetworkGradientTests {
+  /// Finite differences of the whole network's loss against `computeGradients`.
+  func checkNetwork(_ arch: Architecture, classWeights: [Float]?, seed: UInt64) throws {
+    let net = try Network(architecture: arch, maxBatch: 8)
+    net.initialize(seed: seed)
+    let n = 5
+    let x = TestSupport.randomValues(n * arch.inputSize, seed: seed + 1)
+    var rng = Xoshiro256StarStar(seed: seed + 2)
+    let y = (0..<n).map { _ in Int32(rng.nextIndex(below: arch.numClasses)) }
+    let data = LabeledExamples(features: Tensor(shape: [n, arch.inputSize], scalars: x), labels: y)
+    let idx = Array(0..<n)[...]
+    net.computeGradients(data, indices: idx, classWeights: classWeights)
+    let analytic = net.gradients.array
+    // Central differences at two step sizes: where they disagree, the step
+    // crossed a ReLU or max-pool kink and the parameter is not comparable;
+    // such parameters are skipped, and must stay rare.
+    func numeric(_ i: Int, _ eps: Float) -> Double {
+      let saved = net.parameters[i]
+      net.parameters[i] = saved + eps
+      let up = net.loss(data, classWeights: classWeights)
+      net.parameters[i] = saved - eps
+      let down = net.loss(data, classWeights: classWeights)
+      net.parameters[i] = saved
+      return (up - down) / (2 * Double(eps))
+    }
+    var worst = 0.0, checked = 0, skipped = 0
+    // Every parameter for small models; a strided sample for larger ones.
+    let step = max(1, net.parameterCount / 400)
+    for i in stride(from: 0, to: net.parameterCount, by: step) {
+      let n1 = numeric(i, 2e-3), n2 = numeric(i, 1e-3)
+      if abs(n1 - n2) > 1e-3 + 0.05 * abs(n2) {
+        skipped += 1
+        continue
+      }
+      checked += 1
+      worst = max(worst, abs(n2 - Double(analytic[i])) / max(0.1, abs(n2)))
+    }
+    #expect(skipped * 10 <= checked, "\(arch.kind): \(skipped) kink crossings for \(checked) checked parameters")
+    #expect(worst < 5e-2, "\(arch.kind): worst relative error \(worst)")
+  }
+
+  @Test func softmaxCrossEntropy_gradientMatchesFiniteDifference() throws {
+    let arch = Architecture(kind: .softmax, inputShape: [1, 3, 3], numClasses: 4)
+    try checkNetwork(arch, classWeights: nil, seed: 60)
+    try checkNetwork(arch, classWeights: [0.5, 2, 1, 0.25], seed: 61)
+  }
+
+  @Test func mlp_andCNN_gradientsMatchFiniteDifference() throws {
+    try checkNetwork(Architecture(kind: .mlp, inputShape: [1, 2, 3], numClasses: 3, hidden: [5, 4]), classWeights: nil, seed: 70)
+    try checkNetwork(Architecture(kind: .cnn, inputShape: [2, 6, 6], numClasses: 3, channels: [3, 2]), classWeights: nil, seed: 71)
+  }
+
+  @Test func softmaxCrossEntropy_matchesHandComputedValue() {
+    // logits [1, 2, 3], label 2: −log(e³/(e¹+e²+e³)) = log(1 + e⁻¹ + e⁻²).
+    let z = FloatBuffer([1, 2, 3, 0, 0, 0])
+    let labels = IndexBuffer(count: 2)
+    labels[0] = 2; labels[1] = 0
+    let loss = Kernels.softmaxCrossEntropy(logits: z.view, labels: labels, rows: 2, classes: 3, grad: nil)
+    let expected = (log(1 + exp(-1.0) + exp(-2.0)) + log(3.0)) / 2
+    #expect(abs(loss - expected) < 1e-6)
+    // With class weights w = [3, 1, 1]: (1·ℓ₀ + 3·ℓ₁) / 4.
+    let weighted = Kernels.softmaxCrossEntropy(logits: z.view, labels: labels, rows: 2, classes: 3, classWeights: [3, 1, 1], grad: nil)
+    #expect(abs(weighted - (log(1 + exp(-1.0) + exp(-2.0)) + 3 * log(3.0)) / 4) < 1e-6)
+  }
+}

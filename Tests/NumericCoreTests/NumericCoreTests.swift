@@ -1,0 +1,203 @@
+import Foundation
+import NumericCore
+import Testing
+import TestSupport
+
+@Suite struct SHA256Tests {
+  @Test func sha256_matchesFIPSVectors() {
+    #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(
+      SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+        == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+  }
+
+  @Test func sha256_incrementalEqualsOneShot() {
+    let bytes = (0..<1000).map { UInt8($0 % 251) }
+    var s = SHA256()
+    s.update(bytes[0..<3]); s.update(bytes[3..<700]); s.update(bytes[700...])
+    #expect(s.finalize() == SHA256.hash(bytes))
+  }
+}
+
+@Suite struct RandomTests {
+  @Test func xoshiro_isDeterministicPerSeed() {
+    var a = Xoshiro256StarStar(seed: 42), b = Xoshiro256StarStar(seed: 42), c = Xoshiro256StarStar(seed: 43)
+    let x = (0..<8).map { _ in a.next() }
+    #expect(x == (0..<8).map { _ in b.next() })
+    #expect(x != (0..<8).map { _ in c.next() })
+  }
+
+  @Test func splitMix64_matchesReferenceOutput() {
+    // Reference values of SplitMix64 seeded with 0 (Vigna's splitmix64.c).
+    var g = SplitMix64(seed: 0)
+    #expect(g.next() == 0xE220_A839_7B1D_CDAF)
+    #expect(g.next() == 0x6E78_9E6A_A1B9_65F4)
+  }
+
+  @Test func permutation_isAPermutationAndSeedDependent() {
+    var r1 = Xoshiro256StarStar(seed: 1), r2 = Xoshiro256StarStar(seed: 2)
+    let p = r1.permutation(100)
+    #expect(p.sorted() == Array(0..<100))
+    #expect(p != r2.permutation(100))
+  }
+
+  @Test func nextIndex_staysInRangeAndCoversIt() {
+    var r = Xoshiro256StarStar(seed: 9)
+    var seen = Set<Int>()
+    for _ in 0..<2000 { let v = r.nextIndex(below: 7); #expect(v >= 0 && v < 7); seen.insert(v) }
+    #expect(seen.count == 7)
+  }
+
+  @Test func seeds_deriveDistinctStableStreams() {
+    #expect(Seeds.derive(0, "a", "1") == Seeds.derive(0, "a", "1"))
+    #expect(Seeds.derive(0, "a", "1") != Seeds.derive(0, "a", "2"))
+    #expect(Seeds.derive(0, "a1") != Seeds.derive(0, "a", "1"))
+    #expect(Seeds.derive(1, "a", "1") != Seeds.derive(0, "a", "1"))
+  }
+}
+
+@Suite struct BLASTests {
+  func naive(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, ta: Bool, tb: Bool) -> [Float] {
+    var c = [Float](repeating: 0, count: m * n)
+    for i in 0..<m {
+      for j in 0..<n {
+        var s: Float = 0
+        for p in 0..<k { s += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]) }
+        c[i * n + j] = s
+      }
+    }
+    return c
+  }
+
+  @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+  func gemm_matchesNaiveProduct(ta: Bool, tb: Bool) {
+    let m = 5, n = 7, k = 3
+    let a = TestSupport.randomValues(m * k, seed: 1), b = TestSupport.randomValues(k * n, seed: 2)
+    let c = FloatBuffer(count: m * n)
+    BLAS.gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: FloatBuffer(a).view, lda: ta ? m : k, b: FloatBuffer(b).view, ldb: tb ? k : n, c: c.view, ldc: n)
+    let expected = naive(a, b, m: m, n: n, k: k, ta: ta, tb: tb)
+    for i in 0..<(m * n) { #expect(abs(c[i] - expected[i]) < 1e-5) }
+  }
+
+  @Test func im2col_andCol2im_areAdjoint() {
+    // <im2col(x), c> = <x, col2im(c)> for any x and c.
+    let ch = 2, b = 3, h = 5, w = 4, k = 3, pad = 1
+    let x = FloatBuffer(TestSupport.randomValues(ch * b * h * w, seed: 3))
+    let n = ch * k * k * b * h * w
+    let col = FloatBuffer(count: n)
+    Kernels.im2col(x.view, channels: ch, batch: b, height: h, width: w, kernel: k, padding: pad, into: col.view)
+    let c = FloatBuffer(TestSupport.randomValues(n, seed: 4))
+    let back = FloatBuffer(count: x.count)
+    Kernels.col2im(c.view, channels: ch, batch: b, height: h, width: w, kernel: k, padding: pad, into: back.view)
+    let lhs = (0..<n).reduce(0.0) { $0 + Double(col[$1]) * Double(c[$1]) }
+    let rhs = (0..<x.count).reduce(0.0) { $0 + Double(x[$1]) * Double(back[$1]) }
+    #expect(abs(lhs - rhs) < 1e-4)
+  }
+}
+
+@Suite struct WorkerPoolTests {
+  @Test func map_returnsResultsInIndexOrderWhateverTheWorkers() throws {
+    let one = try WorkerPool.map(count: 50, workers: 1) { i in i * i }
+    let two = try WorkerPool.map(count: 50, workers: 2) { i in i * i }
+    let many = try WorkerPool.map(count: 50, workers: 7) { i in i * i }
+    #expect(one == (0..<50).map { $0 * $0 })
+    #expect(two == one && many == one)
+  }
+
+  @Test func map_runsEveryJobAndRethrowsTheFirstFailure() {
+    struct Boom: Error, Equatable { let index: Int }
+    #expect(throws: Boom(index: 3)) {
+      _ = try WorkerPool.map(count: 10, workers: 2) { i -> Int in
+        if i == 3 || i == 8 { throw Boom(index: i) }
+        return i
+      }
+    }
+    let results = WorkerPool.mapResults(count: 4, workers: 2) { i -> Int in
+      if i == 1 { throw Boom(index: i) }
+      return i
+    }
+    #expect(results.count == 4)
+    #expect((try? results[2].get()) == 2)
+  }
+}
+
+@Suite struct FileFormatTests {
+  @Test func npy_roundTripsEveryDtype() throws {
+    let arrays: [NPYArray] = [
+      NPYArray(shape: [2, 3], storage: .float32([1, 2, 3, 4, 5, 6.5])),
+      NPYArray(shape: [3], storage: .float64([0.1, -2, 1e300])),
+      NPYArray(shape: [2, 2], storage: .int64([1, -2, 3, 1 << 40])),
+      NPYArray(shape: [1], storage: .int32([7])),
+      NPYArray(shape: [4], storage: .uint8([0, 1, 2, 255])),
+    ]
+    for a in arrays {
+      let data = a.encoded()
+      #expect((10 + Int(data[8]) + Int(data[9]) * 256) % 64 == 0, "data starts on a 64-byte boundary")
+      #expect(try NPYArray.decode(data) == a)
+    }
+  }
+
+  @Test func npy_readsNumPyHeaderTextExactly() throws {
+    // The header NumPy 2 writes for np.zeros((2, 3), np.float32).
+    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
+    header += String(repeating: " ", count: 128 - 10 - header.utf8.count - 1) + "\n"
+    var data = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count), 0])
+    data.append(contentsOf: header.utf8)
+    data.append(Data(count: 24))
+    let a = try NPYArray.decode(data)
+    #expect(a.shape == [2, 3] && a.storage == .float32([0, 0, 0, 0, 0, 0]))
+  }
+
+  @Test func npy_rejectsMalformedFiles() {
+    #expect(throws: NumericCoreError.self) { try NPYArray.decode(Data("hello".utf8), name: "x.npy") }
+    var bad = NPYArray(shape: [3], storage: .float32([1, 2, 3])).encoded()
+    bad.removeLast(4)
+    #expect(throws: NumericCoreError.self) { try NPYArray.decode(bad, name: "x.npy") }
+  }
+
+  @Test func safetensors_roundTripsAndIsDeterministic() throws {
+    let entries = [
+      Safetensors.Entry(name: "layers.0.weight", tensor: Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])),
+      Safetensors.Entry(name: "layers.0.bias", tensor: Tensor(shape: [2], scalars: [-1, 0.5])),
+    ]
+    let data = Safetensors.encode(entries, metadata: ["format": "pt"])
+    #expect(data == Safetensors.encode(entries, metadata: ["format": "pt"]))
+    let (back, meta) = try Safetensors.decode(data, name: "m.safetensors")
+    #expect(back == entries)
+    #expect(meta == ["format": "pt"])
+  }
+
+  func header(_ json: String, data: Int) -> Data {
+    var out = Data()
+    var n = UInt64(json.utf8.count).littleEndian
+    withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+    out.append(contentsOf: json.utf8)
+    out.append(Data(count: data))
+    return out
+  }
+
+  @Test func safetensors_rejectsMalformedFilesNamingThem() {
+    let cases: [(Data, String)] = [
+      (Data([1, 2, 3]), "shorter than"),
+      (Data(repeating: 0xFF, count: 16), "exceeds"),
+      ({ var d = Data(); var n = UInt64(500).littleEndian; withUnsafeBytes(of: &n) { d.append(contentsOf: $0) }; d.append(Data("{}".utf8)); return d }(), "past the end"),
+      (header("[1, 2]", data: 0), "not a JSON object"),
+      (header(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}"#, data: 8), "outside"),
+      (header(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: 8), "needs 12 bytes"),
+      (header(#"{"w":{"dtype":"I8","shape":[8],"data_offsets":[0,8]}}"#, data: 8), "unsupported dtype"),
+      (header(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: 8), "gap"),
+      (header(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: 8), "trailing"),
+    ]
+    for (data, needle) in cases {
+      do {
+        _ = try Safetensors.decode(data, name: "bad.safetensors")
+        Issue.record("expected an error containing '\(needle)'")
+      } catch {
+        #expect("\(error)".contains("bad.safetensors"), "\(error)")
+        #expect("\(error)".contains(needle), "\(error)")
+      }
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Networks
+import NumericCore
+
+/// Shared helpers for the test targets.
+public enum TestSupport {
+  /// The repository root (tests run from it under `swift test`).
+  public static var repositoryRoot: URL {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url
+  }
+
+  /// The embedded digits dataset.
+  public static var digitsPath: String { repositoryRoot.appendingPathComponent("datasets/digits").path }
+
+  /// PNG fixtures for decoder tests.
+  public static var fixtures: URL { repositoryRoot.appendingPathComponent("Tests/Fixtures") }
+
+  /// A fresh temporary folder.
+  public static func temporaryDirectory(_ name: String = "test") -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("unlearn-\(name)-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  /// |a − b| ≤ atol + rtol·max(|a|, |b|).
+  public static func close(_ a: Double, _ b: Double, rtol: Double = 1e-6, atol: Double = 1e-9) -> Bool {
+    abs(a - b) <= atol + rtol * max(abs(a), abs(b))
+  }
+
+  /// Random values in [−1, 1) from a seeded generator.
+  public static func randomValues(_ n: Int, seed: UInt64) -> [Float] {
+    var rng = Xoshiro256StarStar(seed: seed)
+    return (0..<n).map { _ in rng.nextUnitFloat() * 2 - 1 }
+  }
+}
