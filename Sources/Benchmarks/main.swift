@@ -45,6 +45,13 @@ let cnn = Architecture(kind: .cnn, inputShape: [1, 28, 28], numClasses: 10, chan
 let mlpData = syntheticExamples(8192, 64, seed: 1)
 let cnnData = syntheticExamples(1024, 784, seed: 2)
 
+let only = arguments.first { $0.hasPrefix("--only=") }.map { String($0.dropFirst(7)) }
+if let only {
+  // Profiling aid: one model's training loop alone, no reference, no table.
+  let rate = try throughput(only == "cnn" ? cnn : mlp, examples: only == "cnn" ? cnnData : mlpData, seconds: seconds, seed: 3)
+  print("\(only): \(Int(rate)) samples/s")
+  exit(0)
+}
 let mlpRate = try throughput(mlp, examples: mlpData, seconds: seconds, seed: 3)
 let cnnRate = try throughput(cnn, examples: cnnData, seconds: seconds, seed: 4)
 

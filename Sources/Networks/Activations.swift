@@ -53,7 +53,7 @@ public final class MaxPool2D: Layer {
   ) {
     guard let dx = inputGrad else { return }
     Kernels.maxPool2Backward(
-      outputGrad: outputGrad, argmax: argmax, outputs: batch * outputSize, inputGrad: dx, inputs: batch * inputSize)
+      outputGrad: outputGrad, argmax: argmax, planes: channels * batch, height: height, width: width, inputGrad: dx)
   }
 }
 

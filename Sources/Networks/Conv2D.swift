@@ -59,10 +59,10 @@ public final class Conv2D: Layer {
     Kernels.im2col(
       input, channels: inChannels, batch: batch, height: height, width: width,
       kernel: kernel, padding: padding, into: colView)
+    Kernels.fillPlanes(output, planes: outChannels, size: n, with: parameters.slice(outChannels * patch, outChannels))
     BLAS.gemm(
       m: outChannels, n: n, k: patch, a: parameters.slice(0, outChannels * patch), lda: patch,
-      b: colView, ldb: n, c: output, ldc: n)
-    Kernels.addPlaneBias(output, planes: outChannels, size: n, parameters.slice(outChannels * patch, outChannels))
+      b: colView, ldb: n, beta: 1, c: output, ldc: n)
   }
 
   public func backward(

@@ -31,10 +31,10 @@ public final class Linear: Layer {
   public func forward(_ input: FloatView, _ output: FloatView, batch: Int, parameters: FloatView) {
     let w = parameters.slice(0, outputSize * inputSize)
     let b = parameters.slice(outputSize * inputSize, outputSize)
+    Kernels.fillRows(output, rows: batch, cols: outputSize, with: b)
     BLAS.gemm(
       transB: true, m: batch, n: outputSize, k: inputSize,
-      a: input, lda: inputSize, b: w, ldb: inputSize, c: output, ldc: outputSize)
-    Kernels.addRowVector(output, rows: batch, cols: outputSize, b)
+      a: input, lda: inputSize, b: w, ldb: inputSize, beta: 1, c: output, ldc: outputSize)
   }
 
   public func backward(

@@ -7,14 +7,17 @@ import Foundation
 public enum Kernels {
   // MARK: Bias
 
-  /// `Y[r, c] += b[c]` for a row-major `rows × cols` matrix.
-  public static func addRowVector(_ y: FloatView, rows: Int, cols: Int, _ b: FloatView) {
+  /// `Y[r, c] = b[c]`: fills every row with the bias, so that a following
+  /// GEMM with β = 1 adds the product (cheaper than β = 0 plus a bias pass).
+  public static func fillRows(_ y: FloatView, rows: Int, cols: Int, with b: FloatView) {
     precondition(y.count >= rows * cols && b.count >= cols)
-    let yp = y.pointer, bp = b.pointer
-    for r in 0..<rows {
-      let row = yp + r * cols
-      for c in 0..<cols { row[c] += bp[c] }
-    }
+    for r in 0..<rows { (y.pointer + r * cols).update(from: b.pointer, count: cols) }
+  }
+
+  /// `Y[c, s] = b[c]`: fills each plane with its bias (see ``fillRows(_:rows:cols:with:)``).
+  public static func fillPlanes(_ y: FloatView, planes: Int, size: Int, with b: FloatView) {
+    precondition(y.count >= planes * size && b.count >= planes)
+    for c in 0..<planes { (y.pointer + c * size).update(repeating: b.pointer[c], count: size) }
   }
 
   /// `g[c] = Σ_r Y[r, c]` (column sums of a row-major `rows × cols` matrix).
@@ -28,41 +31,60 @@ public enum Kernels {
     }
   }
 
-  /// `Y[c, s] += b[c]` for `planes × size` (each plane gets its own bias).
-  public static func addPlaneBias(_ y: FloatView, planes: Int, size: Int, _ b: FloatView) {
-    precondition(y.count >= planes * size && b.count >= planes)
-    let yp = y.pointer
-    for c in 0..<planes {
-      let v = b.pointer[c]
-      let row = yp + c * size
-      for s in 0..<size { row[s] += v }
-    }
-  }
-
-  /// `g[c] = Σ_s Y[c, s]` for `planes × size`.
+  /// `g[c] = Σ_s Y[c, s]` for `planes × size` (8 partial sums per plane, then combined).
   public static func sumPlanes(_ y: FloatView, planes: Int, size: Int, into g: FloatView) {
     precondition(y.count >= planes * size && g.count >= planes)
     let yp = y.pointer
     for c in 0..<planes {
       let row = yp + c * size
-      var acc: Float = 0
-      for s in 0..<size { acc += row[s] }
-      g.pointer[c] = acc
+      var acc = SIMD8<Float>()
+      var s = 0
+      while s + 8 <= size {
+        acc += UnsafeRawPointer(row + s).loadUnaligned(as: SIMD8<Float>.self)
+        s += 8
+      }
+      var total = acc.sum()
+      while s < size {
+        total += row[s]
+        s += 1
+      }
+      g.pointer[c] = total
     }
   }
 
   // MARK: Activations
 
-  /// `y = max(x, 0)` elementwise over the first `count` elements.
+  /// `y = max(x, 0)` elementwise over the first `count` elements (NaN stays NaN).
+  /// Branch-free and 8-wide: the sign pattern of activations is random, so a
+  /// branch per element would mispredict half the time.
   public static func reluForward(_ x: FloatView, _ y: FloatView, count: Int) {
     let xp = x.pointer, yp = y.pointer
-    for i in 0..<count { yp[i] = Swift.max(xp[i], 0) }
+    var i = 0
+    while i + 8 <= count {
+      let v = UnsafeRawPointer(xp + i).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(yp + i).storeBytes(of: v.replacing(with: 0, where: v .< 0), as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      yp[i] = xp[i] < 0 ? 0 : xp[i]
+      i += 1
+    }
   }
 
-  /// `dx = dy · 1[y > 0]` over the first `count` elements.
+  /// `dx = dy · 1[y > 0]` over the first `count` elements (branch-free, 8-wide).
   public static func reluBackward(output y: FloatView, outputGrad dy: FloatView, inputGrad dx: FloatView, count: Int) {
     let yp = y.pointer, dyp = dy.pointer, dxp = dx.pointer
-    for i in 0..<count { dxp[i] = yp[i] > 0 ? dyp[i] : 0 }
+    var i = 0
+    while i + 8 <= count {
+      let v = UnsafeRawPointer(yp + i).loadUnaligned(as: SIMD8<Float>.self)
+      let g = UnsafeRawPointer(dyp + i).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(dxp + i).storeBytes(of: g.replacing(with: 0, where: .!(v .> 0)), as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      dxp[i] = yp[i] > 0 ? dyp[i] : 0
+      i += 1
+    }
   }
 
   // MARK: Layout
@@ -153,8 +175,11 @@ public enum Kernels {
   // MARK: Pooling
 
   /// 2×2, stride-2 max pooling over `planes` planes of `height × width`
-  /// (odd trailing rows and columns are dropped, as in PyTorch). Records the
-  /// argmax (index within the input) of each output in `argmax`.
+  /// (odd trailing rows and columns are dropped, as in PyTorch). For each output
+  /// it records in `argmax` which of the four inputs won (0: top-left,
+  /// 1: top-right, 2: bottom-left, 3: bottom-right; the first maximum in that
+  /// order wins, as in PyTorch). NaN inputs are not propagated.
+  /// Eight outputs at a time: even and odd columns are split with SIMD shuffles.
   public static func maxPool2Forward(
     _ x: FloatView, planes: Int, height: Int, width: Int, into y: FloatView, argmax: IndexBuffer
   ) {
@@ -162,35 +187,54 @@ public enum Kernels {
     precondition(y.count >= planes * ho * wo && argmax.count >= planes * ho * wo)
     let xp = x.pointer, yp = y.pointer, ap = argmax.base
     for p in 0..<planes {
-      let src = xp + p * height * width
-      let base = p * height * width
       for oy in 0..<ho {
-        for ox in 0..<wo {
-          let i0 = (2 * oy) * width + 2 * ox
-          var best = i0
-          var v = src[i0]
-          // Scan order matches PyTorch: first maximum wins; NaN propagates.
-          var idx = i0 + 1
-          if src[idx] > v || src[idx].isNaN { v = src[idx]; best = idx }
-          idx = i0 + width
-          if src[idx] > v || src[idx].isNaN { v = src[idx]; best = idx }
-          idx = i0 + width + 1
-          if src[idx] > v || src[idx].isNaN { v = src[idx]; best = idx }
-          let o = (p * ho + oy) * wo + ox
-          yp[o] = v
-          ap[o] = Int32(base + best)
+        let r0 = xp + p * height * width + (2 * oy) * width, r1 = r0 + width
+        let o = (p * ho + oy) * wo
+        var ox = 0
+        while ox + 8 <= wo {
+          let top = UnsafeRawPointer(r0 + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
+          let bottom = UnsafeRawPointer(r1 + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
+          let a = top.evenHalf, b = top.oddHalf, c = bottom.evenHalf, d = bottom.oddHalf
+          let m1 = b .> a, m2 = d .> c
+          let ab = a.replacing(with: b, where: m1), cd = c.replacing(with: d, where: m2)
+          // Float comparison masks have Int32 lanes, so the codes are selected as integers.
+          let abi = SIMD8<Int32>(repeating: 0).replacing(with: 1, where: m1)
+          let cdi = SIMD8<Int32>(repeating: 2).replacing(with: 3, where: m2)
+          let m3 = cd .> ab
+          UnsafeMutableRawPointer(yp + o + ox).storeBytes(of: ab.replacing(with: cd, where: m3), as: SIMD8<Float>.self)
+          UnsafeMutableRawPointer(ap + o + ox).storeBytes(of: abi.replacing(with: cdi, where: m3), as: SIMD8<Int32>.self)
+          ox += 8
+        }
+        while ox < wo {
+          let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
+          let ab = b > a ? b : a, abi: Int32 = b > a ? 1 : 0
+          let cd = d > c ? d : c, cdi: Int32 = d > c ? 3 : 2
+          yp[o + ox] = cd > ab ? cd : ab
+          ap[o + ox] = cd > ab ? cdi : abi
+          ox += 1
         }
       }
     }
   }
 
-  /// Routes each output gradient to its recorded argmax (the input gradient is zeroed first).
+  /// Routes each output gradient to the input recorded by ``maxPool2Forward(_:planes:height:width:into:argmax:)``
+  /// (the input gradient is zeroed first).
   public static func maxPool2Backward(
-    outputGrad dy: FloatView, argmax: IndexBuffer, outputs: Int, inputGrad dx: FloatView, inputs: Int
+    outputGrad dy: FloatView, argmax: IndexBuffer, planes: Int, height: Int, width: Int, inputGrad dx: FloatView
   ) {
+    let ho = height / 2, wo = width / 2
     let dyp = dy.pointer, dxp = dx.pointer, ap = argmax.base
-    dxp.update(repeating: 0, count: inputs)
-    for o in 0..<outputs { dxp[Int(ap[o])] += dyp[o] }
+    dxp.update(repeating: 0, count: planes * height * width)
+    for p in 0..<planes {
+      for oy in 0..<ho {
+        let base = p * height * width + (2 * oy) * width
+        let o = (p * ho + oy) * wo
+        for ox in 0..<wo {
+          let code = Int(ap[o + ox])
+          dxp[base + 2 * ox + (code & 1) + (code >> 1) * width] += dyp[o + ox]
+        }
+      }
+    }
   }
 
   // MARK: Loss
@@ -284,15 +328,27 @@ public enum Kernels {
   ) {
     precondition(p.count == g.count && v.count == p.count)
     let pp = p.pointer, gp = g.pointer, vp = v.pointer
+    let n = p.count
     if mu == 0 {
-      for i in 0..<p.count { pp[i] -= lr * (gp[i] + wd * pp[i]) }
+      for i in 0..<n { pp[i] -= lr * (gp[i] + wd * pp[i]) }
       return
     }
-    for i in 0..<p.count {
+    typealias V = SIMD8<Float>
+    var i = 0
+    while i + 8 <= n {
+      let pv = UnsafeRawPointer(pp + i).loadUnaligned(as: V.self)
+      let d = UnsafeRawPointer(gp + i).loadUnaligned(as: V.self) + wd * pv
+      let vi = mu * UnsafeRawPointer(vp + i).loadUnaligned(as: V.self) + d
+      UnsafeMutableRawPointer(vp + i).storeBytes(of: vi, as: V.self)
+      UnsafeMutableRawPointer(pp + i).storeBytes(of: pv - lr * (nesterov ? d + mu * vi : vi), as: V.self)
+      i += 8
+    }
+    while i < n {
       let d = gp[i] + wd * pp[i]
       let vi = mu * vp[i] + d
       vp[i] = vi
       pp[i] -= lr * (nesterov ? d + mu * vi : vi)
+      i += 1
     }
   }
 

@@ -201,3 +201,51 @@ import TestSupport
     }
   }
 }
+
+@Suite struct VectorKernelTests {
+  @Test func maxPool_matchesNaiveReferenceOnVectorAndScalarPaths() {
+    // Width 21 → 10 outputs per row: one 8-wide block and 2 scalar ones; integer values make ties.
+    let planes = 3, h = 6, w = 21, ho = 3, wo = 10
+    var rng = Xoshiro256StarStar(seed: 5)
+    let x = FloatBuffer((0..<(planes * h * w)).map { _ in Float(rng.nextIndex(below: 4)) })
+    let y = FloatBuffer(count: planes * ho * wo), codes = IndexBuffer(count: planes * ho * wo)
+    Kernels.maxPool2Forward(x.view, planes: planes, height: h, width: w, into: y.view, argmax: codes)
+    for p in 0..<planes {
+      for oy in 0..<ho {
+        for ox in 0..<wo {
+          let base = p * h * w + 2 * oy * w + 2 * ox
+          let window = [base, base + 1, base + w, base + w + 1]
+          var best = 0
+          for j in 1..<4 where x[window[j]] > x[window[best]] { best = j }  // first maximum wins
+          let o = (p * ho + oy) * wo + ox
+          #expect(y[o] == x[window[best]] && Int(codes[o]) == best)
+        }
+      }
+    }
+    let dy = FloatBuffer(TestSupport.randomValues(planes * ho * wo, seed: 6)), dx = FloatBuffer(count: x.count)
+    Kernels.maxPool2Backward(outputGrad: dy.view, argmax: codes, planes: planes, height: h, width: w, inputGrad: dx.view)
+    // Each output's gradient lands on its winner; the sum is preserved; column 20 (dropped) gets none.
+    #expect(abs((0..<dx.count).reduce(0.0) { $0 + Double(dx[$1]) } - (0..<dy.count).reduce(0.0) { $0 + Double(dy[$1]) }) < 1e-4)
+    #expect((0..<(planes * h)).allSatisfy { dx[$0 * w + 20] == 0 })
+  }
+
+  @Test func relu_andSGD_vectorPathsMatchScalarFormulas() {
+    let n = 21
+    let x = FloatBuffer(TestSupport.randomValues(n, seed: 7)), y = FloatBuffer(count: n)
+    Kernels.reluForward(x.view, y.view, count: n)
+    let dy = FloatBuffer(TestSupport.randomValues(n, seed: 8)), dx = FloatBuffer(count: n)
+    Kernels.reluBackward(output: y.view, outputGrad: dy.view, inputGrad: dx.view, count: n)
+    for i in 0..<n {
+      #expect(y[i] == max(x[i], 0))
+      #expect(dx[i] == (x[i] > 0 ? dy[i] : 0))
+    }
+    let p = FloatBuffer(TestSupport.randomValues(n, seed: 9)), g = FloatBuffer(TestSupport.randomValues(n, seed: 10))
+    let v = FloatBuffer(TestSupport.randomValues(n, seed: 11))
+    let (p0, v0) = (p.array, v.array)
+    Kernels.sgdStep(parameters: p.view, gradients: g.view, velocity: v.view, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+    for i in 0..<n {
+      let vi = 0.9 * v0[i] + (g[i] + 0.01 * p0[i])
+      #expect(abs(v[i] - vi) < 1e-6 && abs(p[i] - (p0[i] - 0.1 * vi)) < 1e-6)
+    }
+  }
+}
