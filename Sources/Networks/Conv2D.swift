@@ -1,19 +1,25 @@
 import NumericCore
 
 /// A 2-D convolution with stride 1 and zero padding, PyTorch's
-/// `nn.Conv2d(in, out, kernel, padding=p)`, computed as im2col + one GEMM per batch.
+/// `nn.Conv2d(in, out, kernel, padding=p)`, computed as im2col + GEMM.
 ///
 /// Activations are channel-major (CBHW: `[channels, batch, height, width]`), so
-/// the whole batch is one product:
+/// a block of examples is one product:
 /// ```
-/// col = im2col(X)                          [in·k·k, batch·Ho·Wo]
+/// col = im2col(X)                          [in·k·k, examples·Ho·Wo]
 /// Y   = W·col + b                          W: [out, in·k·k] (PyTorch [out, in, k, k])
 /// ∂L/∂W = (∂L/∂Y)·colᵀ,  ∂L/∂b = Σ ∂L/∂Y over each output plane
 /// ∂L/∂X = col2im(Wᵀ·∂L/∂Y)
 /// ```
+/// The batch is processed in chunks whose column matrix fits in a core's L2
+/// cache (`columnBudget` floats); the backward pass rebuilds each chunk's
+/// columns rather than keeping the whole batch's, which keeps the products
+/// in cache instead of streaming megabytes through memory.
 /// Initialisation as PyTorch: W and b ~ U(−1/√(in·k·k), 1/√(in·k·k)).
 public final class Conv2D: Layer {
   public let inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int
+  /// Largest column block, in floats (default 160 Ki floats = 640 KiB).
+  public let columnBudget: Int
   public var outHeight: Int { height + 2 * padding - kernel + 1 }
   public var outWidth: Int { width + 2 * padding - kernel + 1 }
   public var inputSize: Int { inChannels * height * width }
@@ -21,8 +27,10 @@ public final class Conv2D: Layer {
   private var col: FloatBuffer = FloatBuffer(count: 0)
   private var colGrad: FloatBuffer = FloatBuffer(count: 0)
 
-  public init(inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int) {
-    precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && padding >= 0)
+  public init(
+    inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int, columnBudget: Int = 160 * 1024
+  ) {
+    precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && padding >= 0 && columnBudget > 0)
     precondition(height + 2 * padding >= kernel && width + 2 * padding >= kernel, "Conv2D: kernel larger than the padded input")
     self.inChannels = inChannels
     self.outChannels = outChannels
@@ -30,9 +38,13 @@ public final class Conv2D: Layer {
     self.padding = padding
     self.height = height
     self.width = width
+    self.columnBudget = columnBudget
   }
 
   private var patch: Int { inChannels * kernel * kernel }
+  private var plane: Int { outHeight * outWidth }
+  /// Examples per chunk.
+  private var chunk: Int { Swift.max(1, columnBudget / (patch * plane)) }
 
   public var parameterShapes: [(suffix: String, shape: [Int])] {
     [("weight", [outChannels, inChannels, kernel, kernel]), ("bias", [outChannels])]
@@ -42,7 +54,7 @@ public final class Conv2D: Layer {
   }
 
   public func prepare(maxBatch: Int) {
-    let n = patch * maxBatch * outHeight * outWidth
+    let n = patch * Swift.min(chunk, maxBatch) * plane
     if col.count < n {
       col = FloatBuffer(count: n)
       colGrad = FloatBuffer(count: n)
@@ -53,37 +65,58 @@ public final class Conv2D: Layer {
     fillUniform(parameters, bound: 1 / Float(patch).squareRoot(), using: &rng)
   }
 
-  public func forward(_ input: FloatView, _ output: FloatView, batch: Int, parameters: FloatView) {
-    let n = batch * outHeight * outWidth
-    let colView = col.view(offset: 0, count: patch * n)
+  /// Fills `col` with the columns of examples `first ..< first + count`.
+  private func unfold(_ input: FloatView, batch: Int, first: Int, count: Int) -> FloatView {
+    let view = col.view(offset: 0, count: patch * count * plane)
     Kernels.im2col(
-      input, channels: inChannels, batch: batch, height: height, width: width,
-      kernel: kernel, padding: padding, into: colView)
+      input, channels: inChannels, batch: batch, first: first, count: count, height: height, width: width,
+      kernel: kernel, padding: padding, into: view)
+    return view
+  }
+
+  public func forward(_ input: FloatView, _ output: FloatView, batch: Int, parameters: FloatView) {
+    let n = batch * plane
+    let w = parameters.slice(0, outChannels * patch)
     Kernels.fillPlanes(output, planes: outChannels, size: n, with: parameters.slice(outChannels * patch, outChannels))
-    BLAS.gemm(
-      m: outChannels, n: n, k: patch, a: parameters.slice(0, outChannels * patch), lda: patch,
-      b: colView, ldb: n, beta: 1, c: output, ldc: n)
+    var first = 0
+    while first < batch {
+      let count = Swift.min(chunk, batch - first)
+      let cols = unfold(input, batch: batch, first: first, count: count)
+      // Y[:, first·plane ..< (first+count)·plane] += W·col  (row stride n).
+      BLAS.gemm(
+        m: outChannels, n: count * plane, k: patch, a: w, lda: patch, b: cols, ldb: count * plane, beta: 1,
+        c: output.slice(first * plane, output.count - first * plane), ldc: n)
+      first += count
+    }
   }
 
   public func backward(
     input: FloatView, output: FloatView, outputGrad: FloatView, inputGrad: FloatView?,
     batch: Int, parameters: FloatView, parameterGrads: FloatView
   ) {
-    let n = batch * outHeight * outWidth
+    let n = batch * plane
     let nw = outChannels * patch
-    let colView = col.view(offset: 0, count: patch * n)
-    BLAS.gemm(
-      transB: true, m: outChannels, n: patch, k: n, a: outputGrad, lda: n, b: colView, ldb: n,
-      c: parameterGrads.slice(0, nw), ldc: patch)
+    let w = parameters.slice(0, nw)
     Kernels.sumPlanes(outputGrad, planes: outChannels, size: n, into: parameterGrads.slice(nw, outChannels))
-    if let dx = inputGrad {
-      let dcol = colGrad.view(offset: 0, count: patch * n)
+    var first = 0
+    while first < batch {
+      let count = Swift.min(chunk, batch - first)
+      let cols = unfold(input, batch: batch, first: first, count: count)
+      let dyChunk = outputGrad.slice(first * plane, outputGrad.count - first * plane)
+      // ∂L/∂W (+)= ∂L/∂Y[:, chunk]·colᵀ
       BLAS.gemm(
-        transA: true, m: patch, n: n, k: outChannels, a: parameters.slice(0, nw), lda: patch,
-        b: outputGrad, ldb: n, c: dcol, ldc: n)
-      Kernels.col2im(
-        dcol, channels: inChannels, batch: batch, height: height, width: width,
-        kernel: kernel, padding: padding, into: dx)
+        transB: true, m: outChannels, n: patch, k: count * plane, a: dyChunk, lda: n, b: cols, ldb: count * plane,
+        beta: first == 0 ? 0 : 1, c: parameterGrads.slice(0, nw), ldc: patch)
+      if let dx = inputGrad {
+        let dcol = colGrad.view(offset: 0, count: patch * count * plane)
+        BLAS.gemm(
+          transA: true, m: patch, n: count * plane, k: outChannels, a: w, lda: patch, b: dyChunk, ldb: n,
+          c: dcol, ldc: count * plane)
+        Kernels.col2im(
+          dcol, channels: inChannels, batch: batch, first: first, count: count, height: height, width: width,
+          kernel: kernel, padding: padding, into: dx)
+      }
+      first += count
     }
   }
 }

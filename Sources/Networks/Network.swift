@@ -198,6 +198,36 @@ public final class Network {
     }
   }
 
+  /// Seconds spent in each layer's forward and backward over `repetitions`
+  /// training steps on the first `batch` examples (a profiling aid for `make bench`).
+  public func layerTimings(_ examples: LabeledExamples, batch: Int, repetitions: Int) -> [(layer: String, forward: Double, backward: Double)] {
+    let idx = Array(0..<batch)[...]
+    load(examples, indices: idx)
+    var fwd = [Double](repeating: 0, count: layers.count), bwd = fwd
+    for _ in 0..<repetitions {
+      for (i, l) in layers.enumerated() {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        l.forward(
+          activations[i].view(offset: 0, count: batch * l.inputSize), activations[i + 1].view(offset: 0, count: batch * l.outputSize),
+          batch: batch, parameters: parameters.view(offset: offsets[i], count: l.parameterCount))
+        fwd[i] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+      }
+      for i in stride(from: layers.count - 1, through: 0, by: -1) {
+        let l = layers[i]
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        l.backward(
+          input: activations[i].view(offset: 0, count: batch * l.inputSize),
+          output: activations[i + 1].view(offset: 0, count: batch * l.outputSize),
+          outputGrad: activationGrads[i + 1].view(offset: 0, count: batch * l.outputSize),
+          inputGrad: i == 0 ? nil : activationGrads[i].view(offset: 0, count: batch * l.inputSize),
+          batch: batch, parameters: parameters.view(offset: offsets[i], count: l.parameterCount),
+          parameterGrads: gradients.view(offset: offsets[i], count: l.parameterCount))
+        bwd[i] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+      }
+    }
+    return layers.indices.map { (String(describing: type(of: layers[$0])), fwd[$0], bwd[$0]) }
+  }
+
   /// Mean cross-entropy of `examples` (no gradient).
   public func loss(_ examples: LabeledExamples, classWeights: [Float]? = nil) -> Double {
     var total = 0.0, weight = 0.0

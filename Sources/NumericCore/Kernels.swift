@@ -103,16 +103,20 @@ public enum Kernels {
 
   // MARK: Convolution (stride 1, square kernel, zero padding)
 
-  /// Unfolds CBHW input patches into columns for a stride-1 convolution.
+  /// Unfolds CBHW input patches into columns for a stride-1 convolution, for
+  /// the examples `first ..< first + count` of a batch of `batch`.
   ///
-  /// `col[(c·k + i)·k + j, (b·Ho + y)·Wo + x] = in[c, b, y + i − pad, x + j − pad]`
-  /// (zero outside the image), with `Ho = H + 2·pad − k + 1`.
+  /// `col[(c·k + i)·k + j, ((b − first)·Ho + y)·Wo + x] = in[c, b, y + i − pad, x + j − pad]`
+  /// (zero outside the image), with `Ho = H + 2·pad − k + 1`; each row of `col`
+  /// holds `count·Ho·Wo` values.
   public static func im2col(
-    _ input: FloatView, channels: Int, batch: Int, height: Int, width: Int,
+    _ input: FloatView, channels: Int, batch: Int, first: Int = 0, count: Int? = nil, height: Int, width: Int,
     kernel k: Int, padding pad: Int, into col: FloatView
   ) {
+    let nb = count ?? batch - first
     let ho = height + 2 * pad - k + 1, wo = width + 2 * pad - k + 1
-    let n = batch * ho * wo
+    let n = nb * ho * wo
+    precondition(first >= 0 && first + nb <= batch)
     precondition(col.count >= channels * k * k * n && input.count >= channels * batch * height * width)
     let ip = input.pointer, cp = col.pointer
     for c in 0..<channels {
@@ -121,8 +125,8 @@ public enum Kernels {
           let rowBase = cp + ((c * k + i) * k + j) * n
           // Valid x range: 0 ≤ x + j − pad < width.
           let x0 = Swift.max(0, pad - j), x1 = Swift.min(wo, width + pad - j)
-          for b in 0..<batch {
-            let plane = ip + (c * batch + b) * height * width
+          for b in 0..<nb {
+            let plane = ip + (c * batch + first + b) * height * width
             for y in 0..<ho {
               let dst = rowBase + (b * ho + y) * wo
               let iy = y + i - pad
@@ -140,25 +144,30 @@ public enum Kernels {
     }
   }
 
-  /// The adjoint of ``im2col(_:channels:batch:height:width:kernel:padding:into:)``:
-  /// accumulates column gradients back into a CBHW input gradient (which it zeroes first).
+  /// The adjoint of ``im2col(_:channels:batch:first:count:height:width:kernel:padding:into:)``:
+  /// accumulates column gradients back into the CBHW input gradient of the
+  /// examples `first ..< first + count`, whose planes it zeroes first.
   public static func col2im(
-    _ col: FloatView, channels: Int, batch: Int, height: Int, width: Int,
+    _ col: FloatView, channels: Int, batch: Int, first: Int = 0, count: Int? = nil, height: Int, width: Int,
     kernel k: Int, padding pad: Int, into input: FloatView
   ) {
+    let nb = count ?? batch - first
     let ho = height + 2 * pad - k + 1, wo = width + 2 * pad - k + 1
-    let n = batch * ho * wo
+    let n = nb * ho * wo
+    precondition(first >= 0 && first + nb <= batch)
     precondition(col.count >= channels * k * k * n && input.count >= channels * batch * height * width)
     let ip = input.pointer, cp = col.pointer
-    ip.update(repeating: 0, count: channels * batch * height * width)
+    for c in 0..<channels {
+      (ip + (c * batch + first) * height * width).update(repeating: 0, count: nb * height * width)
+    }
     for c in 0..<channels {
       for i in 0..<k {
         for j in 0..<k {
           let rowBase = cp + ((c * k + i) * k + j) * n
           let x0 = Swift.max(0, pad - j), x1 = Swift.min(wo, width + pad - j)
           if x1 <= x0 { continue }
-          for b in 0..<batch {
-            let plane = ip + (c * batch + b) * height * width
+          for b in 0..<nb {
+            let plane = ip + (c * batch + first + b) * height * width
             for y in 0..<ho {
               let iy = y + i - pad
               if iy < 0 || iy >= height { continue }

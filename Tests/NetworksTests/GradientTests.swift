@@ -58,6 +58,21 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
   @Test func conv2D_gradientMatchesFiniteDifference() {
     checkLayerGradients(Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4), batch: 3, seed: 20)
     checkLayerGradients(Conv2D(inChannels: 1, outChannels: 2, kernel: 3, padding: 0, height: 4, width: 5), batch: 2, seed: 21)
+    // A column budget of one example per chunk: the chunked passes must give the same gradients.
+    checkLayerGradients(Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 1), batch: 3, seed: 22)
+  }
+
+  @Test func conv2D_chunkingDoesNotChangeTheOutput() {
+    let whole = Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4)
+    let chunked = Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 2 * 18 * 20)
+    whole.prepare(maxBatch: 5)
+    chunked.prepare(maxBatch: 5)
+    let x = FloatBuffer(TestSupport.randomValues(5 * whole.inputSize, seed: 23))
+    let p = FloatBuffer(TestSupport.randomValues(whole.parameterCount, seed: 24))
+    let y1 = FloatBuffer(count: 5 * whole.outputSize), y2 = FloatBuffer(count: 5 * whole.outputSize)
+    whole.forward(x.view, y1.view, batch: 5, parameters: p.view)
+    chunked.forward(x.view, y2.view, batch: 5, parameters: p.view)
+    #expect(y1.array == y2.array)
   }
 
   @Test func relu_gradientMatchesFiniteDifference() {
