@@ -66,11 +66,9 @@ let cnnRate = try throughput(cnn, examples: cnnData, seconds: seconds, seed: 4)
 
 // Two workers against one: the same two MLP jobs, sequentially and in parallel.
 func poolRate(workers: Int) throws -> Double {
-  let start = Date()
   let rates = try WorkerPool.map(count: 2, workers: workers) { i in
     try throughput(mlp, examples: mlpData, seconds: seconds, seed: 10 + UInt64(i))
   }
-  _ = start
   return workers == 1 ? rates.reduce(0, +) / 2 : rates.reduce(0, +)
 }
 let oneWorker = try poolRate(workers: 1)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A minimal RFC 4180 CSV reader (quoted fields, doubled quotes, CRLF).
 enum CSV {
   /// Parses `text` into rows of fields; empty lines are skipped.
@@ -40,5 +42,3 @@ enum CSV {
     return rows
   }
 }
-
-import Foundation
