@@ -101,7 +101,8 @@ public final class Conv2D: Layer {
     var first = 0
     while first < batch {
       let count = Swift.min(chunk, batch - first)
-      let cols = unfold(input, batch: batch, first: first, count: count)
+      // One chunk: the forward pass (which backward always follows) left these columns in place.
+      let cols = count == batch ? col.view(offset: 0, count: patch * count * plane) : unfold(input, batch: batch, first: first, count: count)
       let dyChunk = outputGrad.slice(first * plane, outputGrad.count - first * plane)
       // ∂L/∂W (+)= ∂L/∂Y[:, chunk]·colᵀ
       BLAS.gemm(
