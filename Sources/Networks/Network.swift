@@ -147,14 +147,31 @@ public final class Network {
 
   // MARK: Forward and backward
 
+  /// Runs layer `i` forward on `batch` examples.
+  private func forwardLayer(_ i: Int, batch: Int) {
+    let l = layers[i]
+    l.forward(
+      activations[i].view(offset: 0, count: batch * l.inputSize),
+      activations[i + 1].view(offset: 0, count: batch * l.outputSize),
+      batch: batch, parameters: parameters.view(offset: offsets[i], count: l.parameterCount))
+  }
+
+  /// Runs layer `i` backward on `batch` examples (no input gradient for the first layer).
+  private func backwardLayer(_ i: Int, batch: Int) {
+    let l = layers[i]
+    l.backward(
+      input: activations[i].view(offset: 0, count: batch * l.inputSize),
+      output: activations[i + 1].view(offset: 0, count: batch * l.outputSize),
+      outputGrad: activationGrads[i + 1].view(offset: 0, count: batch * l.outputSize),
+      inputGrad: i == 0 ? nil : activationGrads[i].view(offset: 0, count: batch * l.inputSize),
+      batch: batch,
+      parameters: parameters.view(offset: offsets[i], count: l.parameterCount),
+      parameterGrads: gradients.view(offset: offsets[i], count: l.parameterCount))
+  }
+
   /// Runs the network on `batch` rows already placed in the input buffer.
   private func forwardLoaded(batch: Int) -> FloatView {
-    for (i, l) in layers.enumerated() {
-      l.forward(
-        activations[i].view(offset: 0, count: batch * l.inputSize),
-        activations[i + 1].view(offset: 0, count: batch * l.outputSize),
-        batch: batch, parameters: parameters.view(offset: offsets[i], count: l.parameterCount))
-    }
+    for i in layers.indices { forwardLayer(i, batch: batch) }
     return activations[layers.count].view(offset: 0, count: batch * architecture.numClasses)
   }
 
@@ -185,17 +202,7 @@ public final class Network {
 
   /// Back-propagates from the gradient already stored for the logits.
   private func backward(batch: Int) {
-    for i in stride(from: layers.count - 1, through: 0, by: -1) {
-      let l = layers[i]
-      l.backward(
-        input: activations[i].view(offset: 0, count: batch * l.inputSize),
-        output: activations[i + 1].view(offset: 0, count: batch * l.outputSize),
-        outputGrad: activationGrads[i + 1].view(offset: 0, count: batch * l.outputSize),
-        inputGrad: i == 0 ? nil : activationGrads[i].view(offset: 0, count: batch * l.inputSize),
-        batch: batch,
-        parameters: parameters.view(offset: offsets[i], count: l.parameterCount),
-        parameterGrads: gradients.view(offset: offsets[i], count: l.parameterCount))
-    }
+    for i in layers.indices.reversed() { backwardLayer(i, batch: batch) }
   }
 
   /// Seconds spent in each layer's forward and backward over `repetitions`
@@ -205,23 +212,14 @@ public final class Network {
     load(examples, indices: idx)
     var fwd = [Double](repeating: 0, count: layers.count), bwd = fwd
     for _ in 0..<repetitions {
-      for (i, l) in layers.enumerated() {
+      for i in layers.indices {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        l.forward(
-          activations[i].view(offset: 0, count: batch * l.inputSize), activations[i + 1].view(offset: 0, count: batch * l.outputSize),
-          batch: batch, parameters: parameters.view(offset: offsets[i], count: l.parameterCount))
+        forwardLayer(i, batch: batch)
         fwd[i] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
       }
-      for i in stride(from: layers.count - 1, through: 0, by: -1) {
-        let l = layers[i]
+      for i in layers.indices.reversed() {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        l.backward(
-          input: activations[i].view(offset: 0, count: batch * l.inputSize),
-          output: activations[i + 1].view(offset: 0, count: batch * l.outputSize),
-          outputGrad: activationGrads[i + 1].view(offset: 0, count: batch * l.outputSize),
-          inputGrad: i == 0 ? nil : activationGrads[i].view(offset: 0, count: batch * l.inputSize),
-          batch: batch, parameters: parameters.view(offset: offsets[i], count: l.parameterCount),
-          parameterGrads: gradients.view(offset: offsets[i], count: l.parameterCount))
+        backwardLayer(i, batch: batch)
         bwd[i] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
       }
     }
