@@ -60,6 +60,10 @@ let package = Package(
     .testTarget(
       name: "HarnessTests", dependencies: ["Harness", "Networks", "NumericCore", "TestSupport"]),
     .testTarget(
+      name: "AttacksTests", dependencies: ["Attacks", "Harness", "NumericCore", "TestSupport"]),
+    .testTarget(
+      name: "BaselinesTests", dependencies: ["Baselines", "Harness", "Networks", "NumericCore", "TestSupport"]),
+    .testTarget(
       name: "CLITests", dependencies: ["CLI", "Harness", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]

@@ -1,0 +1,321 @@
+import Foundation
+import NumericCore
+
+/// The NeurIPS 2023 Machine Unlearning Challenge's forgetting quality and
+/// final score, implemented exactly as the organisers' released scorer
+/// (google-deepmind/unlearning_evaluation `metric.py`, commit ffae0ff; spec
+/// `challenge-score.md` §3), including its float32/float64 conventions.
+///
+/// For each forget example s, the N logit-scaled confidences under the
+/// unlearned models (u) and under the retrained models (r) are two samples.
+/// Following Kairouz et al. (ICML 2015), every decision rule that tells the
+/// samples apart gives a lower bound on the privacy-style ε of the unlearning:
+/// ```
+/// ε̂ = max{ log((1 − δ − FPR)/FNR), log((1 − δ − FNR)/FPR) },   δ = 1e-5
+/// ```
+/// taken over ~160 000 "window" rules (predict the narrower sample inside
+/// [L, R]) and ~100·range single-threshold rules (predict the sample with the
+/// larger median above t), clipped to [0, 50]. Each example then earns
+/// H(s) = 2^(−k) points for ε_s in the k-th bin [0.5k, 0.5k + 0.5), with
+/// 2·⌈ln(N − 1)⌉ bins, and
+/// ```
+/// F = (1/|S|) Σ_s H(s),    score = F × (RA_U / RA_R) × (TA_U / TA_R).
+/// ```
+///
+/// Conventions (spec §3 and §5.6): confidences and both grids' thresholds are
+/// compared in float64; the window grids are NumPy `linspace` in float64; the
+/// single-threshold grid is float32, built as PyTorch's CUDA `linspace` kernel
+/// does; rates are float32 `count / N`; each rule's ε is float32 arithmetic with
+/// the float32 `1 − δ`, and its logarithms are the correctly rounded float32
+/// ones. (NumPy's float32 `log` is not correctly rounded and depends on the
+/// CPU's SIMD dispatch: on this machine it differs in the last bit for about a
+/// fifth of its inputs, so the reference scorer itself is not bit-stable across
+/// machines; the correctly rounded value is the machine-independent choice.)
+/// Rates depend only on the two counts, so the ε of every
+/// count pair is computed once per N (``RuleTable``) and the rules are swept
+/// with pointers over the sorted samples.
+///
+/// Where the reference scorer has no defined answer (no rule survives its
+/// discard conditions, so its `assert` fails; e.g. both samples are the same
+/// constant), ε_s is 0 and the example is listed in
+/// ``Result/degenerateExamples``.
+public enum ChallengeScore {
+  public static let delta = 1e-5
+  public static let epsilonCap = 50.0
+  public static let thresholdsPerUnit = 100.0
+  public static let windowBuffer = 2.0
+  public static let peakyRatio = 0.01
+  public static let binWidth = 0.5
+  /// Left thresholds per right threshold: ⌈2 · buffer · 100⌉.
+  public static let leftThresholds = 400
+
+  /// The outcome of scoring one population of unlearned models against the retrained ones.
+  public struct Result: Sendable, Equatable, Codable {
+    public var numModels: Int
+    /// ε_s per forget example, in input order.
+    public var epsilons: [Double]
+    /// H(s) per forget example.
+    public var points: [Double]
+    /// F, the mean of the points.
+    public var forgettingQuality: Double
+    /// Examples for which no rule survived (ε set to 0; the reference scorer fails there).
+    public var degenerateExamples: [Int]
+
+    enum CodingKeys: String, CodingKey {
+      case numModels = "num_models", epsilons, points, forgettingQuality = "forgetting_quality"
+      case degenerateExamples = "degenerate_examples"
+    }
+  }
+
+  /// Scores `[models × examples]` matrices of logit-scaled confidences.
+  ///
+  /// - Parameters:
+  ///   - unlearned: U[i][s], model i, forget example s (row-major `[N × S]`).
+  ///   - retrained: R, same shape.
+  ///   - workers: examples are scored in parallel on this many threads.
+  public static func evaluate(
+    unlearned: [Double], retrained: [Double], models n: Int, examples: Int, workers: Int = 1
+  ) throws -> Result {
+    guard n >= 2 else { throw AttackError.invalidInput("the challenge score needs at least 2 models per side, got \(n)") }
+    guard unlearned.count == n * examples, retrained.count == n * examples else {
+      throw AttackError.invalidInput("expected \(n) × \(examples) confidences per side, got \(unlearned.count) and \(retrained.count)")
+    }
+    for (name, m) in [("unlearned", unlearned), ("retrained", retrained)] {
+      if let bad = m.firstIndex(where: { !$0.isFinite }) {
+        throw AttackError.invalidInput("\(name) confidence of model \(bad / examples), example \(bad % examples) is \(m[bad]); confidences must be finite")
+      }
+    }
+    let table = RuleTable(models: n)
+    let columns = (0..<examples).map { s in
+      ((0..<n).map { unlearned[$0 * examples + s] }, (0..<n).map { retrained[$0 * examples + s] })
+    }
+    let perExample = try WorkerPool.map(count: examples, workers: workers) { s in
+      try epsilon(unlearned: columns[s].0, retrained: columns[s].1, table: table)
+    }
+    let eps = perExample.map(\.epsilon)
+    let pts = eps.map { points(epsilon: $0, models: n) }
+    var sum = 0.0
+    for p in pts { sum += p }
+    return Result(
+      numModels: n, epsilons: eps, points: pts, forgettingQuality: examples > 0 ? sum / Double(examples) : 0,
+      degenerateExamples: perExample.indices.filter { perExample[$0].degenerate })
+  }
+
+  /// The final challenge score: F × (RA_U / RA_R) × (TA_U / TA_R), no clipping.
+  public static func score(
+    forgettingQuality f: Double, retainAccuracyUnlearned: Double, retainAccuracyRetrained: Double,
+    testAccuracyUnlearned: Double, testAccuracyRetrained: Double
+  ) -> Double {
+    f * (retainAccuracyUnlearned / retainAccuracyRetrained) * (testAccuracyUnlearned / testAccuracyRetrained)
+  }
+
+  /// Number of point bins for N models per side: 2·⌈ln(N − 1)⌉ (bins [0.5k, 0.5k + 0.5) with 0.5k + 0.5 ≤ ⌈ln(N − 1)⌉).
+  public static func binCount(models n: Int) -> Int {
+    let top = ceil(log(Double(n - 1)))
+    var k = 0
+    while binWidth * Double(k) + binWidth <= top { k += 1 }
+    return k
+  }
+
+  /// H(s): 2^(−k) for ε in the k-th bin, 0 beyond the last bin.
+  public static func points(epsilon e: Double, models n: Int) -> Double {
+    var p = 1.0
+    for k in 0..<binCount(models: n) {
+      if e < binWidth * Double(k) + binWidth { return p }
+      p /= 2
+    }
+    return 0
+  }
+
+  /// ε_s of one forget example from its N unlearned and N retrained confidences (spec §3.2).
+  public static func epsilon(unlearned u: [Double], retrained r: [Double], table: RuleTable) throws -> (epsilon: Double, degenerate: Bool) {
+    let n = table.models
+    guard u.count == n, r.count == n else { throw AttackError.invalidInput("expected \(n) confidences per side, got \(u.count) and \(r.count)") }
+    // Orientation: HI is the sample with the larger median (tie: the unlearned one).
+    let (hi, lo) = median(r) > median(u) ? (r.sorted(), u.sorted()) : (u.sorted(), r.sorted())
+    // Peaky guard, in float64; 0/0 is NaN, which fails the test.
+    let a = hi[n - 1] - hi[0], b = lo[n - 1] - lo[0]
+    let largest = a > b ? a : b, smallest = a > b ? b : a
+    if smallest / largest < peakyRatio { return (epsilonCap, false) }
+
+    var best: Float = -1  // -1: no surviving rule yet
+    windowRules(hi: hi, lo: lo, a: a, b: b, table: table, best: &best)
+    if best != .infinity {
+      try singleThresholdRules(hi: hi, lo: lo, table: table, best: &best)
+    }
+    if best < 0 { return (0, true) }
+    return (Swift.min(Swift.max(Double(best), 0), epsilonCap), false)
+  }
+
+  /// Family A: predict the narrower sample P when L ≤ score ≤ R.
+  static func windowRules(hi: [Double], lo: [Double], a: Double, b: Double, table: RuleTable, best: inout Float) {
+    let n = table.models
+    let width = a > b ? b : a
+    let (p, q) = a >= b ? (lo, hi) : (hi, lo)
+    let minR = (p[0] + width) - windowBuffer
+    let maxR = p[n - 1] + windowBuffer
+    let nR = Int(((maxR - minR) * thresholdsPerUnit).rounded(.up))
+    let rights = numpyLinspace(minR, maxR, count: nR)
+    let nL = leftThresholds
+    var pLE = 0, qLE = 0  // #{x ≤ R}
+    var pLT = 0, qLT = 0  // #{x < L}
+    for right in rights {
+      pLE = countLessOrEqual(p, right, from: pLE)
+      qLE = countLessOrEqual(q, right, from: qLE)
+      let start = (right - width) - windowBuffer, stop = (right - width) + windowBuffer
+      let div = Double(nL - 1)
+      let step = (stop - start) / div
+      for j in 0..<nL {
+        let left: Double
+        if j == nL - 1 {
+          left = stop
+        } else if step == 0 {
+          left = (Double(j) / div) * (stop - start) + start
+        } else {
+          left = Double(j) * step + start
+        }
+        pLT = countLess(p, left, from: pLT)
+        qLT = countLess(q, left, from: qLT)
+        let e = table.epsilon(positives: Swift.max(pLE - pLT, 0), negatives: Swift.max(qLE - qLT, 0))
+        if e > best {
+          best = e
+          if e == .infinity { return }
+        }
+      }
+    }
+  }
+
+  /// Family B: predict HI when score ≥ t, on the float32 grid.
+  static func singleThresholdRules(hi: [Double], lo: [Double], table: RuleTable, best: inout Float) throws {
+    let n = table.models
+    let m = Swift.min(hi[0], lo[0]), mx = Swift.max(hi[n - 1], lo[n - 1])
+    let span = (mx - m) * thresholdsPerUnit
+    guard span <= 1e8 else {
+      throw AttackError.invalidInput("confidences of one example span \(mx - m); logit-scaled confidences lie within ±104, check the input")
+    }
+    let grid = torchLinspaceFloat32(m, mx, count: Int(span.rounded(.up)))
+    var hiLT = 0, loLT = 0
+    for t32 in grid {
+      let t = Double(t32)
+      hiLT = countLess(hi, t, from: hiLT)
+      loLT = countLess(lo, t, from: loLT)
+      let e = table.epsilon(positives: n - hiLT, negatives: n - loLT)
+      if e > best {
+        best = e
+        if e == .infinity { return }
+      }
+    }
+  }
+
+  /// The ε of every rule outcome for N models per side, indexed by the number
+  /// of positives (the sample the rule predicts) and of negatives that the
+  /// rule predicts positive: +∞ for perfect separation, -1 for a discarded
+  /// rule, otherwise the clipped float32 ε̂.
+  public struct RuleTable: Sendable {
+    public let models: Int
+    let values: [Float]
+
+    public init(models n: Int) {
+      models = n
+      let nf = Float(n)
+      func rate(_ c: Int) -> Float { Float(c) / nf }
+      let oneMinusDelta = Float(1 - ChallengeScore.delta)
+      var v = [Float](repeating: -1, count: (n + 1) * (n + 1))
+      for tp in 0...n {
+        for fp in 0...n {
+          let tpr = rate(tp), fnr = rate(n - tp), fpr = rate(fp), tnr = rate(n - fp)
+          let value: Float
+          if fpr + fnr == 0 && tpr + tnr == 2 {
+            value = .infinity
+          } else if fpr * fnr == 0 {
+            value = -1
+          } else {
+            let e1 = Self.log32(oneMinusDelta - fpr) - Self.log32(fnr)
+            let e2 = Self.log32(oneMinusDelta - fnr) - Self.log32(fpr)
+            if e1.isNaN && e2.isNaN {
+              value = -1
+            } else {
+              let m = e1.isNaN ? e2 : (e2.isNaN ? e1 : Swift.max(e1, e2))
+              value = Swift.max(m, 0)
+            }
+          }
+          v[tp * (n + 1) + fp] = value
+        }
+      }
+      values = v
+    }
+
+    /// The correctly rounded float32 logarithm (NaN below 0, -∞ at 0).
+    static func log32(_ x: Float) -> Float { Float(Foundation.log(Double(x))) }
+
+    /// ε of a rule that predicts `positives` of the positive sample and `negatives` of the negative sample as positive.
+    @inline(__always)
+    public func epsilon(positives: Int, negatives: Int) -> Float { values[positives * (models + 1) + negatives] }
+  }
+
+  /// NumPy's `linspace(start, stop, num)` in float64: `i·step + start`, the last point exactly `stop`.
+  static func numpyLinspace(_ start: Double, _ stop: Double, count: Int) -> [Double] {
+    guard count > 0 else { return [] }
+    guard count > 1 else { return [start] }
+    let div = Double(count - 1)
+    let delta = stop - start
+    let step = delta / div
+    var y = (0..<count).map { i in step == 0 ? (Double(i) / div) * delta + start : Double(i) * step + start }
+    y[count - 1] = stop
+    return y
+  }
+
+  /// PyTorch's `linspace(start, end, steps)` in float32 as its CUDA kernel computes it:
+  /// a float32 step, `start + step·i` for the first half and `end − step·(steps − 1 − i)` for the second.
+  static func torchLinspaceFloat32(_ start: Double, _ end: Double, count: Int) -> [Float] {
+    guard count > 0 else { return [] }
+    let s = Float(start), e = Float(end)
+    guard count > 1 else { return [s] }
+    let step = (e - s) / Float(count - 1)
+    let half = count / 2
+    return (0..<count).map { i in
+      if i < half {
+        let offset = step * Float(i)
+        return s + offset
+      }
+      let offset = step * Float(count - i - 1)
+      return e - offset
+    }
+  }
+
+  /// NumPy's median in float64 (mean of the two middle values for even N).
+  static func median(_ x: [Double]) -> Double {
+    let s = x.sorted()
+    let n = s.count
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+  }
+
+  /// #{x ≤ v} in ascending `a`, moving a pointer from a previous answer (either direction).
+  @inline(__always)
+  static func countLessOrEqual(_ a: [Double], _ v: Double, from p0: Int) -> Int {
+    var p = p0
+    while p > 0 && a[p - 1] > v { p -= 1 }
+    while p < a.count && a[p] <= v { p += 1 }
+    return p
+  }
+
+  /// #{x < v} in ascending `a`, moving a pointer from a previous answer (either direction).
+  @inline(__always)
+  static func countLess(_ a: [Double], _ v: Double, from p0: Int) -> Int {
+    var p = p0
+    while p > 0 && a[p - 1] >= v { p -= 1 }
+    while p < a.count && a[p] < v { p += 1 }
+    return p
+  }
+}
+
+/// Errors of attacks and metrics: the input does not fit the metric.
+public enum AttackError: Error, CustomStringConvertible, Equatable {
+  case invalidInput(String)
+
+  public var description: String {
+    switch self {
+    case .invalidInput(let m): m
+    }
+  }
+}

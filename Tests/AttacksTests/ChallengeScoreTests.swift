@@ -1,0 +1,178 @@
+import Foundation
+import NumericCore
+import Testing
+import TestSupport
+
+@testable import Attacks
+
+/// ε of one example through the public path.
+private func eps(_ u: [Double], _ r: [Double]) throws -> (epsilon: Double, degenerate: Bool) {
+  try ChallengeScore.epsilon(unlearned: u, retrained: r, table: ChallengeScore.RuleTable(models: u.count))
+}
+
+/// float32 ε̂ of one rule by hand: max(log((1−δ−FPR)/FNR), log((1−δ−FNR)/FPR)) with float32 rates.
+private func handEpsilon(fpr: Float, fnr: Float) -> Float {
+  let one = Float(1 - 1e-5)
+  let e1 = Float(log(Double(one - fpr))) - Float(log(Double(fnr)))
+  let e2 = Float(log(Double(one - fnr))) - Float(log(Double(fpr)))
+  return max(e1, e2)
+}
+
+@Suite struct ChallengeRuleTests {
+  @Test func ruleTable_coversEveryOutcome() {
+    let t = ChallengeScore.RuleTable(models: 4)
+    // Perfect separation: all positives in, no negatives in.
+    #expect(t.epsilon(positives: 4, negatives: 0) == .infinity)
+    // Exactly one error rate is 0: discarded (FNR = 0, FPR > 0; FPR = 0, FNR > 0).
+    #expect(t.epsilon(positives: 4, negatives: 1) == -1)
+    #expect(t.epsilon(positives: 3, negatives: 0) == -1)
+    // TPR 3/4, FPR 1/4: log((1 − δ − 1/4)/(1/4)) = log(2.99996).
+    #expect(t.epsilon(positives: 3, negatives: 1) == handEpsilon(fpr: 0.25, fnr: 0.25))
+    #expect(abs(Double(t.epsilon(positives: 3, negatives: 1)) - log(2.99996)) < 1e-6)
+    // Rates 1/4 and 3/4 both ways: both logs negative, clipped to 0.
+    #expect(t.epsilon(positives: 1, negatives: 3) == 0)
+    // FPR = 1 makes log(1 − δ − 1) NaN; the other side −0.69 is kept and clipped to 0.
+    #expect(t.epsilon(positives: 2, negatives: 4) == 0)
+    // FPR = 1 and FNR = 1: both logs NaN, discarded.
+    #expect(t.epsilon(positives: 0, negatives: 4) == -1)
+    // TPR 2/4, FPR 1/4: max(log(0.74999/0.5), log(0.49999/0.25)) = log(1.99996).
+    #expect(abs(Double(t.epsilon(positives: 2, negatives: 1)) - log(1.99996)) < 1e-6)
+  }
+
+  @Test func largestFiniteEpsilon_isLogOfNMinusOne() {
+    // Rates of 1/N: ln(N − 1 − Nδ); for N = 512 about 6.236 (spec §3.2).
+    let t = ChallengeScore.RuleTable(models: 512)
+    let e = Double(t.epsilon(positives: 511, negatives: 1))
+    #expect(abs(e - log(511 - 512e-5)) < 1e-5)
+    #expect(abs(e - 6.236) < 1e-3)
+  }
+
+  @Test func bins_dependOnN() {
+    #expect(ChallengeScore.binCount(models: 512) == 14)  // ⌈ln 511⌉ = 7
+    #expect(ChallengeScore.binCount(models: 64) == 10)  // ⌈ln 63⌉ = 5
+    #expect(ChallengeScore.binCount(models: 100) == 10)  // ⌈ln 99⌉ = 5
+    #expect(ChallengeScore.binCount(models: 3) == 2)  // ⌈ln 2⌉ = 1
+    #expect(ChallengeScore.binCount(models: 2) == 0)  // ln 1 = 0: no bins
+    #expect(ChallengeScore.binCount(models: 4) == 4)  // ⌈ln 3⌉ = 2
+  }
+
+  @Test func points_halvePerBin() {
+    #expect(ChallengeScore.points(epsilon: 0, models: 512) == 1)
+    #expect(ChallengeScore.points(epsilon: 0.49999, models: 512) == 1)
+    #expect(ChallengeScore.points(epsilon: 0.5, models: 512) == 0.5)
+    #expect(ChallengeScore.points(epsilon: 1.7, models: 512) == 0.125)
+    #expect(ChallengeScore.points(epsilon: 6.9, models: 512) == 1.0 / 8192)
+    #expect(ChallengeScore.points(epsilon: 7, models: 512) == 0)
+    #expect(ChallengeScore.points(epsilon: 50, models: 512) == 0)
+    // N = 64: 10 bins, so ε ∈ [4.5, 5) is the last scoring bin.
+    #expect(ChallengeScore.points(epsilon: 4.7, models: 64) == 1.0 / 512)
+    #expect(ChallengeScore.points(epsilon: 5.0, models: 64) == 0)
+  }
+
+  @Test func grids_followNumPyAndTorchCUDA() {
+    let g = ChallengeScore.numpyLinspace(0.1, 0.7, count: 4)
+    #expect(g == [0.1, 0.1 + 0.19999999999999998, 2 * 0.19999999999999998 + 0.1, 0.7])
+    #expect(ChallengeScore.numpyLinspace(3, 5, count: 1) == [3])
+    #expect(ChallengeScore.numpyLinspace(3, 5, count: 0).isEmpty)
+    // float32: step (1.3 − 0.1)/4 in float32; the second half counts back from the end.
+    let s = Float(0.1), e = Float(1.3), step = (e - s) / 4
+    let t = ChallengeScore.torchLinspaceFloat32(0.1, 1.3, count: 5)
+    #expect(t == [s, s + step, e - step * 2, e - step, e])
+    #expect(ChallengeScore.torchLinspaceFloat32(2, 2, count: 1) == [2])
+  }
+}
+
+@Suite struct ChallengeEpsilonTests {
+  @Test func peakyGuard_capsAtFifty() throws {
+    // Range ratio 0 (a constant sample) < 1%: ε = 50 without looking at rules.
+    #expect(try eps([1, 1, 1, 1], [0, 1, 2, 3]) == (50, false))
+    // Ratio 0.009: capped; ratio 0.011: not capped (the narrow sample straddles 5, so nothing separates).
+    let wide = [0.0, 1, 2, 3, 4, 5, 6, 7, 8, 10]
+    let narrow9 = wide.map { 4.95 + $0 * 0.009 }, narrow11 = wide.map { 4.95 + $0 * 0.011 }
+    #expect(try eps(narrow9, wide).epsilon == 50)
+    #expect(try eps(narrow11, wide).epsilon < 50)
+  }
+
+  @Test func bothConstant_isNotPeakyButDegenerate() throws {
+    // 0/0 is NaN and passes the guard; identical constants leave no surviving rule.
+    let r = try eps([2, 2, 2, 2], [2, 2, 2, 2])
+    #expect(r == (0, true))
+  }
+
+  @Test func perfectSeparation_byASingleThreshold() throws {
+    #expect(try eps([0, 1, 2, 3], [10, 11, 12, 13]) == (50, false))
+    #expect(try eps([10, 11, 12, 13], [0, 1, 2, 3]) == (50, false))
+  }
+
+  @Test func perfectSeparation_byAWindowOnly() throws {
+    // The unlearned sample sits inside the retrained one's range: no threshold
+    // separates them (every t keeps one of ±1 with the four), but the window
+    // [−0.5, 0.3] holds all of the narrow sample and none of the wide one.
+    let u = [0, 0.1, 0.2, 0.3], r = [-5.0, -1, 1, 5]
+    #expect(try eps(u, r) == (50, false))
+  }
+
+  @Test func finiteEpsilon_byHand() throws {
+    // u = 0,1,2,3 and r = 1.5,2.5,3.5,4.5: HI = r (larger median). The best rules
+    // (threshold in (2, 2.5], or the window [0, 2]) err once on each side:
+    // FPR = FNR = 1/4, ε = log((1 − δ − 1/4)/(1/4)) = log(2.99996); nothing separates perfectly.
+    let r = try eps([0, 1, 2, 3], [1.5, 2.5, 3.5, 4.5])
+    #expect(!r.degenerate)
+    #expect(r.epsilon == Double(handEpsilon(fpr: 0.25, fnr: 0.25)))
+    // ε ∈ [1, 1.5): third bin; N = 4 has ⌈ln 3⌉ = 2, so 4 bins.
+    #expect(ChallengeScore.points(epsilon: r.epsilon, models: 4) == 0.25)
+  }
+
+  @Test func orientation_followsMediansNotArgumentOrder() throws {
+    // With distinct medians, swapping the two populations changes nothing.
+    var rng = Xoshiro256StarStar(seed: 7)
+    for _ in 0..<5 {
+      let u = (0..<16).map { _ in rng.nextGaussian() + 0.7 }, r = (0..<16).map { _ in rng.nextGaussian() * 1.5 }
+      #expect(try eps(u, r) == eps(r, u))
+    }
+  }
+
+  @Test func score_multipliesUtilityRatios() {
+    let s = ChallengeScore.score(
+      forgettingQuality: 0.2, retainAccuracyUnlearned: 99, retainAccuracyRetrained: 100,
+      testAccuracyUnlearned: 90, testAccuracyRetrained: 80)
+    #expect(abs(s - 0.2 * 0.99 * 1.125) < 1e-15)  // no clipping of a ratio above 1
+  }
+
+  @Test func evaluate_rejectsBadInput() {
+    #expect(throws: AttackError.self) { try ChallengeScore.evaluate(unlearned: [1], retrained: [1], models: 1, examples: 1) }
+    #expect(throws: AttackError.self) {
+      try ChallengeScore.evaluate(unlearned: [1, .nan], retrained: [1, 2], models: 2, examples: 1)
+    }
+    #expect(throws: AttackError.self) { try ChallengeScore.evaluate(unlearned: [1, 2, 3], retrained: [1, 2], models: 2, examples: 1) }
+  }
+}
+
+/// Bit-for-bit agreement with `scripts/challenge_oracle.py`, an independent
+/// brute-force implementation that materialises every rule (N = 3 … 512, ties,
+/// heavy tails, narrow-inside-wide samples).
+@Suite struct ChallengeOracleTests {
+  struct Expected: Decodable {
+    var num_models: Int
+    var epsilons: [Double]
+    var points: [Double]
+    var forgetting_quality: Double
+    var degenerate_examples: [Int]
+  }
+
+  @Test(arguments: ["same512", "shift64", "far64", "narrow100", "tiny3", "cauchy128", "lattice32"])
+  func matchesTheOracle(_ name: String) throws {
+    let dir = TestSupport.fixtures.appendingPathComponent("challenge")
+    let all = try JSONDecoder().decode([String: Expected].self, from: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+    let expected = try #require(all[name])
+    let u = try NPYArray.read(dir.appendingPathComponent("\(name)_U.npy"))
+    let r = try NPYArray.read(dir.appendingPathComponent("\(name)_R.npy"))
+    let result = try ChallengeScore.evaluate(
+      unlearned: u.doubles, retrained: r.doubles, models: u.shape[0], examples: u.shape[1], workers: 2)
+    #expect(result.numModels == expected.num_models)
+    #expect(result.epsilons == expected.epsilons)
+    #expect(result.points == expected.points)
+    #expect(result.forgettingQuality == expected.forgetting_quality)
+    #expect(result.degenerateExamples == expected.degenerate_examples)
+  }
+}
