@@ -20,7 +20,7 @@ build: deps
 	$(SWIFT) build -c release --product unlearn
 
 run: build
-	$(BIN)/unlearn train
+	$(BIN)/unlearn evaluate
 
 test: deps
 	$(SWIFT) build -c release --product unlearn

@@ -1,4 +1,5 @@
 import Foundation
+import Harness
 import NumericCore
 
 /// The NeurIPS 2023 Machine Unlearning Challenge's forgetting quality and
@@ -317,5 +318,69 @@ public enum AttackError: Error, CustomStringConvertible, Equatable {
     switch self {
     case .invalidInput(let m): m
     }
+  }
+}
+
+/// The challenge's forgetting quality F and final score as a result-table metric.
+///
+/// U holds the forget-set logit-scaled confidences of the algorithm's models, R
+/// those of the retrained models, with the same N on both sides (the first N of
+/// the larger population if some jobs failed). The original model is one model:
+/// it is scored as N identical copies, which is what a submission that returns
+/// the original unchanged would give. The retrained reference is scored as its
+/// first half against its second half (N/2 each): the retrain-vs-retrain floor
+/// of F (spec §4: about 0.16 when both sides share one distribution).
+public struct ChallengeMetric: PopulationMetric {
+  public init() {}
+
+  public var columns: [MetricColumn] {
+    [
+      MetricColumn(
+        name: "forgetting_quality", header: "F", direction: .higherIsBetter,
+        description: "NeurIPS 2023 Unlearning Challenge forgetting quality F = mean over forget examples of 2^(−bin of ε); ε per example in per_example."),
+      MetricColumn(
+        name: "challenge_score", header: "score", direction: .higherIsBetter,
+        description: "Challenge final score F × (RA_U / RA_R) × (TA_U / TA_R), retain and test accuracies averaged over the models."),
+    ]
+  }
+
+  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
+    var u = population, r = context.retrained
+    var note: String?
+    if context.isReference {
+      let half = r.models.count / 2
+      guard half >= 2 else { return missing("needs at least 4 retrained models") }
+      u = r.slice(0..<half)
+      r = r.slice(half..<(2 * half))
+      note = "retrained models 1–\(half) against \(half + 1)–\(2 * half): the retrain-vs-retrain floor"
+    } else if u.models.count == 1 && u.kind == nil {
+      u.models = Array(repeating: u.models[0], count: r.models.count)
+      note = "the original model, as \(r.models.count) identical copies"
+    }
+    let n = Swift.min(u.models.count, r.models.count)
+    guard n >= 2 else { return missing("needs at least 2 models on each side") }
+    if n < u.models.count || n < r.models.count { note = "first \(n) models of each side (others failed)" }
+    u = u.slice(0..<n)
+    r = r.slice(0..<n)
+    let labels = context.labels["forget"]!
+    func confidences(_ p: Population) -> [Double] { p.models.flatMap { logitScaledConfidences(logits: $0.logits["forget"]!, labels: labels) } }
+    let result = try ChallengeScore.evaluate(
+      unlearned: confidences(u), retrained: confidences(r), models: n, examples: labels.count, workers: context.workers)
+    func meanAccuracy(_ p: Population, _ split: String) -> Double {
+      let a = p.accuracies(split, labels: context.labels[split]!)
+      return 100 * a.reduce(0, +) / Double(a.count)
+    }
+    let score = ChallengeScore.score(
+      forgettingQuality: result.forgettingQuality, retainAccuracyUnlearned: meanAccuracy(u, "retain"),
+      retainAccuracyRetrained: meanAccuracy(r, "retain"), testAccuracyUnlearned: meanAccuracy(u, "test"),
+      testAccuracyRetrained: meanAccuracy(r, "test"))
+    return [
+      "forgetting_quality": MetricValue(mean: result.forgettingQuality, perExample: result.epsilons, note: note),
+      "challenge_score": MetricValue(mean: score, note: note),
+    ]
+  }
+
+  func missing(_ why: String) -> [String: MetricValue] {
+    ["forgetting_quality": MetricValue(mean: nil, note: why), "challenge_score": MetricValue(mean: nil, note: why)]
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Harness
 import NumericCore
 
 /// The "simple MIA" of the NeurIPS 2023 Unlearning Challenge starting kit
@@ -98,5 +99,30 @@ public enum KitMIA {
       }
       return (train, test)
     }
+  }
+}
+
+/// The kit MIA as a result-table metric: accuracy per model, mean ± std over models.
+public struct KitMIAMetric: PopulationMetric {
+  public init() {}
+
+  public var columns: [MetricColumn] {
+    [
+      MetricColumn(
+        name: "kit_mia", header: "kit MIA", direction: .closestToRetrain,
+        description: "Starting-kit MIA: held-out accuracy of a logistic regression on per-example loss, forget vs test (balanced; chance 0.5), mean ± std over models.")
+    ]
+  }
+
+  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
+    let fl = context.labels["forget"]!, tl = context.labels["test"]!
+    let models = population.models
+    let seed = context.seed
+    let accs = try WorkerPool.map(count: models.count, workers: context.workers) { i in
+      try KitMIA.accuracy(
+        forgetLogits: models[i].logits["forget"]!, forgetLabels: fl, testLogits: models[i].logits["test"]!, testLabels: tl,
+        seed: Seeds.derive(seed, "kit-mia", String(i)))
+    }
+    return ["kit_mia": MetricValue(summarising: accs)]
   }
 }

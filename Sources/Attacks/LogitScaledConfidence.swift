@@ -1,4 +1,5 @@
 import Foundation
+import Harness
 import NumericCore
 
 /// The logit-scaled confidence of LiRA (Carlini et al., IEEE S&P 2022) and of
@@ -15,9 +16,17 @@ import NumericCore
 ///   - label: the true class.
 public func logitScaledConfidence(logits: ArraySlice<Float>, label: Int) -> Double {
   let m = logits.max() ?? 0
-  var e = [Double]()
-  e.reserveCapacity(logits.count)
-  for z in logits { e.append(Double(expf(z - m))) }
+  return logitScaledConfidence(exponentials: logits.map { Double(expf($0 - m)) }, label: label)
+}
+
+/// The same for float64 logits (the shift and `exp` in float64, as NumPy does for float64 input).
+public func logitScaledConfidence(logits: ArraySlice<Double>, label: Int) -> Double {
+  let m = logits.max() ?? 0
+  return logitScaledConfidence(exponentials: logits.map { exp($0 - m) }, label: label)
+}
+
+/// f from e = exp(z − max z): p = e / Σe, f = log(p_y + 1e-45) − log(Σ_{j≠y} p_j + 1e-45).
+func logitScaledConfidence(exponentials e: [Double], label: Int) -> Double {
   var sum = 0.0
   for v in e { sum += v }
   var pTrue = 0.0, pOther = 0.0
@@ -33,5 +42,29 @@ public func logitScaledConfidences(logits: Tensor, labels: [Int32]) -> [Double] 
   let c = logits.rowLength
   return labels.indices.map { i in
     logitScaledConfidence(logits: logits.scalars[(i * c)..<((i + 1) * c)], label: Int(labels[i]))
+  }
+}
+
+/// Mean logit-scaled confidence on the forget set: per model the mean over forget
+/// examples, then mean ± std over models. Retrained models give the target value.
+public struct ForgetConfidenceMetric: PopulationMetric {
+  public init() {}
+
+  public var columns: [MetricColumn] {
+    [
+      MetricColumn(
+        name: "forget_confidence", header: "forget conf", direction: .closestToRetrain,
+        description: "Logit-scaled confidence log(p_y) − log(1 − p_y) on the forget set (challenge §3.1), mean over examples, mean ± std over models.",
+        decimals: 2)
+    ]
+  }
+
+  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
+    let labels = context.labels["forget"]!
+    let means = population.models.map { m -> Double in
+      let c = logitScaledConfidences(logits: m.logits["forget"]!, labels: labels)
+      return c.reduce(0, +) / Double(Swift.max(c.count, 1))
+    }
+    return ["forget_confidence": MetricValue(summarising: means)]
   }
 }

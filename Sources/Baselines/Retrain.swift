@@ -9,7 +9,9 @@ import NumericCore
 /// θ_r = Train(init(seed), D_retain)     with the original model's recipe
 /// ```
 /// The initialisation and shuffling come from the request seed; the original
-/// weights are used only for their architecture.
+/// weights are used only for their architecture. Hyper-parameters: the keys of
+/// the experiment's `training` section, each defaulting to the experiment's
+/// value (so by default the recipe is exactly the original model's).
 public struct Retrain: UnlearningAlgorithm {
   public var name: String { "retrain" }
   public var kind: UnlearningKind { .exact }
@@ -17,6 +19,14 @@ public struct Retrain: UnlearningAlgorithm {
   public var training: TrainingConfig?
 
   public init(training: TrainingConfig? = nil) { self.training = training }
+
+  /// Reads `algorithms.retrain` (training keys; defaults from the experiment's recipe).
+  public init(parameters r: ConfigReader, experimentTraining: TrainingConfig) throws {
+    training = try r.training(defaults: experimentTraining)
+    try r.finish()
+  }
+
+  public var hyperParameters: [String: ConfigValue] { training?.configValues ?? [:] }
 
   public func unlearn(_ request: UnlearningRequest) throws -> ModelWeights {
     let recipe = training ?? request.training

@@ -34,6 +34,22 @@ public struct ModelSpec: Codable, Sendable, Equatable {
   }
 }
 
+/// What `unlearn evaluate` runs.
+public struct EvaluationSpec: Codable, Sendable, Equatable {
+  /// N: seeds of every algorithm, and retrained reference models (default 64; the challenge used 512).
+  public var models: Int
+  /// Algorithms to evaluate besides the retrain reference, which always runs.
+  public var algorithms: [String]
+  /// Worker threads (0: one per core). Outputs do not depend on it.
+  public var workers: Int
+
+  public init(models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0) {
+    self.models = models
+    self.algorithms = algorithms
+    self.workers = workers
+  }
+}
+
 /// A complete experiment configuration. Every field has a default, so an
 /// empty file (or none) is the embedded digits run.
 ///
@@ -50,6 +66,9 @@ public struct ModelSpec: Codable, Sendable, Equatable {
 /// model: {architecture: mlp, hidden: [128, 128]}
 /// training: {epochs: 30, batch_size: 64, optimizer: sgd, learning_rate: 0.05,
 ///            momentum: 0.9, weight_decay: 0.0005, schedule: cosine, class_weighting: none}
+/// evaluation: {models: 64, algorithms: [finetune, gradient-ascent], workers: 0}
+/// algorithms:                       # hyper-parameters per algorithm (defaults in each algorithm's docs)
+///   finetune: {epochs: 5, learning_rate: 0.01}
 /// ```
 public struct ExperimentSpec: Codable, Sendable, Equatable {
   public var name: String
@@ -59,10 +78,14 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
   public var split: SplitConfig
   public var model: ModelSpec
   public var training: TrainingConfig
+  public var evaluation: EvaluationSpec
+  /// Hyper-parameters by algorithm name, as written (each algorithm validates its own).
+  public var algorithms: [String: HyperParameters]
 
   public init(
     name: String = "digits", seed: UInt64 = 0, dataset: DatasetSpec = DatasetSpec(), split: SplitConfig = SplitConfig(),
-    model: ModelSpec = ModelSpec(), training: TrainingConfig = TrainingConfig()
+    model: ModelSpec = ModelSpec(), training: TrainingConfig = TrainingConfig(), evaluation: EvaluationSpec = EvaluationSpec(),
+    algorithms: [String: HyperParameters] = [:]
   ) {
     self.name = name
     self.seed = seed
@@ -70,6 +93,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     self.split = split
     self.model = model
     self.training = training
+    self.evaluation = evaluation
+    self.algorithms = algorithms
   }
 
   /// The default: digits, MLP 64-128-128-10.
@@ -104,18 +129,14 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     spec.model.channels = try m.ints("channels", default: spec.model.channels)
     try m.finish()
     let t = try r.section("training")
-    var tc = spec.training
-    tc.epochs = try t.int("epochs", default: tc.epochs, range: 0...100_000)
-    tc.batchSize = try t.int("batch_size", default: tc.batchSize, range: 1...65_536)
-    tc.optimizer = try t.choice("optimizer", default: tc.optimizer)
-    tc.learningRate = Float(try t.double("learning_rate", default: Double(tc.learningRate)))
-    tc.momentum = Float(try t.double("momentum", default: Double(tc.momentum)))
-    tc.weightDecay = Float(try t.double("weight_decay", default: Double(tc.weightDecay)))
-    tc.schedule = try t.choice("schedule", default: tc.schedule)
-    tc.classWeighting = try t.choice("class_weighting", default: tc.classWeighting)
+    spec.training = try t.training(defaults: spec.training)
     try t.finish()
-    do { try tc.validate() } catch { throw HarnessError("\(file): training", "\(error)") }
-    spec.training = tc
+    let e = try r.section("evaluation")
+    spec.evaluation.models = try e.int("models", default: spec.evaluation.models, range: 2...1_000_000)
+    spec.evaluation.algorithms = try e.strings("algorithms", default: spec.evaluation.algorithms)
+    spec.evaluation.workers = try e.int("workers", default: spec.evaluation.workers, range: 0...4096)
+    try e.finish()
+    spec.algorithms = try r.hyperParameters("algorithms")
     try r.finish()
     return spec
   }
@@ -146,7 +167,14 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
       "training:", "  epochs: \(training.epochs)", "  batch_size: \(training.batchSize)", "  optimizer: \(training.optimizer.rawValue)",
       "  learning_rate: \(training.learningRate)", "  momentum: \(training.momentum)", "  weight_decay: \(training.weightDecay)",
       "  schedule: \(training.schedule.rawValue)", "  class_weighting: \(training.classWeighting.rawValue)",
+      "evaluation:", "  models: \(evaluation.models)",
+      "  algorithms: [" + evaluation.algorithms.map { ConfigValue.string($0).description }.joined(separator: ", ") + "]",
+      "  workers: \(evaluation.workers)",
     ]
+    if !algorithms.isEmpty {
+      lines.append("algorithms:")
+      for name in algorithms.keys.sorted() { lines.append("  \(ConfigValue.string(name)): \(algorithms[name]!.yaml)") }
+    }
     return lines.joined(separator: "\n") + "\n"
   }
 }

@@ -44,6 +44,12 @@ public protocol UnlearningAlgorithm: Sendable {
   /// Registry name, e.g. `finetune`.
   var name: String { get }
   var kind: UnlearningKind { get }
+  /// The resolved hyper-parameters (defaults included), for results and provenance.
+  var hyperParameters: [String: ConfigValue] { get }
   /// Returns the unlearned weights (same architecture as `request.original`).
   func unlearn(_ request: UnlearningRequest) throws -> ModelWeights
+}
+
+extension UnlearningAlgorithm {
+  public var hyperParameters: [String: ConfigValue] { [:] }
 }

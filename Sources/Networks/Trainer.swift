@@ -80,11 +80,13 @@ public enum Trainer {
   ///   - seed: seeds the shuffling; the same seed, data and starting
   ///     parameters give bit-identical results.
   ///   - optimizer: continue with an existing optimiser state (default: fresh).
+  ///   - ascend: climb the loss instead of descending it (the gradient is
+  ///     negated before the optimiser step; weight decay still shrinks θ).
   /// - Returns: the mean loss of the last epoch.
   @discardableResult
   public static func train(
     _ network: Network, on examples: LabeledExamples, config: TrainingConfig, seed: UInt64,
-    optimizer: (any Optimizer)? = nil, observer: Observer? = nil
+    optimizer: (any Optimizer)? = nil, ascend: Bool = false, observer: Observer? = nil
   ) throws -> Double {
     try config.validate()
     guard config.batchSize <= network.maxBatch else {
@@ -105,6 +107,7 @@ public enum Trainer {
       while start < n {
         let end = Swift.min(start + config.batchSize, n)
         let loss = network.computeGradients(examples, indices: order[start..<end], classWeights: weights)
+        if ascend { BLAS.scal(-1, network.gradients.view) }
         opt.step(network, learningRate: lr)
         total += loss * Double(end - start)
         start = end

@@ -1,0 +1,40 @@
+import Attacks
+import Baselines
+import Harness
+import Networks
+
+/// The names the CLI knows: the only place that lists concrete algorithms and
+/// metrics. Adding an algorithm is one file in Baselines plus one line here.
+enum Registry {
+  typealias Factory = @Sendable (ConfigReader, ExperimentSpec) throws -> any UnlearningAlgorithm
+
+  /// Algorithms by name; each reads (and validates) `algorithms.<name>` of the configuration.
+  static let algorithms: [(name: String, make: Factory)] = [
+    ("retrain", { try Retrain(parameters: $0, experimentTraining: $1.training) }),
+    ("finetune", { r, _ in try Finetune(parameters: r) }),
+    ("gradient-ascent", { r, _ in try GradientAscent(parameters: r) }),
+  ]
+
+  /// The metrics of the result table, in column order.
+  static let metrics: [any PopulationMetric] = [
+    AccuracyMetric(), ForgetConfidenceMetric(), KitMIAMetric(), ChallengeMetric(), TimeMetric(),
+  ]
+
+  static var algorithmNames: [String] { algorithms.map(\.name) }
+
+  /// Builds an algorithm with its hyper-parameters from the configuration.
+  static func algorithm(_ name: String, spec: ExperimentSpec, file: String) throws -> any UnlearningAlgorithm {
+    guard let entry = algorithms.first(where: { $0.name == name }) else {
+      throw HarnessError("algorithm \(name)", "unknown; known algorithms: \(algorithmNames.joined(separator: ", "))")
+    }
+    let params = spec.algorithms[name] ?? HyperParameters()
+    return try entry.make(params.reader(algorithm: name, file: file), spec)
+  }
+
+  /// Rejects hyper-parameter sections for algorithms nobody knows (typos).
+  static func checkParameterSections(_ spec: ExperimentSpec, file: String) throws {
+    for name in spec.algorithms.keys.sorted() where !algorithmNames.contains(name) {
+      throw HarnessError("\(file): algorithms.\(name)", "unknown algorithm; known: \(algorithmNames.joined(separator: ", "))")
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import NumericCore
+
+/// The scores of an evaluation run, as written to `results.json` (schema
+/// version 1), `table.md` and `table.csv`.
+public struct EvaluationReport: Codable, Sendable {
+  public static let schema = "unlearn.results"
+  public static let schemaVersion = 1
+
+  public struct SplitInfo: Codable, Sendable {
+    public var count: Int
+    public var sha256: String
+  }
+
+  public struct Row: Codable, Sendable {
+    public var algorithm: String
+    /// exact / approximate; nil for the original model.
+    public var kind: UnlearningKind?
+    public var hyperParameters: [String: ConfigValue]
+    /// Models that finished (and were scored).
+    public var models: Int
+    public var failures: [JobFailure]
+    public var metrics: [String: MetricValue]
+  }
+
+  public var schema = EvaluationReport.schema
+  public var schemaVersion = EvaluationReport.schemaVersion
+  public var toolVersion: String
+  public var name: String
+  /// The resolved configuration (YAML).
+  public var config: String
+  public var dataset: String
+  public var datasetFileListSHA256: String?
+  public var splits: [String: SplitInfo]
+  public var originalWeightsSHA256: String
+  /// N requested per algorithm.
+  public var modelsPerAlgorithm: Int
+  public var columns: [MetricColumn]
+  public var rows: [Row]
+  public var notes: [String]
+
+  /// Scores every population with every metric.
+  public static func make(
+    outcome: EvaluationRunner.Outcome, runner: EvaluationRunner, metrics: [any PopulationMetric], toolVersion: String
+  ) throws -> EvaluationReport {
+    let exp = runner.experiment
+    var labels = [String: [Int32]]()
+    var splits = [String: SplitInfo]()
+    for (name, ids) in exp.splits.named {
+      labels[name] = exp.examples(ids).labels
+      splits[name] = SplitInfo(count: ids.count, sha256: Splits.sha256(ids))
+    }
+    guard let reference = outcome.populations.first(where: { $0.algorithm == "retrain" }) else {
+      throw HarnessError("evaluation", "the retrain reference did not run")
+    }
+    var rows = [Row]()
+    for p in outcome.populations {
+      let context = MetricContext(
+        labels: labels, retrained: reference, isReference: p.algorithm == "retrain",
+        seed: Seeds.derive(exp.spec.seed, "metrics"), workers: runner.workers)
+      var values = [String: MetricValue]()
+      for m in metrics {
+        if p.models.isEmpty {
+          for c in m.columns { values[c.name] = MetricValue(mean: nil, note: "no model finished") }
+          continue
+        }
+        do {
+          values.merge(try m.evaluate(p, context: context)) { $1 }
+        } catch {
+          for c in m.columns { values[c.name] = MetricValue(mean: nil, note: "\(error)") }
+        }
+      }
+      let algo = runner.algorithms.first { $0.name == p.algorithm }
+      rows.append(
+        Row(
+          algorithm: p.algorithm, kind: p.kind, hyperParameters: algo?.hyperParameters ?? [:], models: p.models.count,
+          failures: outcome.failures.filter { $0.algorithm == p.algorithm }, metrics: values))
+    }
+    var notes = [
+      "original: the model before unlearning (one model; its challenge score treats it as N identical copies).",
+      "retrain: models retrained from scratch on the retain set, the reference; its F and score compare its first half with its second half (the noise floor).",
+      "Directions: ↑ higher is better, ↓ lower is better, ≈R best when closest to the retrain row.",
+    ]
+    if !outcome.failures.isEmpty { notes.append("\(outcome.failures.count) job(s) failed; see rows[].failures.") }
+    return EvaluationReport(
+      toolVersion: toolVersion, name: exp.spec.name, config: exp.spec.yaml, dataset: exp.spec.dataset.path,
+      datasetFileListSHA256: exp.dataset.fileListSHA256, splits: splits, originalWeightsSHA256: outcome.originalSHA256,
+      modelsPerAlgorithm: runner.models, columns: metrics.flatMap(\.columns), rows: rows, notes: notes)
+  }
+
+  /// `results.json`.
+  public func json() throws -> Data {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    enc.keyEncodingStrategy = .convertToSnakeCase
+    enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return try enc.encode(self)
+  }
+
+  var tableColumns: [MetricColumn] { columns.filter(\.inTable) }
+
+  func cell(_ row: Row, _ c: MetricColumn) -> String {
+    guard let v = row.metrics[c.name], let m = v.mean else { return "—" }
+    func f(_ x: Double) -> String { x.isInfinite ? "∞" : String(format: "%.\(c.decimals)f", x * c.displayScale) }
+    if let s = v.std { return "\(f(m)) ± \(f(s))" }
+    return f(m)
+  }
+
+  /// `table.md`: one row per algorithm, mean ± std over models.
+  public var markdown: String {
+    let cols = tableColumns
+    var lines = ["| algorithm | kind | N | " + cols.map { "\($0.header) \($0.direction.mark)" }.joined(separator: " | ") + " |"]
+    lines.append("|" + Array(repeating: "---", count: cols.count + 3).joined(separator: "|") + "|")
+    for r in rows {
+      let n = r.failures.isEmpty ? "\(r.models)" : "\(r.models) (\(r.failures.count) failed)"
+      lines.append("| \(r.algorithm) | \(r.kind?.rawValue ?? "—") | \(n) | " + cols.map { cell(r, $0) }.joined(separator: " | ") + " |")
+    }
+    return lines.joined(separator: "\n") + "\n\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n"
+  }
+
+  /// `table.csv`: raw values (no display scaling), `<metric>_mean` and `<metric>_std` columns.
+  public var csv: String {
+    let cols = tableColumns
+    var header = ["algorithm", "kind", "models", "failed"]
+    for c in cols { header += ["\(c.name)_mean", "\(c.name)_std"] }
+    var lines = [header.joined(separator: ",")]
+    for r in rows {
+      var fields = [r.algorithm, r.kind?.rawValue ?? "", "\(r.models)", "\(r.failures.count)"]
+      for c in cols {
+        let v = r.metrics[c.name]
+        fields.append(v?.mean.map { "\($0)" } ?? "")
+        fields.append(v?.std.map { "\($0)" } ?? "")
+      }
+      lines.append(fields.joined(separator: ","))
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// Writes `results.json`, `table.md` and `table.csv` into `dir`.
+  public func write(to dir: URL) throws {
+    try writeAtomically(try json(), to: dir.appendingPathComponent("results.json"))
+    try writeAtomically(Data(markdown.utf8), to: dir.appendingPathComponent("table.md"))
+    try writeAtomically(Data(csv.utf8), to: dir.appendingPathComponent("table.csv"))
+  }
+}
