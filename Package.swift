@@ -64,7 +64,7 @@ let package = Package(
     .testTarget(
       name: "BaselinesTests", dependencies: ["Baselines", "Harness", "Networks", "NumericCore", "TestSupport"]),
     .testTarget(
-      name: "CLITests", dependencies: ["CLI", "Harness", "TestSupport"]),
+      name: "CLITests", dependencies: ["CLI", "Attacks", "Harness", "Networks", "NumericCore", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

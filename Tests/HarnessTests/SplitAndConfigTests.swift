@@ -87,7 +87,20 @@ import TestSupport
     spec.model = ModelSpec(architecture: .cnn, hidden: [32], channels: [4, 8])
     spec.split.forget = ForgetSpec(strategy: .ids, ids: [1, 2, 3])
     spec.training.learningRate = 0.125
+    spec.evaluation = EvaluationSpec(models: 8, algorithms: ["finetune"], workers: 1)
+    spec.algorithms = ["finetune": HyperParameters(["epochs": .int(2), "learning_rate": .double(0.5), "schedule": .string("constant")])]
     #expect(try ExperimentSpec.load(yaml: spec.yaml) == spec)
+  }
+
+  @Test func algorithmSections_areReadStrictlyByTheAlgorithm() throws {
+    let spec = try ExperimentSpec.load(yaml: "algorithms:\n  finetune: {epochs: 2, learnin_rate: 0.1}\n", file: "c.yaml")
+    let r = try #require(spec.algorithms["finetune"]).reader(algorithm: "finetune", file: "c.yaml")
+    #expect(try r.training(defaults: TrainingConfig()).epochs == 2)
+    Fixture.expectError("unknown key", naming: "c.yaml: algorithms.finetune.learnin_rate") { try r.finish() }
+    Fixture.expectError("must be a mapping", naming: "algorithms.finetune") {
+      _ = try ExperimentSpec.load(yaml: "algorithms:\n  finetune: 3\n", file: "c.yaml")
+    }
+    Fixture.expectError("in 2...", naming: "evaluation.models") { _ = try ExperimentSpec.load(yaml: "evaluation: {models: 1}\n", file: "c.yaml") }
   }
 
   @Test func unknownKeysAndBadValues_nameTheKey() {

@@ -1,0 +1,280 @@
+import Foundation
+import Harness
+import Networks
+import NumericCore
+import Testing
+import TestSupport
+
+@testable import Attacks
+@testable import CLI
+
+/// A quick evaluation: digits, MLP 64-16-10, 4 epochs, 3 models of each algorithm.
+enum QuickRun {
+  static var spec: ExperimentSpec {
+    var s = ExperimentSpec()
+    s.dataset.path = TestSupport.digitsPath
+    s.model = ModelSpec(architecture: .mlp, hidden: [16])
+    s.training.epochs = 4
+    s.evaluation.models = 3
+    return s
+  }
+
+  static func runner(_ spec: ExperimentSpec = spec, workers: Int, dir: URL) throws -> EvaluationRunner {
+    let algos = try ["retrain", "finetune", "gradient-ascent"].map { try Registry.algorithm($0, spec: spec, file: "test") }
+    return EvaluationRunner(
+      experiment: try PreparedExperiment(spec: spec), algorithms: algos, models: spec.evaluation.models, workers: workers,
+      folder: RunFolder(dir))
+  }
+
+  /// Every `.npy` and `.safetensors` file under `dir`, by relative path.
+  static func outputs(_ dir: URL) throws -> [String: Data] {
+    var out = [String: Data]()
+    let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil)!
+    for case let url as URL in e where ["npy", "safetensors"].contains(url.pathExtension) {
+      out[String(url.path.dropFirst(dir.path.count))] = try Data(contentsOf: url)
+    }
+    return out
+  }
+}
+
+@Suite(.serialized) struct RunnerTests {
+  @Test func oneAndTwoWorkers_writeIdenticalBytes() throws {
+    let a = TestSupport.temporaryDirectory("w1"), b = TestSupport.temporaryDirectory("w2")
+    let ra = try QuickRun.runner(workers: 1, dir: a).run()
+    _ = try QuickRun.runner(workers: 2, dir: b).run()
+    let oa = try QuickRun.outputs(a), ob = try QuickRun.outputs(b)
+    #expect(oa.count == 1 + 4 + 3 * 3 * 4)  // original weights and 4 logit files; 9 jobs × 4 splits
+    #expect(oa == ob)
+    #expect(ra.failures.isEmpty && ra.jobsRun == 9)
+    #expect(ra.populations.map(\.algorithm) == ["original", "retrain", "finetune", "gradient-ascent"])
+  }
+
+  @Test func aRestartedRun_recomputesOnlyUnfinishedJobs_andEndsWithTheSameBytes() throws {
+    let whole = TestSupport.temporaryDirectory("whole"), broken = TestSupport.temporaryDirectory("broken")
+    _ = try QuickRun.runner(workers: 2, dir: whole).run()
+    _ = try QuickRun.runner(workers: 2, dir: broken).run()
+    // Simulate a kill: one job lost its marker after writing some logits, one
+    // was cut off mid-file, one never started.
+    let f = RunFolder(broken), fm = FileManager.default
+    try fm.removeItem(at: f.job("finetune", 1).appendingPathComponent("job.json"))
+    try fm.removeItem(at: f.job("retrain", 2).appendingPathComponent("job.json"))
+    try Data([0x93, 0x4e]).write(to: f.job("retrain", 2).appendingPathComponent("test.npy"))
+    try fm.removeItem(at: f.job("gradient-ascent", 0))
+    let again = try QuickRun.runner(workers: 2, dir: broken).run()
+    #expect(again.jobsRun == 3 && again.jobsSkipped == 6)
+    #expect(try QuickRun.outputs(whole) == QuickRun.outputs(broken))
+  }
+
+  @Test func aFolderOfAnotherExperiment_isRefused() throws {
+    let dir = TestSupport.temporaryDirectory("other")
+    _ = try QuickRun.runner(workers: 2, dir: dir).run()
+    var other = QuickRun.spec
+    other.seed = 5
+    #expect(throws: HarnessError.self) { try QuickRun.runner(other, workers: 2, dir: dir).run() }
+    var changed = QuickRun.spec
+    changed.algorithms = ["finetune": HyperParameters(["epochs": .int(1)])]
+    do {
+      _ = try QuickRun.runner(changed, workers: 2, dir: dir).run()
+      Issue.record("changed hyper-parameters were accepted")
+    } catch {
+      #expect("\(error)".contains("finetune ran here with other hyper-parameters"), "\(error)")
+    }
+    // More models later reuse the finished ones.
+    var more = QuickRun.spec
+    more.evaluation.models = 4
+    let r = try QuickRun.runner(more, workers: 2, dir: dir).run()
+    #expect(r.jobsRun == 3 && r.jobsSkipped == 9)
+  }
+
+  @Test func report_scoresEveryRow_andWritesTheTables() throws {
+    let dir = TestSupport.temporaryDirectory("report")
+    var spec = QuickRun.spec
+    spec.evaluation.models = 4
+    let runner = try QuickRun.runner(spec, workers: 2, dir: dir)
+    let outcome = try runner.run()
+    let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
+    try report.write(to: dir)
+    #expect(report.rows.map(\.algorithm) == ["original", "retrain", "finetune", "gradient-ascent"])
+    for row in report.rows {
+      for c in ["retain_accuracy", "forget_accuracy", "test_accuracy", "kit_mia", "forgetting_quality", "challenge_score"] {
+        #expect(row.metrics[c]?.mean != nil, "\(row.algorithm) \(c)")
+      }
+    }
+    // The original is one model, scored as N identical copies: every ε hits the peaky guard.
+    #expect(report.rows[0].metrics["forgetting_quality"]?.mean == 0)
+    #expect(report.rows[0].metrics["forgetting_quality"]?.perExample?.allSatisfy { $0 == 50 } == true)
+    // Accuracy means agree with the stored logits.
+    let retrain = outcome.populations[1]
+    let labels = runner.experiment.examples(runner.experiment.splits.test).labels
+    let accs = retrain.accuracies("test", labels: labels)
+    #expect(report.rows[1].metrics["test_accuracy"]?.mean == accs.reduce(0, +) / 4)
+    #expect(report.rows[1].metrics["speedup"]?.mean == 1)
+    let md = try String(contentsOf: dir.appendingPathComponent("table.md"), encoding: .utf8)
+    #expect(md.contains("| retrain | exact | 4 |") && md.contains("| finetune | approximate | 4 |"))
+    let csv = try String(contentsOf: dir.appendingPathComponent("table.csv"), encoding: .utf8)
+    #expect(csv.split(separator: "\n").count == 5 && csv.hasPrefix("algorithm,kind,models,failed,retain_accuracy_mean"))
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("results.json"))) as? [String: Any])
+    #expect(json["schema"] as? String == "unlearn.results" && json["schema_version"] as? Int == 1)
+    let columns = try #require(json["columns"] as? [[String: Any]])
+    #expect(columns.allSatisfy { $0["direction"] is String })
+  }
+
+  @Test func aFailingAlgorithm_isAFailedRowNotAFailedRun() throws {
+    struct Broken: UnlearningAlgorithm {
+      var name: String { "broken" }
+      var kind: UnlearningKind { .approximate }
+      func unlearn(_ r: UnlearningRequest) throws -> ModelWeights {
+        var w = r.original
+        w.parameters[0] = .nan
+        return w
+      }
+    }
+    let dir = TestSupport.temporaryDirectory("broken-algo")
+    let spec = QuickRun.spec
+    let runner = EvaluationRunner(
+      experiment: try PreparedExperiment(spec: spec), algorithms: [try Registry.algorithm("retrain", spec: spec, file: "t"), Broken()],
+      models: 3, workers: 2, folder: RunFolder(dir))
+    let outcome = try runner.run()
+    #expect(outcome.failures.count == 3 && outcome.failures.allSatisfy { $0.reason.contains("non-finite") })
+    let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
+    #expect(report.rows[2].models == 0 && report.rows[2].failures.count == 3)
+    #expect(report.markdown.contains("| broken | approximate | 0 (3 failed) |"))
+  }
+}
+
+@Suite(.serialized) struct EvaluateCommandTests {
+  func writeConfig(_ dir: URL, models: Int, epochs: Int) throws -> String {
+    let url = dir.appendingPathComponent("c.yaml")
+    let yaml = "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [32]}\ntraining: {epochs: \(epochs)}\nevaluation: {models: \(models)}\n"
+    try Data(yaml.utf8).write(to: url)
+    return url.path
+  }
+
+  @Test func evaluate_printsTheTable() throws {
+    let dir = TestSupport.temporaryDirectory("eval")
+    let (status, out, err) = try runUnlearn([
+      "evaluate", "--config", writeConfig(dir, models: 2, epochs: 3), "--out", dir.appendingPathComponent("run").path, "--quiet",
+    ])
+    #expect(status == 0, "\(err)")
+    for row in ["| original |", "| retrain | exact | 2 |", "| finetune |", "| gradient-ascent |"] { #expect(out.contains(row), "\(out)") }
+    let (s2, out2, _) = try runUnlearn([
+      "evaluate", "--config", writeConfig(dir, models: 2, epochs: 3), "--out", dir.appendingPathComponent("run").path, "--quiet",
+      "--algorithms", "finetune",
+    ])
+    #expect(s2 == 0 && out2.contains("| finetune |") && !out2.contains("gradient-ascent"))
+  }
+
+  @Test func unknownAlgorithm_isAClearError() throws {
+    let (status, _, err) = try runUnlearn(["evaluate", "--algorithms", "finetune,magic", "--models", "2"])
+    #expect(status != 0 && err.contains("magic") && err.contains("known algorithms"), "\(err)")
+  }
+
+  /// Kills a running `unlearn evaluate` with SIGKILL after some jobs finished,
+  /// runs it again, and compares every output with an uninterrupted run.
+  @Test func aKilledRun_resumesToTheSameBytes() throws {
+    let dir = TestSupport.temporaryDirectory("kill")
+    let config = try writeConfig(dir, models: 12, epochs: 30)
+    let whole = dir.appendingPathComponent("whole"), killed = dir.appendingPathComponent("killed")
+    let (s0, _, e0) = try runUnlearn(["evaluate", "--config", config, "--out", whole.path, "--quiet"])
+    #expect(s0 == 0, "\(e0)")
+
+    let p = Process()
+    p.executableURL = TestSupport.repositoryRoot.appendingPathComponent(".build/release/unlearn")
+    p.arguments = ["evaluate", "--config", config, "--out", killed.path, "--quiet"]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    func finishedJobs() -> Int {
+      let e = FileManager.default.enumerator(at: killed.appendingPathComponent("jobs"), includingPropertiesForKeys: nil)
+      var n = 0
+      while let u = e?.nextObject() as? URL { if u.lastPathComponent == "job.json" { n += 1 } }
+      return n
+    }
+    let deadline = Date().addingTimeInterval(60)
+    while finishedJobs() < 4 && p.isRunning && Date() < deadline { usleep(2_000) }
+    kill(p.processIdentifier, SIGKILL)
+    p.waitUntilExit()
+    let before = finishedJobs()
+    #expect(p.terminationReason == .uncaughtSignal, "the run finished before it could be killed")
+    #expect(before < 36, "the run finished before it could be killed")
+
+    let (s1, _, e1) = try runUnlearn(["evaluate", "--config", config, "--out", killed.path, "--quiet"])
+    #expect(s1 == 0, "\(e1)")
+    #expect(finishedJobs() == 36)
+    #expect(try QuickRun.outputs(whole) == QuickRun.outputs(killed))
+    let fq = { (url: URL) throws -> [Double?] in
+      let r = try JSONDecoder().decode(Rows.self, from: Data(contentsOf: url.appendingPathComponent("results.json")))
+      return r.rows.map { $0.metrics["forgetting_quality"]?.mean }
+    }
+    #expect(try fq(whole) == fq(killed))
+  }
+
+  struct Rows: Decodable {
+    struct Row: Decodable { var metrics: [String: MetricValue] }
+    var rows: [Row]
+  }
+}
+
+@Suite(.serialized) struct ScoreCommandTests {
+  let fixtures = TestSupport.fixtures.appendingPathComponent("challenge")
+
+  @Test func scoresTheOracleFixture() throws {
+    let (status, out, err) = try runUnlearn([
+      "score", "challenge", "--unlearned", fixtures.appendingPathComponent("shift64_U.npy").path,
+      "--retrained", fixtures.appendingPathComponent("shift64_R.npy").path,
+      "--retain-accuracy-unlearned", "99", "--retain-accuracy-retrained", "100",
+      "--test-accuracy-unlearned", "90", "--test-accuracy-retrained", "90",
+    ])
+    #expect(status == 0, "\(err)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+    let expected = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("expected.json"))) as? [String: [String: Any]])
+    #expect(json["epsilons"] as? [Double] == expected["shift64"]?["epsilons"] as? [Double])
+    #expect(json["num_models"] as? Int == 64)
+    let f = try #require(json["forgetting_quality"] as? Double)
+    #expect(f == expected["shift64"]?["forgetting_quality"] as? Double)
+    #expect(json["score"] as? Double == f * 0.99)
+  }
+
+  @Test func logitsWithLabels_giveTheSameAsConfidences() throws {
+    let dir = TestSupport.temporaryDirectory("score")
+    let (m, s, c) = (6, 5, 3)
+    let lu = TestSupport.randomValues(m * s * c, seed: 1).map { $0 * 4 }, lr = TestSupport.randomValues(m * s * c, seed: 2).map { $0 * 4 }
+    let y: [Int64] = [0, 2, 1, 1, 0]
+    try NPYArray(shape: [m, s, c], storage: .float32(lu)).encoded().write(to: dir.appendingPathComponent("u.npy"))
+    try NPYArray(shape: [m, s, c], storage: .float32(lr)).encoded().write(to: dir.appendingPathComponent("r.npy"))
+    try NPYArray(shape: [s], storage: .int64(y)).encoded().write(to: dir.appendingPathComponent("y.npy"))
+    let (status, out, err) = try runUnlearn([
+      "score", "challenge", "--unlearned", dir.appendingPathComponent("u.npy").path, "--retrained", dir.appendingPathComponent("r.npy").path,
+      "--labels", dir.appendingPathComponent("y.npy").path,
+    ])
+    #expect(status == 0, "\(err)")
+    let labels = (0..<(m * s)).map { Int32(y[$0 % s]) }
+    let cu = logitScaledConfidences(logits: Tensor(shape: [m * s, c], scalars: lu), labels: labels)
+    let cr = logitScaledConfidences(logits: Tensor(shape: [m * s, c], scalars: lr), labels: labels)
+    let direct = try ChallengeScore.evaluate(unlearned: cu, retrained: cr, models: m, examples: s)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+    #expect(json["epsilons"] as? [Double] == direct.epsilons)
+    #expect(json["score"] == nil)
+  }
+
+  @Test func mismatchedInputs_areClearErrors() throws {
+    let dir = TestSupport.temporaryDirectory("score-bad")
+    try NPYArray(shape: [64, 16], storage: .float32(Array(repeating: 1, count: 1024))).encoded().write(to: dir.appendingPathComponent("f32.npy"))
+    try NPYArray(shape: [64], storage: .int64(Array(repeating: 1, count: 64))).encoded().write(to: dir.appendingPathComponent("i64.npy"))
+    let u = fixtures.appendingPathComponent("shift64_U.npy").path
+    let cases: [([String], String)] = [
+      (["--unlearned", u, "--retrained", fixtures.appendingPathComponent("far64_R.npy").path], "shapes differ"),
+      (["--unlearned", u, "--retrained", dir.appendingPathComponent("f32.npy").path], "dtypes differ"),
+      (["--unlearned", dir.appendingPathComponent("i64.npy").path, "--retrained", u], "not supported"),
+      (["--unlearned", dir.appendingPathComponent("missing.npy").path, "--retrained", u], "missing.npy"),
+      (["--unlearned", u, "--retrained", u, "--labels", dir.appendingPathComponent("i64.npy").path], "[models, examples, classes]"),
+      (["--unlearned", u, "--retrained", u, "--retain-accuracy-unlearned", "99"], "all four accuracies"),
+    ]
+    for (args, needle) in cases {
+      let (status, out, err) = try runUnlearn(["score", "challenge"] + args)
+      #expect(status != 0 && out.isEmpty, "\(args)")
+      #expect(err.contains(needle) && !err.contains("Fatal"), "\(args): \(err)")
+    }
+  }
+}
