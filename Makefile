@@ -27,6 +27,7 @@ test: deps
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 
 bench: deps
+	$(SWIFT) build -c release --product unlearn
 	$(SWIFT) build -c release --product unlearn-bench
 	$(BIN)/unlearn-bench
 

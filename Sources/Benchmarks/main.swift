@@ -54,7 +54,65 @@ if arguments.contains("--layers") {
   }
   exit(0)
 }
+// End-to-end figures of issue 3: `unlearn evaluate` with 512 retrained + 512
+// fine-tuned models on digits, and `unlearn score challenge` on 512 models × 1,000
+// examples, both through the built `unlearn` binary (wall time, build excluded).
+func runBinary(_ args: [String]) throws -> Double {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: ".build/release/unlearn")
+  p.arguments = args
+  p.standardOutput = FileHandle.nullDevice
+  p.standardError = FileHandle.nullDevice
+  let start = Date()
+  try p.run()
+  p.waitUntilExit()
+  guard p.terminationStatus == 0 else { throw HarnessError("unlearn \(args.joined(separator: " "))", "failed") }
+  return Date().timeIntervalSince(start)
+}
+
+func endToEnd() throws {
+  let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("unlearn-bench-\(UUID().uuidString)")
+  defer { try? FileManager.default.removeItem(at: tmp) }
+  let evalSeconds = try runBinary(["evaluate", "--models", "512", "--algorithms", "finetune", "--out", tmp.appendingPathComponent("run").path, "--quiet"])
+  // Scores: 512 models × 1,000 examples per side, the unlearned side shifted by 0.3 SD.
+  var rng = Xoshiro256StarStar(seed: 5)
+  let (n, s) = (512, 1000)
+  let u = (0..<(n * s)).map { _ in rng.nextGaussian() + 0.3 }, r = (0..<(n * s)).map { _ in rng.nextGaussian() }
+  let uURL = tmp.appendingPathComponent("U.npy"), rURL = tmp.appendingPathComponent("R.npy")
+  try NPYArray(shape: [n, s], storage: .float64(u)).encoded().write(to: uURL)
+  try NPYArray(shape: [n, s], storage: .float64(r)).encoded().write(to: rURL)
+  let scoreSeconds = try runBinary(["score", "challenge", "--unlearned", uURL.path, "--retrained", rURL.path])
+  // Reference in the same run: the brute-force NumPy oracle on the first 4 examples, extrapolated.
+  var oracleSeconds: Double?
+  if FileManager.default.fileExists(atPath: "scripts/challenge_oracle.py") {
+    let u4 = tmp.appendingPathComponent("U4.npy"), r4 = tmp.appendingPathComponent("R4.npy")
+    try NPYArray(shape: [n, 4], storage: .float64((0..<n).flatMap { i in u[(i * s)..<(i * s + 4)] })).encoded().write(to: u4)
+    try NPYArray(shape: [n, 4], storage: .float64((0..<n).flatMap { i in r[(i * s)..<(i * s + 4)] })).encoded().write(to: r4)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "scripts/challenge_oracle.py", "score", u4.path, r4.path]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    let start = Date()
+    if (try? p.run()) != nil {
+      p.waitUntilExit()
+      if p.terminationStatus == 0 { oracleSeconds = Date().timeIntervalSince(start) / 4 * Double(s) }
+    }
+  }
+  print("| command | wall time | target |")
+  print("|---|---|---|")
+  print("| unlearn evaluate --models 512 --algorithms finetune (digits, 1,024 models + scoring) | \(String(format: "%.1f", evalSeconds)) s | < 60 s |")
+  print("| unlearn score challenge, 512 models × 1,000 examples | \(String(format: "%.2f", scoreSeconds)) s | < 5 s |")
+  if let oracleSeconds {
+    print("| brute-force NumPy oracle, same input (4 examples, extrapolated) | \(String(format: "%.0f", oracleSeconds)) s | ratio \(String(format: "%.0f×", oracleSeconds / scoreSeconds)) |")
+  }
+}
+
 let only = arguments.first { $0.hasPrefix("--only=") }.map { String($0.dropFirst(7)) }
+if only == "evaluate" {
+  try endToEnd()
+  exit(0)
+}
 if let only {
   // Profiling aid: one model's training loop alone, no reference, no table.
   let rate = try throughput(only == "cnn" ? cnn : mlp, examples: only == "cnn" ? cnnData : mlpData, seconds: seconds, seed: 3)
@@ -108,3 +166,5 @@ print("Scaling: 2 workers \(fmt(twoWorkers)) samples/s vs 1 worker \(fmt(oneWork
 if let torch { print("PyTorch \(torch.torch), torch.set_num_threads(1)") } else {
   print("PyTorch reference not run: install torch (pip install torch) to measure it in the same run.")
 }
+print("")
+try endToEnd()
