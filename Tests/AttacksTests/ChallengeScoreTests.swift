@@ -132,6 +132,18 @@ private func handEpsilon(fpr: Float, fnr: Float) -> Float {
     }
   }
 
+  @Test func tiedMedians_makeTheUnlearnedSampleHI() throws {
+    // Both medians are 2.75, so HI = the unlearned argument, and the order matters.
+    // u = 1.5, 2, 3.5, 3.5 as unlearned: the window [2, 3] holds three of r and one of u
+    // (FPR = FNR = 1/4, ε = log(2.99996)); no threshold "u ≥ t" does better than 0.
+    // Swapped, HI = 1, 2.5, 3, 3: the best rules (t ∈ (2, 2.5], or the window [1.5, 2.5])
+    // reach FNR 1/2, FPR 1/4 or the mirror image: ε = log(0.49999/0.25) = log(1.99996).
+    let u = [1.5, 2, 3.5, 3.5], r = [1.0, 2.5, 3, 3]
+    #expect(try eps(u, r) == (Double(handEpsilon(fpr: 0.25, fnr: 0.25)), false))
+    #expect(try eps(r, u) == (Double(handEpsilon(fpr: 0.25, fnr: 0.5)), false))
+    #expect(abs(try eps(r, u).epsilon - log(1.99996)) < 1e-6)
+  }
+
   @Test func score_multipliesUtilityRatios() {
     let s = ChallengeScore.score(
       forgettingQuality: 0.2, retainAccuracyUnlearned: 99, retainAccuracyRetrained: 100,
