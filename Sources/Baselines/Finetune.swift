@@ -19,7 +19,7 @@ import NumericCore
 /// 5e-4, `schedule` cosine, `class_weighting` none; `batch_size` 64 (the digits recipe's;
 /// the kit used 128 for 45 000 images). On the digits default, rates 0.01–0.03 leave the
 /// forget accuracy at the original's, and 0.1 moves it half-way to the retrained models'.
-public struct Finetune: UnlearningAlgorithm {
+public struct Finetune: RecipeAlgorithm {
   public var name: String { "finetune" }
   public var kind: UnlearningKind { .approximate }
   public var training: TrainingConfig
@@ -28,14 +28,6 @@ public struct Finetune: UnlearningAlgorithm {
     epochs: 5, batchSize: 64, optimizer: .sgd, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, schedule: .cosine)
 
   public init(training: TrainingConfig = Finetune.defaults) { self.training = training }
-
-  /// Reads `algorithms.finetune`.
-  public init(parameters r: ConfigReader) throws {
-    training = try r.training(defaults: Self.defaults)
-    try r.finish()
-  }
-
-  public var hyperParameters: [String: ConfigValue] { training.configValues }
 
   public func unlearn(_ request: UnlearningRequest) throws -> ModelWeights {
     let net = try Network(weights: request.original, maxBatch: Swift.max(training.batchSize, 256))

@@ -15,7 +15,7 @@ import NumericCore
 /// task in 1e-6 … 1e-4 for ResNets over 5 epochs; these values were tuned on the digits
 /// default so that forget accuracy falls towards test accuracy while retain accuracy
 /// stays high). Hyper-parameters: the training keys under `algorithms.gradient-ascent`.
-public struct GradientAscent: UnlearningAlgorithm {
+public struct GradientAscent: RecipeAlgorithm {
   public var name: String { "gradient-ascent" }
   public var kind: UnlearningKind { .approximate }
   public var training: TrainingConfig
@@ -24,14 +24,6 @@ public struct GradientAscent: UnlearningAlgorithm {
     epochs: 2, batchSize: 32, optimizer: .sgd, learningRate: 0.01, momentum: 0.9, weightDecay: 0, schedule: .constant)
 
   public init(training: TrainingConfig = GradientAscent.defaults) { self.training = training }
-
-  /// Reads `algorithms.gradient-ascent`.
-  public init(parameters r: ConfigReader) throws {
-    training = try r.training(defaults: Self.defaults)
-    try r.finish()
-  }
-
-  public var hyperParameters: [String: ConfigValue] { training.configValues }
 
   public func unlearn(_ request: UnlearningRequest) throws -> ModelWeights {
     let net = try Network(weights: request.original, maxBatch: Swift.max(training.batchSize, 256))
