@@ -29,9 +29,12 @@ public struct Finetune: RecipeAlgorithm {
 
   public init(training: TrainingConfig = Finetune.defaults) { self.training = training }
 
-  public func unlearn(_ request: UnlearningRequest) throws -> ModelWeights {
-    let net = try Network(weights: request.original, maxBatch: Swift.max(training.batchSize, 256))
-    try Trainer.train(net, on: request.retain, config: training, seed: Seeds.derive(request.seed, "finetune", "shuffle"))
-    return net.weights
+  public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    let net = try makeNetwork(request.original, batchSize: training.batchSize)
+    try untilDeadline {
+      try Trainer.train(
+        net, on: request.retain, config: training, seed: Seeds.derive(request.seed, "finetune", "shuffle"), deadline: request.deadline)
+    }
+    return UnlearnedModel(net.weights)
   }
 }

@@ -25,10 +25,13 @@ public struct GradientAscent: RecipeAlgorithm {
 
   public init(training: TrainingConfig = GradientAscent.defaults) { self.training = training }
 
-  public func unlearn(_ request: UnlearningRequest) throws -> ModelWeights {
-    let net = try Network(weights: request.original, maxBatch: Swift.max(training.batchSize, 256))
-    try Trainer.train(
-      net, on: request.forget, config: training, seed: Seeds.derive(request.seed, "gradient-ascent", "shuffle"), ascend: true)
-    return net.weights
+  public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    let net = try makeNetwork(request.original, batchSize: training.batchSize)
+    try untilDeadline {
+      try Trainer.train(
+        net, on: request.forget, config: training, seed: Seeds.derive(request.seed, "gradient-ascent", "shuffle"), ascend: true,
+        deadline: request.deadline)
+    }
+    return UnlearnedModel(net.weights)
   }
 }

@@ -28,11 +28,17 @@ public struct Retrain: UnlearningAlgorithm {
 
   public var hyperParameters: [String: ConfigValue] { training?.configValues ?? [:] }
 
-  public func unlearn(_ request: UnlearningRequest) throws -> ModelWeights {
+  /// Fails with ``NetworkError/deadlineExceeded`` when the time budget runs out
+  /// (a partly retrained model is not exact unlearning).
+  public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
     let recipe = training ?? request.training
     let net = try Network(architecture: request.original.architecture, maxBatch: Swift.max(recipe.batchSize, 256))
-    net.initialize(seed: Seeds.derive(request.seed, "retrain", "init"))
-    try Trainer.train(net, on: request.retain, config: recipe, seed: Seeds.derive(request.seed, "retrain", "shuffle"))
-    return net.weights
+    net.initialize(seed: ScratchSeeds.initialization(request.seed, shard: 0))
+    try Trainer.train(
+      net, on: request.retain, config: recipe, seed: ScratchSeeds.shuffle(request.seed, shard: 0, slice: 0),
+      deadline: request.deadline)
+    var model = UnlearnedModel(net.weights)
+    model.workFraction = 1
+    return model
   }
 }

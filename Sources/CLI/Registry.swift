@@ -11,8 +11,18 @@ enum Registry {
   /// Algorithms by name; each reads (and validates) `algorithms.<name>` of the configuration.
   static let algorithms: [(name: String, make: Factory)] = [
     ("retrain", { try Retrain(parameters: $0, experimentTraining: $1.training) }),
+    ("sisa", { try SISA(parameters: $0, experimentTraining: $1.training) }),
     ("finetune", { r, _ in try Finetune(parameters: r) }),
     ("gradient-ascent", { r, _ in try GradientAscent(parameters: r) }),
+    ("neggrad-plus", { r, _ in try NegGradPlus(parameters: r) }),
+    ("random-labels", { r, _ in try RandomLabels(parameters: r) }),
+    ("l1-sparse", { r, _ in try L1Sparse(parameters: r) }),
+    ("influence", { try InfluenceRemoval(parameters: $0, experimentTraining: $1.training) }),
+    ("fisher", { r, _ in try FisherForgetting(parameters: r) }),
+    ("ssd", { r, _ in try SSD(parameters: r) }),
+    ("scrub", { r, _ in try SCRUB(parameters: r) }),
+    ("bad-teacher", { r, _ in try BadTeacher(parameters: r) }),
+    ("salun", { r, _ in try SalUn(parameters: r) }),
   ]
 
   /// The metrics of the result table, in column order.

@@ -26,7 +26,8 @@ public final class ConfigReader {
   }
 
   func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
-  func fail(_ k: String, _ why: String) -> HarnessError { HarnessError("\(file): \(key(k))", why) }
+  /// An error naming `<file>: <path>.<k>`.
+  public func fail(_ k: String, _ why: String) -> HarnessError { HarnessError("\(file): \(key(k))", why) }
 
   func raw(_ k: String) -> Any? {
     used.insert(k)

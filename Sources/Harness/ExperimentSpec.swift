@@ -42,11 +42,15 @@ public struct EvaluationSpec: Codable, Sendable, Equatable {
   public var algorithms: [String]
   /// Worker threads (0: one per core). Outputs do not depend on it.
   public var workers: Int
+  /// Seconds one unlearning job may take (0: unlimited). Approximate methods stop
+  /// and return their model so far; exact methods fail the job.
+  public var timeBudget: Double
 
-  public init(models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0) {
+  public init(models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0, timeBudget: Double = 0) {
     self.models = models
     self.algorithms = algorithms
     self.workers = workers
+    self.timeBudget = timeBudget
   }
 }
 
@@ -66,7 +70,7 @@ public struct EvaluationSpec: Codable, Sendable, Equatable {
 /// model: {architecture: mlp, hidden: [128, 128]}
 /// training: {epochs: 30, batch_size: 64, optimizer: sgd, learning_rate: 0.05,
 ///            momentum: 0.9, weight_decay: 0.0005, schedule: cosine, class_weighting: none}
-/// evaluation: {models: 64, algorithms: [finetune, gradient-ascent], workers: 0}
+/// evaluation: {models: 64, algorithms: [finetune, gradient-ascent], workers: 0, time_budget: 0}
 /// algorithms:                       # hyper-parameters per algorithm (defaults in each algorithm's docs)
 ///   finetune: {epochs: 5, learning_rate: 0.01}
 /// ```
@@ -135,6 +139,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     spec.evaluation.models = try e.int("models", default: spec.evaluation.models, range: 2...1_000_000)
     spec.evaluation.algorithms = try e.strings("algorithms", default: spec.evaluation.algorithms)
     spec.evaluation.workers = try e.int("workers", default: spec.evaluation.workers, range: 0...4096)
+    spec.evaluation.timeBudget = try e.double("time_budget", default: spec.evaluation.timeBudget)
+    guard spec.evaluation.timeBudget >= 0 else { throw HarnessError("\(file): evaluation.time_budget", "must be ≥ 0 seconds (0: unlimited)") }
     try e.finish()
     spec.algorithms = try r.hyperParameters("algorithms")
     try r.finish()
@@ -169,7 +175,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
       "  schedule: \(training.schedule.rawValue)", "  class_weighting: \(training.classWeighting.rawValue)",
       "evaluation:", "  models: \(evaluation.models)",
       "  algorithms: [" + evaluation.algorithms.map { ConfigValue.string($0).description }.joined(separator: ", ") + "]",
-      "  workers: \(evaluation.workers)",
+      "  workers: \(evaluation.workers)", "  time_budget: \(evaluation.timeBudget)",
     ]
     if !algorithms.isEmpty {
       lines.append("algorithms:")

@@ -6,27 +6,130 @@ import NumericCore
 public struct UnlearningRequest: Sendable {
   /// The trained model to unlearn from; algorithms must not modify it (it is a value).
   public var original: ModelWeights
+  /// The algorithm's own original, when it trains one (``UnlearningAlgorithm/trainOriginal(_:)``).
+  public var own: TrainedOriginal?
   public var forget: LabeledExamples
   public var retain: LabeledExamples
   public var validation: LabeledExamples
+  /// Dataset ids of the forget and retain rows, in the same order (sorted).
+  public var forgetIDs: [Int]
+  public var retainIDs: [Int]
   /// The experiment's training recipe (used by retraining-style methods).
   public var training: TrainingConfig
   /// Seed of this run; all of the algorithm's randomness must come from it.
   public var seed: UInt64
   /// Wall-clock budget in seconds (nil: unlimited).
   public var timeBudget: Double?
+  /// When the budget runs out (set by the runner when the job starts). Approximate
+  /// methods stop and return their current model; exact methods fail.
+  public var deadline: Deadline?
 
   public init(
     original: ModelWeights, forget: LabeledExamples, retain: LabeledExamples, validation: LabeledExamples,
-    training: TrainingConfig, seed: UInt64, timeBudget: Double? = nil
+    forgetIDs: [Int] = [], retainIDs: [Int] = [], training: TrainingConfig, seed: UInt64, timeBudget: Double? = nil,
+    own: TrainedOriginal? = nil
   ) {
     self.original = original
     self.forget = forget
     self.retain = retain
     self.validation = validation
+    self.forgetIDs = forgetIDs
+    self.retainIDs = retainIDs
     self.training = training
     self.seed = seed
     self.timeBudget = timeBudget
+    self.deadline = timeBudget.map { Deadline(seconds: $0) }
+    self.own = own
+  }
+}
+
+/// What an algorithm that trains its own original model is given (the training split only).
+public struct OriginalTrainingRequest: Sendable {
+  public var architecture: Architecture
+  public var train: LabeledExamples
+  /// Dataset ids of the rows of `train` (sorted).
+  public var trainIDs: [Int]
+  public var training: TrainingConfig
+  public var seed: UInt64
+
+  public init(architecture: Architecture, train: LabeledExamples, trainIDs: [Int], training: TrainingConfig, seed: UInt64) {
+    self.architecture = architecture
+    self.train = train
+    self.trainIDs = trainIDs
+    self.training = training
+    self.seed = seed
+  }
+}
+
+/// An algorithm's own original: the model it serves before any unlearning,
+/// and whatever it keeps to unlearn later (SISA: shards and checkpoints).
+public struct TrainedOriginal: Sendable {
+  public var model: UnlearnedModel
+  public var state: any Sendable
+
+  public init(model: UnlearnedModel, state: any Sendable) {
+    self.model = model
+    self.state = state
+  }
+}
+
+/// The result of unlearning: one network, or an ensemble whose predictions are aggregated.
+public struct UnlearnedModel: Sendable, Equatable {
+  public enum Aggregation: String, Codable, Sendable, CaseIterable {
+    /// One network.
+    case single
+    /// Mean of the members' softmax outputs; logits are log of the mean.
+    case mean
+    /// Majority vote of the members' arg-max; logits are log of the vote shares (smoothed).
+    case vote
+  }
+
+  public var members: [ModelWeights]
+  public var aggregation: Aggregation
+  /// Fraction of the original training work (example-epochs) redone, when the algorithm accounts for it.
+  public var workFraction: Double?
+
+  public init(_ weights: ModelWeights) {
+    members = [weights]
+    aggregation = .single
+    workFraction = nil
+  }
+
+  public init(ensemble: [ModelWeights], aggregation: Aggregation, workFraction: Double? = nil) {
+    precondition(!ensemble.isEmpty)
+    members = ensemble
+    self.aggregation = ensemble.count == 1 && aggregation != .vote ? .single : aggregation
+    self.workFraction = workFraction
+  }
+
+  public var architecture: Architecture { members[0].architecture }
+  public var allFinite: Bool { members.allSatisfy(\.allFinite) }
+
+  /// Logits `[n, classes]` of the (aggregated) model.
+  public func logits(_ features: Tensor) throws -> Tensor {
+    let outs = try members.map { try Network(weights: $0, maxBatch: 256).logits(features) }
+    if aggregation == .single { return outs[0] }
+    let n = features.rows, k = architecture.numClasses
+    var agg = [Double](repeating: 0, count: n * k)
+    for z in outs {
+      for i in 0..<n {
+        let row = z.scalars[(i * k)..<((i + 1) * k)]
+        switch aggregation {
+        case .mean:
+          let m = row.max()!
+          var s = 0.0
+          for v in row { s += exp(Double(v - m)) }
+          for c in 0..<k { agg[i * k + c] += exp(Double(row[i * k + c] - m)) / s }
+        default:
+          var best = 0
+          for c in 1..<k where row[i * k + c] > row[i * k + best] { best = c }
+          agg[i * k + best] += 1
+        }
+      }
+    }
+    let smoothing = aggregation == .vote ? 1e-3 : 0
+    let total = Double(members.count) + Double(k) * smoothing
+    return Tensor(shape: [n, k], scalars: agg.map { Float(log(($0 + smoothing) / total)) })
   }
 }
 
@@ -46,10 +149,14 @@ public protocol UnlearningAlgorithm: Sendable {
   var kind: UnlearningKind { get }
   /// The resolved hyper-parameters (defaults included), for results and provenance.
   var hyperParameters: [String: ConfigValue] { get }
-  /// Returns the unlearned weights (same architecture as `request.original`).
-  func unlearn(_ request: UnlearningRequest) throws -> ModelWeights
+  /// Trains the algorithm's own original model, for methods that own how it is
+  /// trained (SISA). The default, nil, means the harness's standard training.
+  func trainOriginal(_ request: OriginalTrainingRequest) throws -> TrainedOriginal?
+  /// Returns the unlearned model (same architecture as `request.original`).
+  func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel
 }
 
 extension UnlearningAlgorithm {
   public var hyperParameters: [String: ConfigValue] { [:] }
+  public func trainOriginal(_ request: OriginalTrainingRequest) throws -> TrainedOriginal? { nil }
 }

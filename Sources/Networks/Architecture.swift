@@ -116,9 +116,12 @@ public enum NetworkError: Error, CustomStringConvertible {
   case invalidArchitecture(String)
   case weightsMismatch(String)
   case invalidTraining(String)
+  /// The time budget ran out (see ``Deadline``).
+  case deadlineExceeded
 
   public var description: String {
     switch self {
+    case .deadlineExceeded: "the time budget ran out"
     case .invalidArchitecture(let s): "invalid architecture: \(s)"
     case .weightsMismatch(let s): "weights do not match the architecture: \(s)"
     case .invalidTraining(let s): "invalid training configuration: \(s)"

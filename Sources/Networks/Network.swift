@@ -76,6 +76,7 @@ public final class Network {
   private let activations: [FloatBuffer]
   private let activationGrads: [FloatBuffer]
   private let labelBuffer: IndexBuffer
+  private var targetBuffer = FloatBuffer(count: 0)
 
   /// Builds a network with all parameters zero (see ``initialize(seed:)``).
   public init(architecture: Architecture, maxBatch: Int = 256) throws {
@@ -197,6 +198,52 @@ public final class Network {
       logits: logits, labels: labelBuffer, rows: batch, classes: k, classWeights: classWeights,
       grad: activationGrads[layers.count].view(offset: 0, count: batch * k))
     backward(batch: batch)
+    return loss
+  }
+
+  /// Like ``computeGradients(_:indices:classWeights:)`` with soft targets:
+  /// `targets` holds one row of class probabilities per example of `examples`
+  /// (a teacher's softmax, or a mixture with one-hot labels); the loss is
+  /// ``Kernels/softmaxSoftCrossEntropy(logits:targets:rows:classes:grad:)``.
+  @discardableResult
+  public func computeGradients(_ examples: LabeledExamples, softTargets targets: Tensor, indices: ArraySlice<Int>) -> Double {
+    let batch = indices.count
+    let k = architecture.numClasses
+    precondition(targets.rows == examples.count && targets.rowLength == k, "soft targets must be [examples, classes]")
+    load(examples, indices: indices)
+    if targetBuffer.count < maxBatch * k { targetBuffer = FloatBuffer(count: maxBatch * k) }
+    Kernels.gatherRows(targets.scalars, rowLength: k, indices: indices, into: targetBuffer.view(offset: 0, count: batch * k))
+    let logits = forwardLoaded(batch: batch)
+    let loss = Kernels.softmaxSoftCrossEntropy(
+      logits: logits, targets: targetBuffer.view(offset: 0, count: batch * k), rows: batch, classes: k,
+      grad: activationGrads[layers.count].view(offset: 0, count: batch * k))
+    backward(batch: batch)
+    return loss
+  }
+
+  /// The mean cross-entropy of all of `examples` and its gradient, accumulated
+  /// over blocks of ``maxBatch`` rows, written into ``gradients``.
+  /// - Returns: the mean loss.
+  @discardableResult
+  public func computeFullGradient(_ examples: LabeledExamples, classWeights: [Float]? = nil) -> Double {
+    let n = examples.count
+    guard n > 0 else {
+      gradients.fill(0)
+      return 0
+    }
+    if n <= maxBatch { return computeGradients(examples, indices: (0..<n).map { $0 }[...], classWeights: classWeights) }
+    precondition(classWeights == nil, "computeFullGradient: class weights need one block")
+    let total = FloatBuffer(count: parameterCount)
+    var loss = 0.0
+    var start = 0
+    while start < n {
+      let end = Swift.min(start + maxBatch, n)
+      let w = Float(end - start) / Float(n)
+      loss += Double(w) * computeGradients(examples, indices: (start..<end).map { $0 }[...])
+      BLAS.axpy(w, gradients.view, total.view)
+      start = end
+    }
+    gradients.copy(from: total)
     return loss
   }
 

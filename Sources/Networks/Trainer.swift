@@ -67,6 +67,18 @@ public func classWeights(_ weighting: ClassWeighting, labels: [Int32], numClasse
   return counts.map { $0 > 0 ? 1 / Float($0) : 0 }
 }
 
+/// A wall-clock deadline for an algorithm's time budget.
+public struct Deadline: Sendable {
+  let end: UInt64
+
+  /// `seconds` from now.
+  public init(seconds: Double) {
+    end = DispatchTime.now().uptimeNanoseconds &+ UInt64(Swift.max(0, Swift.min(seconds, 1e9)) * 1e9)
+  }
+
+  public var hasPassed: Bool { DispatchTime.now().uptimeNanoseconds >= end }
+}
+
 /// Mini-batch training: each epoch visits the examples in a fresh seeded
 /// permutation, in batches of `batchSize` (the last batch may be smaller),
 /// stepping the optimiser after each batch and the schedule after each epoch.
@@ -82,11 +94,19 @@ public enum Trainer {
   ///   - optimizer: continue with an existing optimiser state (default: fresh).
   ///   - ascend: climb the loss instead of descending it (the gradient is
   ///     negated before the optimiser step; weight decay still shrinks θ).
+  ///   - softTargets: train against these rows of class probabilities
+  ///     (`[examples, classes]`) instead of the labels.
+  ///   - transform: called with the network and the epoch after each batch's
+  ///     gradient is computed, before the step (masks, penalties).
+  ///   - deadline: checked before every batch; when it has passed, training
+  ///     stops with ``NetworkError/deadlineExceeded`` and the network keeps the
+  ///     parameters of the last completed step.
   /// - Returns: the mean loss of the last epoch.
   @discardableResult
   public static func train(
     _ network: Network, on examples: LabeledExamples, config: TrainingConfig, seed: UInt64,
-    optimizer: (any Optimizer)? = nil, ascend: Bool = false, observer: Observer? = nil
+    optimizer: (any Optimizer)? = nil, ascend: Bool = false, softTargets: Tensor? = nil,
+    transform: ((Network, Int) -> Void)? = nil, deadline: Deadline? = nil, observer: Observer? = nil
   ) throws -> Double {
     try config.validate()
     guard config.batchSize <= network.maxBatch else {
@@ -105,9 +125,16 @@ public enum Trainer {
       var total = 0.0
       var start = 0
       while start < n {
+        if let deadline, deadline.hasPassed { throw NetworkError.deadlineExceeded }
         let end = Swift.min(start + config.batchSize, n)
-        let loss = network.computeGradients(examples, indices: order[start..<end], classWeights: weights)
+        let loss =
+          if let softTargets {
+            network.computeGradients(examples, softTargets: softTargets, indices: order[start..<end])
+          } else {
+            network.computeGradients(examples, indices: order[start..<end], classWeights: weights)
+          }
         if ascend { BLAS.scal(-1, network.gradients.view) }
+        transform?(network, epoch)
         opt.step(network, learningRate: lr)
         total += loss * Double(end - start)
         start = end

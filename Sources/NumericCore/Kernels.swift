@@ -297,6 +297,64 @@ public enum Kernels {
     return total / weightSum
   }
 
+  /// Softmax cross-entropy against soft targets t (rows of probabilities):
+  /// ```
+  /// L = −(1/B) Σ_i Σ_c t_ic · log softmax(z_i)_c,     ∂L/∂z_i = (softmax(z_i)·Σ_c t_ic − t_i) / B
+  /// ```
+  /// With one-hot targets this is ``softmaxCrossEntropy(logits:labels:rows:classes:classWeights:grad:)``;
+  /// with a teacher's probabilities it is the distillation loss KL(t ‖ softmax(z)) + H(t), whose
+  /// gradient is the KL's.
+  @discardableResult
+  public static func softmaxSoftCrossEntropy(logits z: FloatView, targets t: FloatView, rows: Int, classes: Int, grad: FloatView?) -> Double {
+    precondition(z.count >= rows * classes && t.count >= rows * classes)
+    guard rows > 0 else { return 0 }
+    let zp = z.pointer, tp = t.pointer
+    var total = 0.0
+    let inv = 1 / Float(rows)
+    for r in 0..<rows {
+      let row = zp + r * classes, trow = tp + r * classes
+      var m = row[0]
+      for c in 1..<classes where row[c] > m { m = row[c] }
+      var s: Float = 0
+      for c in 0..<classes { s += expf(row[c] - m) }
+      let logZ = logf(s) + m
+      var mass: Float = 0
+      for c in 0..<classes {
+        total += Double(trow[c]) * Double(logZ - row[c])
+        mass += trow[c]
+      }
+      if let g = grad {
+        let grow = g.pointer + r * classes
+        for c in 0..<classes { grow[c] = (expf(row[c] - m) / s * mass - trow[c]) * inv }
+      }
+    }
+    return total / Double(rows)
+  }
+
+  /// g ← g + scale·sign(θ) (the subgradient of scale·‖θ‖₁; sign(0) = 0).
+  public static func addScaledSign(of theta: FloatView, scale: Float, into g: FloatView) {
+    precondition(theta.count == g.count)
+    let t = theta.pointer, gp = g.pointer
+    for i in 0..<theta.count {
+      let v = t[i]
+      gp[i] += v > 0 ? scale : (v < 0 ? -scale : 0)
+    }
+  }
+
+  /// a ← a + scale·x² elementwise (accumulating squared gradients).
+  public static func addScaledSquare(_ x: FloatView, scale: Float, into a: FloatView) {
+    precondition(x.count == a.count)
+    let xp = x.pointer, ap = a.pointer
+    for i in 0..<x.count { ap[i] += scale * xp[i] * xp[i] }
+  }
+
+  /// x ← x ⊙ m elementwise.
+  public static func multiply(_ x: FloatView, by m: FloatView) {
+    precondition(x.count == m.count)
+    let xp = x.pointer, mp = m.pointer
+    for i in 0..<x.count { xp[i] *= mp[i] }
+  }
+
   // MARK: Gathering batches
 
   /// Copies the rows `indices` of a row-major matrix (`rowLength` per row) into `out`.

@@ -123,10 +123,10 @@ enum QuickRun {
     struct Broken: UnlearningAlgorithm {
       var name: String { "broken" }
       var kind: UnlearningKind { .approximate }
-      func unlearn(_ r: UnlearningRequest) throws -> ModelWeights {
+      func unlearn(_ r: UnlearningRequest) throws -> UnlearnedModel {
         var w = r.original
         w.parameters[0] = .nan
-        return w
+        return UnlearnedModel(w)
       }
     }
     let dir = TestSupport.temporaryDirectory("broken-algo")

@@ -96,6 +96,8 @@ public struct Population: Sendable {
   public var models: [ModelOutputs]
   /// Wall time of each model's unlearning, seconds (nil for the original).
   public var seconds: [Double]?
+  /// Fraction of the original training work each model's unlearning redid (when the algorithm reports it).
+  public var workFractions: [Double]?
 
   public init(algorithm: String, kind: UnlearningKind?, models: [ModelOutputs], seconds: [Double]?) {
     self.algorithm = algorithm
@@ -106,7 +108,9 @@ public struct Population: Sendable {
 
   /// The population's models `first..<first+count` (for half-vs-half comparisons).
   public func slice(_ range: Range<Int>) -> Population {
-    Population(algorithm: algorithm, kind: kind, models: Array(models[range]), seconds: seconds.map { Array($0[range]) })
+    var p = Population(algorithm: algorithm, kind: kind, models: Array(models[range]), seconds: seconds.map { Array($0[range]) })
+    p.workFractions = workFractions.map { Array($0[range]) }
+    return p
   }
 
   /// Accuracy of every model on `split`.
@@ -181,16 +185,22 @@ public struct TimeMetric: PopulationMetric {
       MetricColumn(
         name: "speedup", header: "speed-up", direction: .higherIsBetter,
         description: "Mean retraining time divided by the mean unlearning time.", decimals: 1),
+      MetricColumn(
+        name: "work_redone", header: "work redone %", direction: .lowerIsBetter,
+        description: "Fraction of the original model's training work (example-epochs) redone to unlearn, for algorithms that account for it (SISA; retraining redoes all of it).",
+        displayScale: 100, decimals: 1),
     ]
   }
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
     guard let seconds = population.seconds, !seconds.isEmpty else {
-      return ["seconds": MetricValue(mean: nil, note: "no unlearning ran"), "speedup": MetricValue(mean: nil, note: "no unlearning ran")]
+      let none = MetricValue(mean: nil, note: "no unlearning ran")
+      return ["seconds": none, "speedup": none, "work_redone": none]
     }
     let t = MetricValue(summarising: seconds)
     let reference = context.retrained.seconds.map { MetricValue(summarising: $0).mean } ?? nil
     let speedup = reference.flatMap { r in t.mean.map { $0 > 0 ? r / $0 : .infinity } }
-    return ["seconds": t, "speedup": MetricValue(mean: speedup)]
+    let work = population.workFractions.map { MetricValue(summarising: $0) } ?? MetricValue(mean: nil, note: "not reported")
+    return ["seconds": t, "speedup": MetricValue(mean: speedup), "work_redone": work]
   }
 }

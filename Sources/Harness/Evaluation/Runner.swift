@@ -33,6 +33,8 @@ public struct JobRecord: Codable, Sendable, Equatable {
   public var seed: UInt64
   /// Wall time of the algorithm's `unlearn` call (or of training, for the original).
   public var seconds: Double
+  /// Fraction of the original training work redone, when the algorithm reports it.
+  public var workFraction: Double?
 }
 
 /// A job that did not produce a model, and why.
@@ -54,13 +56,19 @@ public struct EvaluationRunner: Sendable {
   public var models: Int
   public var workers: Int
   public var folder: RunFolder
+  /// Seconds each unlearning job may take (nil: unlimited).
+  public var timeBudget: Double?
 
-  public init(experiment: PreparedExperiment, algorithms: [any UnlearningAlgorithm], models: Int, workers: Int, folder: RunFolder) {
+  public init(
+    experiment: PreparedExperiment, algorithms: [any UnlearningAlgorithm], models: Int, workers: Int, folder: RunFolder,
+    timeBudget: Double? = nil
+  ) {
     self.experiment = experiment
     self.algorithms = algorithms
     self.models = models
     self.workers = workers
     self.folder = folder
+    self.timeBudget = timeBudget
   }
 
   /// The seed of job `index` of `algorithm`: a hash of (experiment seed, "job", algorithm, index).
@@ -88,11 +96,24 @@ public struct EvaluationRunner: Sendable {
     for a in algorithms { try checkParameters(a) }
 
     let original = try originalModel(progress: progress)
+    let splits = experiment.splits
     let request = UnlearningRequest(
-      original: original, forget: experiment.examples(experiment.splits.forget),
-      retain: experiment.examples(experiment.splits.retain), validation: experiment.examples(experiment.splits.validation),
-      training: experiment.spec.training, seed: 0)
+      original: original, forget: experiment.examples(splits.forget), retain: experiment.examples(splits.retain),
+      validation: experiment.examples(splits.validation), forgetIDs: splits.forget, retainIDs: splits.retain,
+      training: experiment.spec.training, seed: 0, timeBudget: timeBudget)
     let splitExamples = RunFolder.splitNames.map { experiment.examples(ids(of: $0)) }
+
+    // Algorithms that own their original (SISA) train it now; its outputs are stored
+    // under jobs/<algorithm>/original/ (recomputed on every invocation: it is deterministic).
+    let trainRequest = OriginalTrainingRequest(
+      architecture: experiment.architecture, train: experiment.examples(splits.train), trainIDs: splits.train,
+      training: experiment.spec.training, seed: Seeds.derive(experiment.spec.seed, "original", "init", "0"))
+    let algos = algorithms, folder = folder
+    let owns = try WorkerPool.map(count: algos.count, workers: workers) { a -> TrainedOriginal? in
+      guard let own = try algos[a].trainOriginal(trainRequest) else { return nil }
+      try Self.store(own.model, examples: splitExamples, in: folder.algorithm(algos[a].name).appendingPathComponent("original"))
+      return own
+    }
 
     // Pending jobs, reference first, in index order.
     var pending = [(algorithm: Int, index: Int)]()
@@ -112,7 +133,6 @@ public struct EvaluationRunner: Sendable {
     let done = Mutex(0)
     let total = pending.count
     let step = Swift.max(1, total / 10)
-    let algos = algorithms, folder = folder
     let jobs = pending
     let jobSeeds = jobs.map { seed(algos[$0.algorithm].name, $0.index) }
     let results = WorkerPool.mapResults(count: jobs.count, workers: workers) { j in
@@ -127,15 +147,21 @@ public struct EvaluationRunner: Sendable {
       }
       var req = request
       req.seed = jobSeeds[j]
+      req.own = owns[a]
+      req.deadline = req.timeBudget.map { Deadline(seconds: $0) }
       let start = DispatchTime.now().uptimeNanoseconds
-      let weights = try algo.unlearn(req)
+      let model: UnlearnedModel
+      do { model = try algo.unlearn(req) } catch NetworkError.deadlineExceeded {
+        throw HarnessError("\(algo.name) #\(i)", "ran out of its time budget of \(req.timeBudget ?? 0) s")
+      }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-      guard weights.architecture == original.architecture, weights.parameters.count == original.parameters.count else {
+      guard model.members.allSatisfy({ $0.architecture == original.architecture && $0.parameters.count == original.parameters.count })
+      else {
         throw HarnessError("\(algo.name) #\(i)", "returned a model of another architecture")
       }
-      guard weights.allFinite else { throw HarnessError("\(algo.name) #\(i)", "returned non-finite weights (NaN or infinity)") }
-      try Self.store(weights, examples: splitExamples, in: folder.job(algo.name, i))
-      let record = JobRecord(algorithm: algo.name, index: i, seed: jobSeeds[j], seconds: seconds)
+      guard model.allFinite else { throw HarnessError("\(algo.name) #\(i)", "returned non-finite weights (NaN or infinity)") }
+      try Self.store(model, examples: splitExamples, in: folder.job(algo.name, i))
+      let record = JobRecord(algorithm: algo.name, index: i, seed: jobSeeds[j], seconds: seconds, workFraction: model.workFraction)
       try writeAtomically(try Self.json(record), to: folder.job(algo.name, i).appendingPathComponent("job.json"))
     }
     var failures = [JobFailure]()
@@ -147,15 +173,24 @@ public struct EvaluationRunner: Sendable {
     var populations = [Population]()
     populations.append(
       Population(algorithm: "original", kind: nil, models: [try Self.loadOutputs(folder.original)], seconds: nil))
+    for (a, algo) in algorithms.enumerated() where owns[a] != nil {
+      let dir = folder.algorithm(algo.name).appendingPathComponent("original")
+      populations.append(Population(algorithm: "\(algo.name) (original)", kind: nil, models: [try Self.loadOutputs(dir)], seconds: nil))
+    }
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
     for algo in algorithms {
-      var outs = [ModelOutputs](), secs = [Double]()
+      var outs = [ModelOutputs](), secs = [Double](), work = [Double]()
       for i in 0..<models where !failures.contains(where: { $0.algorithm == algo.name && $0.index == i }) {
         let dir = folder.job(algo.name, i)
-        let record = try JSONDecoder().decode(JobRecord.self, from: Data(contentsOf: dir.appendingPathComponent("job.json")))
+        let record = try decoder.decode(JobRecord.self, from: Data(contentsOf: dir.appendingPathComponent("job.json")))
         outs.append(try Self.loadOutputs(dir))
         secs.append(record.seconds)
+        if let w = record.workFraction { work.append(w) }
       }
-      populations.append(Population(algorithm: algo.name, kind: algo.kind, models: outs, seconds: secs))
+      var p = Population(algorithm: algo.name, kind: algo.kind, models: outs, seconds: secs)
+      if !work.isEmpty && work.count == outs.count { p.workFractions = work }
+      populations.append(p)
     }
     let sha = try SHA256.hex(Data(contentsOf: folder.original.appendingPathComponent("model.safetensors")))
     return Outcome(populations: populations, failures: failures, jobsRun: pending.count, jobsSkipped: skipped, originalSHA256: sha)
@@ -184,18 +219,17 @@ public struct EvaluationRunner: Sendable {
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     try FileManager.default.createDirectory(at: folder.original, withIntermediateDirectories: true)
     try ModelFiles.save(weights, to: folder.original)
-    try Self.store(weights, examples: RunFolder.splitNames.map { experiment.examples(ids(of: $0)) }, in: folder.original)
+    try Self.store(UnlearnedModel(weights), examples: RunFolder.splitNames.map { experiment.examples(ids(of: $0)) }, in: folder.original)
     let record = JobRecord(algorithm: "original", index: 0, seed: Seeds.derive(experiment.spec.seed, "original", "init", "0"), seconds: seconds)
     try writeAtomically(try Self.json(record), to: marker)
     return weights
   }
 
   /// Writes the model's logits on every split as `<split>.npy`.
-  static func store(_ weights: ModelWeights, examples: [LabeledExamples], in dir: URL) throws {
+  static func store(_ model: UnlearnedModel, examples: [LabeledExamples], in dir: URL) throws {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let net = try Network(weights: weights, maxBatch: 256)
     for (name, ex) in zip(RunFolder.splitNames, examples) {
-      try writeAtomically(NPYArray(net.logits(ex.features)).encoded(), to: dir.appendingPathComponent("\(name).npy"))
+      try writeAtomically(NPYArray(try model.logits(ex.features)).encoded(), to: dir.appendingPathComponent("\(name).npy"))
     }
   }
 

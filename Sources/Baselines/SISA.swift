@@ -1,0 +1,156 @@
+import Foundation
+import Harness
+import Networks
+import NumericCore
+
+/// SISA training (Sharded, Isolated, Sliced, Aggregated; Bourtoule et al.,
+/// "Machine Unlearning", IEEE S&P 2021): exact unlearning by design.
+///
+/// The training set is cut at random into S disjoint shards and each shard into
+/// R disjoint slices. Shard k's sub-model trains incrementally: stage r trains
+/// on slices 0…r for e = round(2E/(R + 1)) epochs, which makes a shard's total
+/// work E epochs of the whole shard, as in the authors' `sisa.py`; the weights
+/// before each stage are kept as checkpoints c_{k,r}. Predictions aggregate the S sub-models (mean of their
+/// softmax outputs, or majority vote).
+///
+/// Unlearning a set F: for every shard k holding an example of F, let r_k be the
+/// first slice that holds one; restart from c_{k,r_k} and redo stages r_k…R−1 on
+/// the slices without F. Untouched shards keep their sub-models. Since no stage
+/// that is kept ever saw F, the result is exactly a SISA model trained without F.
+///
+/// ```
+/// work redone = Σ_{affected k} Σ_{r ≥ r_k} e_r·|slices 0…r of k \ F|  ÷  E·|retain|
+/// ```
+/// (the denominator is retraining one monolithic model from scratch).
+/// With S = 1 and R = 1, SISA is retraining: for the same seed it returns
+/// bit for bit the model of ``Retrain``.
+///
+/// Hyper-parameters (`algorithms.sisa`): `shards` (default 5, the paper's
+/// smallest setting for Purchase/SVHN is 5–20), `slices` (default 4),
+/// `aggregation` (`mean` or `vote`; the paper's reference code votes, default
+/// `mean`), and the training keys (default: the experiment's recipe).
+public struct SISA: UnlearningAlgorithm {
+  public var name: String { "sisa" }
+  public var kind: UnlearningKind { .exact }
+  public var shards: Int
+  public var slices: Int
+  public var aggregation: UnlearnedModel.Aggregation
+  /// Recipe override (nil: the experiment's).
+  public var training: TrainingConfig?
+
+  public init(shards: Int = 5, slices: Int = 4, aggregation: UnlearnedModel.Aggregation = .mean, training: TrainingConfig? = nil) {
+    self.shards = shards
+    self.slices = slices
+    self.aggregation = aggregation
+    self.training = training
+  }
+
+  /// Reads `algorithms.sisa`.
+  public init(parameters r: ConfigReader, experimentTraining: TrainingConfig) throws {
+    shards = try r.int("shards", default: 5, range: 1...10_000)
+    slices = try r.int("slices", default: 4, range: 1...10_000)
+    let agg = try r.string("aggregation", default: "mean")
+    guard let a = UnlearnedModel.Aggregation(rawValue: agg), a != .single else {
+      throw r.fail("aggregation", "must be mean or vote, got \(agg)")
+    }
+    aggregation = a
+    training = try r.training(defaults: experimentTraining)
+    try r.finish()
+  }
+
+  public var hyperParameters: [String: ConfigValue] {
+    var h = training?.configValues ?? [:]
+    h["shards"] = .int(shards)
+    h["slices"] = .int(slices)
+    h["aggregation"] = .string(aggregation.rawValue)
+    return h
+  }
+
+  /// What SISA keeps after training: the partition and every checkpoint.
+  public struct State: Sendable {
+    /// Dataset ids of slice r of shard k, sorted: `slices[k][r]`.
+    public var slices: [[[Int]]]
+    /// Weights of shard k before stage r: `checkpoints[k][r]`.
+    public var checkpoints: [[ModelWeights]]
+    /// The trained sub-models.
+    public var members: [ModelWeights]
+    /// Epochs of each stage.
+    public var stageEpochs: [Int]
+  }
+
+  /// Epochs of every stage: round(2E/(R + 1)), so that Σ_r e·(r + 1)·|slice| = E·|shard|.
+  func stageEpochs(_ epochs: Int) -> [Int] {
+    let e = Int((2 * Double(epochs) / Double(slices + 1)).rounded())
+    return Array(repeating: epochs > 0 ? Swift.max(1, e) : 0, count: slices)
+  }
+
+  func validate(examples n: Int) throws {
+    guard shards >= 1, slices >= 1 else { throw HarnessError("algorithms.sisa", "shards and slices must be at least 1") }
+    guard n >= shards * slices else {
+      throw HarnessError("algorithms.sisa", "\(shards) shards × \(slices) slices need at least \(shards * slices) training examples, got \(n)")
+    }
+  }
+
+  public func trainOriginal(_ request: OriginalTrainingRequest) throws -> TrainedOriginal? {
+    let recipe = training ?? request.training
+    let ids = request.trainIDs
+    try validate(examples: ids.count)
+    var rng = Xoshiro256StarStar(seed: Seeds.derive(request.seed, "sisa", "partition"))
+    let perm = rng.permutation(ids.count).map { ids[$0] }
+    func cut(_ a: [Int], _ parts: Int) -> [[Int]] {
+      (0..<parts).map { p in Array(a[(p * a.count / parts)..<((p + 1) * a.count / parts)]) }
+    }
+    let partition = cut(perm, shards).map { shard in cut(shard, slices).map { $0.sorted() } }
+    let row = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
+    let epochs = stageEpochs(recipe.epochs)
+    var checkpoints = [[ModelWeights]](), members = [ModelWeights]()
+    for k in 0..<shards {
+      let net = try Network(architecture: request.architecture, maxBatch: Swift.max(recipe.batchSize, 256))
+      net.initialize(seed: ScratchSeeds.initialization(request.seed, shard: k))
+      var saved = [ModelWeights]()
+      for r in 0..<slices {
+        saved.append(net.weights)
+        let data = request.train.subset(partition[k][0...r].flatMap { $0 }.sorted().map { row[$0]! })
+        var stage = recipe
+        stage.epochs = epochs[r]
+        try Trainer.train(net, on: data, config: stage, seed: ScratchSeeds.shuffle(request.seed, shard: k, slice: r))
+      }
+      checkpoints.append(saved)
+      members.append(net.weights)
+    }
+    let state = State(slices: partition, checkpoints: checkpoints, members: members, stageEpochs: epochs)
+    return TrainedOriginal(model: UnlearnedModel(ensemble: members, aggregation: aggregation), state: state)
+  }
+
+  /// Fails with ``NetworkError/deadlineExceeded`` when the time budget runs out.
+  public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    guard let state = request.own?.state as? State else {
+      throw HarnessError("sisa", "needs the original it trained itself (the runner calls trainOriginal first)")
+    }
+    let recipe = training ?? request.training
+    let forget = Set(request.forgetIDs)
+    let retainRow = Dictionary(uniqueKeysWithValues: request.retainIDs.enumerated().map { ($1, $0) })
+    var members = state.members
+    var work = 0.0
+    for k in 0..<shards {
+      guard let first = state.slices[k].firstIndex(where: { $0.contains(where: forget.contains) }) else { continue }
+      let net = try Network(weights: state.checkpoints[k][first], maxBatch: Swift.max(recipe.batchSize, 256))
+      for r in first..<slices {
+        let kept = state.slices[k][0...r].flatMap { $0 }.filter { !forget.contains($0) }.sorted()
+        let rows = try kept.map { id -> Int in
+          guard let i = retainRow[id] else { throw HarnessError("sisa", "example \(id) is neither in the retain nor the forget set") }
+          return i
+        }
+        var stage = recipe
+        stage.epochs = state.stageEpochs[r]
+        try Trainer.train(
+          net, on: request.retain.subset(rows), config: stage, seed: ScratchSeeds.shuffle(request.seed, shard: k, slice: r),
+          deadline: request.deadline)
+        work += Double(stage.epochs * rows.count)
+      }
+      members[k] = net.weights
+    }
+    let full = Double(recipe.epochs * request.retain.count)
+    return UnlearnedModel(ensemble: members, aggregation: aggregation, workFraction: full > 0 ? work / full : 0)
+  }
+}

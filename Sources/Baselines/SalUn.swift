@@ -1,0 +1,57 @@
+import Harness
+import Networks
+import NumericCore
+
+/// SalUn (Fan, Liu, Zhang, Wei, Wong & Liu, "SalUn: Empowering Machine Unlearning
+/// via Gradient-based Weight Saliency", ICLR 2024): random-label unlearning that
+/// only updates the parameters most salient to the forget loss.
+///
+/// ```
+/// m_j = 1[ |∇_θ L_forget(θ_original)|_j ≥ the (1 − r) quantile ]          (saliency mask)
+/// θ ← Train(θ_original, D_retain ∪ {(x_f, ỹ_f)}) with every gradient multiplied by m
+/// ```
+/// Hyper-parameters (`algorithms.salun`): `mask_ratio` r (default 0.5, the paper's
+/// `with_0.5` mask) and the training keys, defaulting to ``RandomLabels``' recipe.
+public struct SalUn: UnlearningAlgorithm {
+  public var name: String { "salun" }
+  public var kind: UnlearningKind { .approximate }
+  public var maskRatio: Double
+  public var training: TrainingConfig
+
+  public init(maskRatio: Double = 0.5, training: TrainingConfig = RandomLabels.defaults) {
+    self.maskRatio = maskRatio
+    self.training = training
+  }
+
+  public init(parameters r: ConfigReader) throws {
+    maskRatio = try r.double("mask_ratio", default: 0.5)
+    guard maskRatio > 0, maskRatio <= 1 else { throw r.fail("mask_ratio", "must be in (0, 1], got \(maskRatio)") }
+    training = try r.training(defaults: RandomLabels.defaults)
+    try r.finish()
+  }
+
+  public var hyperParameters: [String: ConfigValue] {
+    training.configValues.merging(["mask_ratio": .double(maskRatio)]) { $1 }
+  }
+
+  /// 1 for the `maskRatio` share of parameters with the largest forget-gradient magnitude, else 0.
+  func saliencyMask(_ net: Network, forget: LabeledExamples) -> FloatBuffer {
+    net.computeFullGradient(forget)
+    let magnitude = net.gradients.array.map { abs($0) }
+    let keep = Swift.max(1, Int((maskRatio * Double(magnitude.count)).rounded()))
+    let threshold = magnitude.sorted(by: >)[keep - 1]
+    return FloatBuffer(magnitude.map { $0 >= threshold ? 1 : 0 })
+  }
+
+  public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    let net = try makeNetwork(request.original, batchSize: training.batchSize)
+    let mask = saliencyMask(net, forget: request.forget)
+    let data = randomlyRelabelled(request, seed: Seeds.derive(request.seed, "salun", "labels"))
+    try untilDeadline {
+      try Trainer.train(
+        net, on: data, config: training, seed: Seeds.derive(request.seed, "salun", "shuffle"),
+        transform: { net, _ in Kernels.multiply(net.gradients.view, by: mask.view) }, deadline: request.deadline)
+    }
+    return UnlearnedModel(net.weights)
+  }
+}
