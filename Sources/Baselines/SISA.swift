@@ -21,7 +21,9 @@ import NumericCore
 /// ```
 /// work redone = Σ_{affected k} Σ_{r ≥ r_k} e_r·|slices 0…r of k \ F|  ÷  E·|retain|
 /// ```
-/// (the denominator is retraining one monolithic model from scratch).
+/// (the denominator is retraining one monolithic model from scratch). The returned
+/// model carries the updated slices and checkpoints, so a later deletion round
+/// starts from them (``UnlearnedModel/state``).
 /// With S = 1 and R = 1, SISA is retraining: for the same seed it returns
 /// bit for bit the model of ``Retrain``.
 ///
@@ -130,13 +132,15 @@ public struct SISA: UnlearningAlgorithm {
     let recipe = training ?? request.training
     let forget = Set(request.forgetIDs)
     let retainRow = Dictionary(uniqueKeysWithValues: request.retainIDs.enumerated().map { ($1, $0) })
-    var members = state.members
+    var next = state
     var work = 0.0
     for k in 0..<shards {
       guard let first = state.slices[k].firstIndex(where: { $0.contains(where: forget.contains) }) else { continue }
+      for r in first..<slices { next.slices[k][r] = state.slices[k][r].filter { !forget.contains($0) } }
       let net = try Network(weights: state.checkpoints[k][first], maxBatch: Swift.max(recipe.batchSize, 256))
       for r in first..<slices {
-        let kept = state.slices[k][0...r].flatMap { $0 }.filter { !forget.contains($0) }.sorted()
+        next.checkpoints[k][r] = net.weights
+        let kept = next.slices[k][0...r].flatMap { $0 }.sorted()
         let rows = try kept.map { id -> Int in
           guard let i = retainRow[id] else { throw HarnessError("sisa", "example \(id) is neither in the retain nor the forget set") }
           return i
@@ -148,9 +152,9 @@ public struct SISA: UnlearningAlgorithm {
           deadline: request.deadline)
         work += Double(stage.epochs * rows.count)
       }
-      members[k] = net.weights
+      next.members[k] = net.weights
     }
     let full = Double(recipe.epochs * request.retain.count)
-    return UnlearnedModel(ensemble: members, aggregation: aggregation, workFraction: full > 0 ? work / full : 0)
+    return UnlearnedModel(ensemble: next.members, aggregation: aggregation, workFraction: full > 0 ? work / full : 0, state: next)
   }
 }

@@ -88,6 +88,13 @@ public struct UnlearnedModel: Sendable, Equatable {
   public var aggregation: Aggregation
   /// Fraction of the original training work (example-epochs) redone, when the algorithm accounts for it.
   public var workFraction: Double?
+  /// What an algorithm that owns its original keeps for the next deletion round
+  /// (SISA: updated slices and checkpoints); passed back as `request.own`. Not compared by `==`.
+  public var state: (any Sendable)?
+
+  public static func == (a: UnlearnedModel, b: UnlearnedModel) -> Bool {
+    a.members == b.members && a.aggregation == b.aggregation && a.workFraction == b.workFraction
+  }
 
   public init(_ weights: ModelWeights) {
     members = [weights]
@@ -95,11 +102,12 @@ public struct UnlearnedModel: Sendable, Equatable {
     workFraction = nil
   }
 
-  public init(ensemble: [ModelWeights], aggregation: Aggregation, workFraction: Double? = nil) {
+  public init(ensemble: [ModelWeights], aggregation: Aggregation, workFraction: Double? = nil, state: (any Sendable)? = nil) {
     precondition(!ensemble.isEmpty)
     members = ensemble
     self.aggregation = ensemble.count == 1 && aggregation != .vote ? .single : aggregation
     self.workFraction = workFraction
+    self.state = state
   }
 
   public var architecture: Architecture { members[0].architecture }

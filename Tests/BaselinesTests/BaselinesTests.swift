@@ -82,6 +82,27 @@ enum Small {
     #expect(early.members[2] == state.members[2])
   }
 
+  @Test func aLaterRound_startsFromTheUpdatedCheckpoints() throws {
+    let sisa = SISA(shards: 4, slices: 3)
+    let own = try #require(try sisa.trainOriginal(Small.trainRequest(seed: 5)))
+    let state = try #require(own.state as? SISA.State)
+    let first = Array(state.slices[1][1].prefix(1))
+    let round1 = try sisa.unlearn(Small.request(seed: 7, forget: first, own: own))
+    let after = try #require(round1.state as? SISA.State)
+    #expect(after.slices[1][1].count == state.slices[1][1].count - 1)
+    #expect(after.checkpoints[1][0] == state.checkpoints[1][0] && after.checkpoints[1][1] == state.checkpoints[1][1])
+    #expect(after.checkpoints[1][2] != state.checkpoints[1][2])
+    #expect(after.members[1] == round1.members[1])
+    // Round 2 forgets from shard 3 only: shard 1 keeps its round-1 model.
+    let second = Array(state.slices[3][2].prefix(1))
+    var req = Small.request(seed: 8, forget: second, own: TrainedOriginal(model: round1, state: after))
+    req.retainIDs = req.retainIDs.filter { !first.contains($0) }
+    req.retain = Small.experiment.examples(req.retainIDs)
+    let round2 = try sisa.unlearn(req)
+    #expect(round2.members[1] == round1.members[1] && round2.members[0] == state.members[0])
+    #expect(round2.members[3] != state.members[3])
+  }
+
   @Test func aggregation_meanAndVote() throws {
     let a = try #require(try SISA(shards: 3, slices: 1, aggregation: .mean).trainOriginal(Small.trainRequest(seed: 2)))
     let x = Small.experiment.examples(Array(Small.experiment.splits.test.prefix(20))).features

@@ -46,7 +46,7 @@ enum QuickRun {
     #expect(oa.count == 1 + 4 + 3 * 3 * 4)  // original weights and 4 logit files; 9 jobs × 4 splits
     #expect(oa == ob)
     #expect(ra.failures.isEmpty && ra.jobsRun == 9)
-    #expect(ra.populations.map(\.algorithm) == ["original", "retrain", "finetune", "gradient-ascent"])
+    #expect(ra.populations[0].map(\.algorithm) == ["original", "retrain", "finetune", "gradient-ascent"])
   }
 
   @Test func aRestartedRun_recomputesOnlyUnfinishedJobs_andEndsWithTheSameBytes() throws {
@@ -104,7 +104,7 @@ enum QuickRun {
     #expect(report.rows[0].metrics["forgetting_quality"]?.mean == 0)
     #expect(report.rows[0].metrics["forgetting_quality"]?.perExample?.allSatisfy { $0 == 50 } == true)
     // Accuracy means agree with the stored logits.
-    let retrain = outcome.populations[1]
+    let retrain = outcome.populations[0][1]
     let labels = runner.experiment.examples(runner.experiment.splits.test).labels
     let accs = retrain.accuracies("test", labels: labels)
     #expect(report.rows[1].metrics["test_accuracy"]?.mean == accs.reduce(0, +) / 4)
@@ -112,11 +112,43 @@ enum QuickRun {
     let md = try String(contentsOf: dir.appendingPathComponent("table.md"), encoding: .utf8)
     #expect(md.contains("| retrain | exact | 4 |") && md.contains("| finetune | approximate | 4 |"))
     let csv = try String(contentsOf: dir.appendingPathComponent("table.csv"), encoding: .utf8)
-    #expect(csv.split(separator: "\n").count == 5 && csv.hasPrefix("algorithm,kind,models,failed,retain_accuracy_mean"))
+    #expect(csv.split(separator: "\n").count == 5 && csv.hasPrefix("algorithm,round,kind,models,failed,retain_accuracy_mean"))
     let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("results.json"))) as? [String: Any])
     #expect(json["schema"] as? String == "unlearn.results" && json["schema_version"] as? Int == 1)
     let columns = try #require(json["columns"] as? [[String: Any]])
     #expect(columns.allSatisfy { $0["direction"] is String })
+  }
+
+  @Test func sequentialRounds_areDisjoint_deterministic_andShowSISASavings() throws {
+    var spec = QuickRun.spec
+    spec.split.forget.fraction = 0.002  // 3 examples a round
+    spec.evaluation.models = 2
+    let exp = try PreparedExperiment(spec: spec)
+    let rounds = try exp.deletionRounds(3)
+    #expect(rounds[0].forget == exp.splits.forget)
+    for r in 1..<3 {
+      #expect(Set(rounds[r].forget).isSubset(of: Set(rounds[r - 1].retain)))
+      #expect(rounds[r].forget.count == rounds[0].forget.count)
+      #expect(Set(rounds[r].retain).isDisjoint(with: rounds[r].forget))
+      #expect(rounds[r].retain.count == rounds[r - 1].retain.count - rounds[0].forget.count)
+    }
+    func make(_ dir: URL, workers: Int) throws -> EvaluationRunner {
+      let algos = try ["retrain", "sisa", "finetune"].map { try Registry.algorithm($0, spec: spec, file: "t") }
+      return EvaluationRunner(experiment: exp, algorithms: algos, models: 2, workers: workers, folder: RunFolder(dir), rounds: 3)
+    }
+    let a = TestSupport.temporaryDirectory("rounds1"), b = TestSupport.temporaryDirectory("rounds2")
+    let runner = try make(a, workers: 1)
+    let outcome = try runner.run()
+    _ = try make(b, workers: 2).run()
+    #expect(try QuickRun.outputs(a) == QuickRun.outputs(b))
+    #expect(FileManager.default.fileExists(atPath: RunFolder(a).job("sisa", 1).appendingPathComponent("round-3/forget.npy").path))
+    #expect(outcome.populations.count == 3)
+    let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "t")
+    #expect(report.rows.filter { $0.algorithm == "finetune" }.map(\.round) == [1, 2, 3])
+    // SISA retrains only the shards a small batch touches: less than one full retraining per round.
+    let sisaWork = report.rows.filter { $0.algorithm == "sisa" }.compactMap { $0.metrics["work_redone"]?.mean }
+    #expect(sisaWork.count == 3 && sisaWork.reduce(0, +) < 3 * 0.9, "\(sisaWork)")
+    #expect(report.markdown.contains("### Cumulative cost over 3 rounds"))
   }
 
   @Test func aFailingAlgorithm_isAFailedRowNotAFailedRun() throws {

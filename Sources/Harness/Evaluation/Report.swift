@@ -14,6 +14,8 @@ public struct EvaluationReport: Codable, Sendable {
 
   public struct Row: Codable, Sendable {
     public var algorithm: String
+    /// Deletion round (1-based; 1 when there is a single forget set).
+    public var round: Int
     /// exact / approximate; nil for the original model.
     public var kind: UnlearningKind?
     public var hyperParameters: [String: ConfigValue]
@@ -35,6 +37,8 @@ public struct EvaluationReport: Codable, Sendable {
   public var originalWeightsSHA256: String
   /// N requested per algorithm.
   public var modelsPerAlgorithm: Int
+  /// Deletion rounds (sizes and SHA-256 of each round's forget set).
+  public var rounds: [SplitInfo]
   public var columns: [MetricColumn]
   public var rows: [Row]
   public var notes: [String]
@@ -44,37 +48,40 @@ public struct EvaluationReport: Codable, Sendable {
     outcome: EvaluationRunner.Outcome, runner: EvaluationRunner, metrics: [any PopulationMetric], toolVersion: String
   ) throws -> EvaluationReport {
     let exp = runner.experiment
-    var labels = [String: [Int32]]()
     var splits = [String: SplitInfo]()
-    for (name, ids) in exp.splits.named {
-      labels[name] = exp.examples(ids).labels
-      splits[name] = SplitInfo(count: ids.count, sha256: Splits.sha256(ids))
-    }
-    guard let reference = outcome.populations.first(where: { $0.algorithm == "retrain" }) else {
-      throw HarnessError("evaluation", "the retrain reference did not run")
-    }
+    for (name, ids) in exp.splits.named { splits[name] = SplitInfo(count: ids.count, sha256: Splits.sha256(ids)) }
     var rows = [Row]()
-    for p in outcome.populations {
-      let context = MetricContext(
-        labels: labels, retrained: reference, isReference: p.algorithm == "retrain",
-        seed: Seeds.derive(exp.spec.seed, "metrics"), workers: runner.workers)
-      var values = [String: MetricValue]()
-      for m in metrics {
-        if p.models.isEmpty {
-          for c in m.columns { values[c.name] = MetricValue(mean: nil, note: "no model finished") }
-          continue
-        }
-        do {
-          values.merge(try m.evaluate(p, context: context)) { $1 }
-        } catch {
-          for c in m.columns { values[c.name] = MetricValue(mean: nil, note: "\(error)") }
-        }
+    for (r, round) in outcome.populations.enumerated() {
+      let d = outcome.rounds[r]
+      var labels = [String: [Int32]]()
+      for (name, ids) in [("forget", d.forget), ("retain", d.retain), ("test", exp.splits.test), ("validation", exp.splits.validation)] {
+        labels[name] = exp.examples(ids).labels
       }
-      let algo = runner.algorithms.first { $0.name == p.algorithm }
-      rows.append(
-        Row(
-          algorithm: p.algorithm, kind: p.kind, hyperParameters: algo?.hyperParameters ?? [:], models: p.models.count,
-          failures: outcome.failures.filter { $0.algorithm == p.algorithm }, metrics: values))
+      guard let reference = round.first(where: { $0.algorithm == "retrain" }) else {
+        throw HarnessError("evaluation", "the retrain reference did not run")
+      }
+      for p in round {
+        let context = MetricContext(
+          labels: labels, retrained: reference, isReference: p.algorithm == "retrain",
+          seed: Seeds.derive(exp.spec.seed, "metrics", String(r)), workers: runner.workers)
+        var values = [String: MetricValue]()
+        for m in metrics {
+          if p.models.isEmpty {
+            for c in m.columns { values[c.name] = MetricValue(mean: nil, note: "no model finished") }
+            continue
+          }
+          do {
+            values.merge(try m.evaluate(p, context: context)) { $1 }
+          } catch {
+            for c in m.columns { values[c.name] = MetricValue(mean: nil, note: "\(error)") }
+          }
+        }
+        let algo = runner.algorithms.first { $0.name == p.algorithm }
+        rows.append(
+          Row(
+            algorithm: p.algorithm, round: r + 1, kind: p.kind, hyperParameters: algo?.hyperParameters ?? [:], models: p.models.count,
+            failures: outcome.failures.filter { $0.algorithm == p.algorithm }, metrics: values))
+      }
     }
     var notes = [
       "original: the model before unlearning (one model; its challenge score treats it as N identical copies).",
@@ -82,10 +89,16 @@ public struct EvaluationReport: Codable, Sendable {
       "Directions: ↑ higher is better, ↓ lower is better, ≈R best when closest to the retrain row.",
     ]
     if !outcome.failures.isEmpty { notes.append("\(outcome.failures.count) job(s) failed; see rows[].failures.") }
+    if outcome.rounds.count > 1 {
+      notes.append(
+        "\(outcome.rounds.count) sequential deletion rounds of \(outcome.rounds[0].forget.count) examples: each algorithm unlearns them in order from its previous round's model; each round is scored against models retrained from scratch on what is left, and on that round's forget batch.")
+    }
     return EvaluationReport(
       toolVersion: toolVersion, name: exp.spec.name, config: exp.spec.yaml, dataset: exp.spec.dataset.path,
       datasetFileListSHA256: exp.dataset.fileListSHA256, splits: splits, originalWeightsSHA256: outcome.originalSHA256,
-      modelsPerAlgorithm: runner.models, columns: metrics.flatMap(\.columns), rows: rows, notes: notes)
+      modelsPerAlgorithm: runner.models,
+      rounds: outcome.rounds.map { SplitInfo(count: $0.forget.count, sha256: Splits.sha256($0.forget)) },
+      columns: metrics.flatMap(\.columns), rows: rows, notes: notes)
   }
 
   /// `results.json`.
@@ -106,26 +119,48 @@ public struct EvaluationReport: Codable, Sendable {
     return f(m)
   }
 
-  /// `table.md`: one row per algorithm, mean ± std over models.
+  /// `table.md`: one row per algorithm (per round, with a cumulative-cost table when there are several), mean ± std over models.
   public var markdown: String {
     let cols = tableColumns
-    var lines = ["| algorithm | kind | N | " + cols.map { "\($0.header) \($0.direction.mark)" }.joined(separator: " | ") + " |"]
-    lines.append("|" + Array(repeating: "---", count: cols.count + 3).joined(separator: "|") + "|")
-    for r in rows {
-      let n = r.failures.isEmpty ? "\(r.models)" : "\(r.models) (\(r.failures.count) failed)"
-      lines.append("| \(r.algorithm) | \(r.kind?.rawValue ?? "—") | \(n) | " + cols.map { cell(r, $0) }.joined(separator: " | ") + " |")
+    let rounds = rows.map(\.round).max() ?? 1
+    var lines = [String]()
+    for r in 1...rounds {
+      if rounds > 1 { lines += ["### Round \(r) of \(rounds)", ""] }
+      lines.append("| algorithm | kind | N | " + cols.map { "\($0.header) \($0.direction.mark)" }.joined(separator: " | ") + " |")
+      lines.append("|" + Array(repeating: "---", count: cols.count + 3).joined(separator: "|") + "|")
+      for row in rows where row.round == r {
+        let n = row.failures.isEmpty ? "\(row.models)" : "\(row.models) (\(row.failures.count) failed)"
+        lines.append("| \(row.algorithm) | \(row.kind?.rawValue ?? "—") | \(n) | " + cols.map { cell(row, $0) }.joined(separator: " | ") + " |")
+      }
+      lines.append("")
     }
-    return lines.joined(separator: "\n") + "\n\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n"
+    if rounds > 1 {
+      lines += ["### Cumulative cost over \(rounds) rounds", "", "| algorithm | kind | time s ↓ | speed-up ↑ | work redone % ↓ |", "|---|---|---|---|---|"]
+      func total(_ name: String, _ metric: String) -> Double? {
+        let values = rows.filter { $0.algorithm == name }.map { $0.metrics[metric]?.mean }
+        return values.contains(where: { $0 == nil }) || values.isEmpty ? nil : values.map { $0! }.reduce(0, +)
+      }
+      let reference = total("retrain", "seconds")
+      for row in rows where row.round == 1 && row.kind != nil {
+        let t = total(row.algorithm, "seconds"), w = total(row.algorithm, "work_redone")
+        let speedup = t.flatMap { t in reference.map { $0 / t } }
+        lines.append(
+          "| \(row.algorithm) | \(row.kind!.rawValue) | \(t.map { String(format: "%.4f", $0) } ?? "—") | "
+            + "\(speedup.map { String(format: "%.1f", $0) } ?? "—") | \(w.map { String(format: "%.1f", $0 * 100) } ?? "—") |")
+      }
+      lines.append("")
+    }
+    return lines.joined(separator: "\n") + "\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n"
   }
 
   /// `table.csv`: raw values (no display scaling), `<metric>_mean` and `<metric>_std` columns.
   public var csv: String {
     let cols = tableColumns
-    var header = ["algorithm", "kind", "models", "failed"]
+    var header = ["algorithm", "round", "kind", "models", "failed"]
     for c in cols { header += ["\(c.name)_mean", "\(c.name)_std"] }
     var lines = [header.joined(separator: ",")]
     for r in rows {
-      var fields = [r.algorithm, r.kind?.rawValue ?? "", "\(r.models)", "\(r.failures.count)"]
+      var fields = [r.algorithm, "\(r.round)", r.kind?.rawValue ?? "", "\(r.models)", "\(r.failures.count)"]
       for c in cols {
         let v = r.metrics[c.name]
         fields.append(v?.mean.map { "\($0)" } ?? "")

@@ -12,6 +12,7 @@ import Synchronization
 /// RUN/jobs/<algorithm>/parameters.json           resolved hyper-parameters
 /// RUN/jobs/<algorithm>/<index>/<split>.npy       logits [n, classes] of model <index> on each split
 /// RUN/jobs/<algorithm>/<index>/job.json          seed and wall time; written last (marks the job done)
+/// (with k > 1 deletion rounds, the logits of round r are in <index>/round-<r>/ and original/round-<r>/)
 /// RUN/results.json, table.md, table.csv          scores
 /// ```
 public struct RunFolder: Sendable {
@@ -24,6 +25,10 @@ public struct RunFolder: Sendable {
   public var original: URL { url.appendingPathComponent("original") }
   public func algorithm(_ name: String) -> URL { url.appendingPathComponent("jobs").appendingPathComponent(name) }
   public func job(_ name: String, _ index: Int) -> URL { algorithm(name).appendingPathComponent(String(format: "%04d", index)) }
+  /// The outputs of deletion round `r` (0-based) under `base`: `base` itself for a single round, else `base/round-<r+1>`.
+  public func round(_ base: URL, _ r: Int, of rounds: Int) -> URL {
+    rounds == 1 ? base : base.appendingPathComponent("round-\(r + 1)")
+  }
 }
 
 /// The record a finished job leaves (`job.json`).
@@ -31,10 +36,10 @@ public struct JobRecord: Codable, Sendable, Equatable {
   public var algorithm: String
   public var index: Int
   public var seed: UInt64
-  /// Wall time of the algorithm's `unlearn` call (or of training, for the original).
-  public var seconds: Double
-  /// Fraction of the original training work redone, when the algorithm reports it.
-  public var workFraction: Double?
+  /// Wall time of the algorithm's `unlearn` call in each deletion round (or of training, for the original).
+  public var seconds: [Double]
+  /// Fraction of the original training work redone in each round, when the algorithm reports it.
+  public var workFraction: [Double]?
 }
 
 /// A job that did not produce a model, and why.
@@ -44,11 +49,40 @@ public struct JobFailure: Codable, Sendable, Equatable {
   public var reason: String
 }
 
+/// One deletion request: the examples forgotten in this round and the retain set after it.
+public struct DeletionRound: Sendable, Equatable {
+  public var forget: [Int]
+  public var retain: [Int]
+}
+
+extension PreparedExperiment {
+  /// Sequential deletion requests. Round 1 forgets the configured forget set;
+  /// every later round forgets a new batch of the same size drawn at random from
+  /// what is still retained (seeded by the experiment seed and the round).
+  public func deletionRounds(_ count: Int) throws -> [DeletionRound] {
+    var rounds = [DeletionRound(forget: splits.forget, retain: splits.retain)]
+    var retain = splits.retain
+    for r in 1..<Swift.max(count, 1) {
+      let size = splits.forget.count
+      guard retain.count > size else {
+        throw HarnessError("evaluation.rounds", "round \(r + 1) would forget \(size) of the \(retain.count) examples left; use fewer rounds")
+      }
+      var rng = Xoshiro256StarStar(seed: Seeds.derive(spec.seed, "deletion-round", String(r)))
+      let pick = Set(rng.permutation(retain.count).prefix(size).map { retain[$0] })
+      rounds.append(DeletionRound(forget: pick.sorted(), retain: retain.filter { !pick.contains($0) }))
+      retain = rounds.last!.retain
+    }
+    return rounds
+  }
+}
+
 /// Runs an evaluation: trains (or reloads) the original model, then every
 /// algorithm's N seeds and N retrained references as independent jobs on the
-/// worker pool, storing each job's logits on every split. Finished jobs are
-/// skipped, so a killed run resumes where it stopped; a job's outputs depend
-/// only on its seed, never on the number of workers or the order of jobs.
+/// worker pool, storing each job's logits on every split. With several deletion
+/// rounds, a job runs the rounds in order, each starting from its previous
+/// round's model. Finished jobs are skipped, so a killed run resumes where it
+/// stopped; a job's outputs depend only on its seed, never on the number of
+/// workers or the order of jobs.
 public struct EvaluationRunner: Sendable {
   public var experiment: PreparedExperiment
   /// The reference (`retrain`) first, then the algorithms to evaluate.
@@ -58,10 +92,12 @@ public struct EvaluationRunner: Sendable {
   public var folder: RunFolder
   /// Seconds each unlearning job may take (nil: unlimited).
   public var timeBudget: Double?
+  /// Sequential deletion requests (1: a single forget set).
+  public var rounds: Int
 
   public init(
     experiment: PreparedExperiment, algorithms: [any UnlearningAlgorithm], models: Int, workers: Int, folder: RunFolder,
-    timeBudget: Double? = nil
+    timeBudget: Double? = nil, rounds: Int = 1
   ) {
     self.experiment = experiment
     self.algorithms = algorithms
@@ -69,14 +105,20 @@ public struct EvaluationRunner: Sendable {
     self.workers = workers
     self.folder = folder
     self.timeBudget = timeBudget
+    self.rounds = rounds
   }
 
   /// The seed of job `index` of `algorithm`: a hash of (experiment seed, "job", algorithm, index).
   public func seed(_ algorithm: String, _ index: Int) -> UInt64 { Seeds.derive(experiment.spec.seed, "job", algorithm, String(index)) }
 
+  /// The seed of one round of a job (round 0 uses the job's seed).
+  static func roundSeed(_ seed: UInt64, _ round: Int) -> UInt64 { round == 0 ? seed : Seeds.derive(seed, "round", String(round)) }
+
   /// What happened, for the report.
   public struct Outcome: Sendable {
-    public var populations: [Population]
+    /// The deletion rounds, and per round the populations scored (original first).
+    public var rounds: [DeletionRound]
+    public var populations: [[Population]]
     public var failures: [JobFailure]
     public var jobsRun: Int
     public var jobsSkipped: Int
@@ -95,13 +137,13 @@ public struct EvaluationRunner: Sendable {
       to: folder.url.appendingPathComponent("splits.json"))
     for a in algorithms { try checkParameters(a) }
 
-    let original = try originalModel(progress: progress)
+    let deletions = try experiment.deletionRounds(rounds)
+    let nRounds = deletions.count
     let splits = experiment.splits
-    let request = UnlearningRequest(
-      original: original, forget: experiment.examples(splits.forget), retain: experiment.examples(splits.retain),
-      validation: experiment.examples(splits.validation), forgetIDs: splits.forget, retainIDs: splits.retain,
-      training: experiment.spec.training, seed: 0, timeBudget: timeBudget)
-    let splitExamples = RunFolder.splitNames.map { experiment.examples(ids(of: $0)) }
+    let exp = experiment
+    /// The four scored splits of round r: forget, retain, test, validation.
+    let roundExamples = deletions.map { d in [d.forget, d.retain, splits.test, splits.validation].map { exp.examples($0) } }
+    let original = try originalModel(rounds: roundExamples, progress: progress)
 
     // Algorithms that own their original (SISA) train it now; its outputs are stored
     // under jobs/<algorithm>/original/ (recomputed on every invocation: it is deterministic).
@@ -111,7 +153,7 @@ public struct EvaluationRunner: Sendable {
     let algos = algorithms, folder = folder
     let owns = try WorkerPool.map(count: algos.count, workers: workers) { a -> TrainedOriginal? in
       guard let own = try algos[a].trainOriginal(trainRequest) else { return nil }
-      try Self.store(own.model, examples: splitExamples, in: folder.algorithm(algos[a].name).appendingPathComponent("original"))
+      try Self.store(own.model, examples: roundExamples[0], in: folder.algorithm(algos[a].name).appendingPathComponent("original"))
       return own
     }
 
@@ -135,6 +177,7 @@ public struct EvaluationRunner: Sendable {
     let step = Swift.max(1, total / 10)
     let jobs = pending
     let jobSeeds = jobs.map { seed(algos[$0.algorithm].name, $0.index) }
+    let budget = timeBudget, recipe = experiment.spec.training
     let results = WorkerPool.mapResults(count: jobs.count, workers: workers) { j in
       let (a, i) = jobs[j]
       let algo = algos[a]
@@ -145,23 +188,31 @@ public struct EvaluationRunner: Sendable {
         }
         if n % step == 0 || n == total { progress("  \(n)/\(total) jobs done") }
       }
-      var req = request
-      req.seed = jobSeeds[j]
-      req.own = owns[a]
-      req.deadline = req.timeBudget.map { Deadline(seconds: $0) }
-      let start = DispatchTime.now().uptimeNanoseconds
-      let model: UnlearnedModel
-      do { model = try algo.unlearn(req) } catch NetworkError.deadlineExceeded {
-        throw HarnessError("\(algo.name) #\(i)", "ran out of its time budget of \(req.timeBudget ?? 0) s")
+      var current = original, own = owns[a]
+      var seconds = [Double](), work = [Double?]()
+      for (r, d) in deletions.enumerated() {
+        let ex = roundExamples[r]
+        var req = UnlearningRequest(
+          original: current, forget: ex[0], retain: ex[1], validation: ex[3], forgetIDs: d.forget, retainIDs: d.retain,
+          training: recipe, seed: Self.roundSeed(jobSeeds[j], r), timeBudget: budget, own: own)
+        req.deadline = budget.map { Deadline(seconds: $0) }
+        let what = nRounds > 1 ? "\(algo.name) #\(i), round \(r + 1)" : "\(algo.name) #\(i)"
+        let start = DispatchTime.now().uptimeNanoseconds
+        let model: UnlearnedModel
+        do { model = try algo.unlearn(req) } catch NetworkError.deadlineExceeded {
+          throw HarnessError(what, "ran out of its time budget of \(budget ?? 0) s")
+        }
+        seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        work.append(model.workFraction)
+        guard model.members.allSatisfy({ $0.architecture == original.architecture && $0.parameters.count == original.parameters.count })
+        else { throw HarnessError(what, "returned a model of another architecture") }
+        guard model.allFinite else { throw HarnessError(what, "returned non-finite weights (NaN or infinity)") }
+        try Self.store(model, examples: ex, in: folder.round(folder.job(algo.name, i), r, of: nRounds))
+        current = model.members[0]
+        if let state = model.state { own = TrainedOriginal(model: model, state: state) }
       }
-      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-      guard model.members.allSatisfy({ $0.architecture == original.architecture && $0.parameters.count == original.parameters.count })
-      else {
-        throw HarnessError("\(algo.name) #\(i)", "returned a model of another architecture")
-      }
-      guard model.allFinite else { throw HarnessError("\(algo.name) #\(i)", "returned non-finite weights (NaN or infinity)") }
-      try Self.store(model, examples: splitExamples, in: folder.job(algo.name, i))
-      let record = JobRecord(algorithm: algo.name, index: i, seed: jobSeeds[j], seconds: seconds, workFraction: model.workFraction)
+      let record = JobRecord(
+        algorithm: algo.name, index: i, seed: jobSeeds[j], seconds: seconds, workFraction: work.contains(nil) ? nil : work.map { $0! })
       try writeAtomically(try Self.json(record), to: folder.job(algo.name, i).appendingPathComponent("job.json"))
     }
     var failures = [JobFailure]()
@@ -169,44 +220,49 @@ public struct EvaluationRunner: Sendable {
       if case .failure(let e) = r { failures.append(JobFailure(algorithm: algorithms[pending[j].algorithm].name, index: pending[j].index, reason: "\(e)")) }
     }
 
-    // Load every finished job (this run's and earlier ones') from disk.
-    var populations = [Population]()
-    populations.append(
-      Population(algorithm: "original", kind: nil, models: [try Self.loadOutputs(folder.original)], seconds: nil))
-    for (a, algo) in algorithms.enumerated() where owns[a] != nil {
-      let dir = folder.algorithm(algo.name).appendingPathComponent("original")
-      populations.append(Population(algorithm: "\(algo.name) (original)", kind: nil, models: [try Self.loadOutputs(dir)], seconds: nil))
-    }
+    // Load every finished job (this run's and earlier ones') from disk, per round.
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
+    var records = [String: [Int: JobRecord]]()
     for algo in algorithms {
-      var outs = [ModelOutputs](), secs = [Double](), work = [Double]()
       for i in 0..<models where !failures.contains(where: { $0.algorithm == algo.name && $0.index == i }) {
-        let dir = folder.job(algo.name, i)
-        let record = try decoder.decode(JobRecord.self, from: Data(contentsOf: dir.appendingPathComponent("job.json")))
-        outs.append(try Self.loadOutputs(dir))
-        secs.append(record.seconds)
-        if let w = record.workFraction { work.append(w) }
+        let url = folder.job(algo.name, i).appendingPathComponent("job.json")
+        records[algo.name, default: [:]][i] = try decoder.decode(JobRecord.self, from: Data(contentsOf: url))
       }
-      var p = Population(algorithm: algo.name, kind: algo.kind, models: outs, seconds: secs)
-      if !work.isEmpty && work.count == outs.count { p.workFractions = work }
-      populations.append(p)
+    }
+    var populations = [[Population]]()
+    for r in 0..<nRounds {
+      var round = [Population]()
+      round.append(
+        Population(algorithm: "original", kind: nil, models: [try Self.loadOutputs(folder.round(folder.original, r, of: nRounds))], seconds: nil))
+      if r == 0 {
+        for (a, algo) in algorithms.enumerated() where owns[a] != nil {
+          let dir = folder.algorithm(algo.name).appendingPathComponent("original")
+          round.append(Population(algorithm: "\(algo.name) (original)", kind: nil, models: [try Self.loadOutputs(dir)], seconds: nil))
+        }
+      }
+      for algo in algorithms {
+        var outs = [ModelOutputs](), secs = [Double](), work = [Double]()
+        for i in 0..<models {
+          guard let record = records[algo.name]?[i] else { continue }
+          outs.append(try Self.loadOutputs(folder.round(folder.job(algo.name, i), r, of: nRounds)))
+          secs.append(record.seconds[r])
+          if let w = record.workFraction { work.append(w[r]) }
+        }
+        var p = Population(algorithm: algo.name, kind: algo.kind, models: outs, seconds: secs)
+        if !work.isEmpty && work.count == outs.count { p.workFractions = work }
+        round.append(p)
+      }
+      populations.append(round)
     }
     let sha = try SHA256.hex(Data(contentsOf: folder.original.appendingPathComponent("model.safetensors")))
-    return Outcome(populations: populations, failures: failures, jobsRun: pending.count, jobsSkipped: skipped, originalSHA256: sha)
+    return Outcome(
+      rounds: deletions, populations: populations, failures: failures, jobsRun: pending.count, jobsSkipped: skipped, originalSHA256: sha)
   }
 
-  func ids(of split: String) -> [Int] {
-    switch split {
-    case "forget": experiment.splits.forget
-    case "retain": experiment.splits.retain
-    case "test": experiment.splits.test
-    default: experiment.splits.validation
-    }
-  }
-
-  /// The original model: reloaded if a previous invocation trained it, else trained and stored.
-  func originalModel(progress: (String) -> Void) throws -> ModelWeights {
+  /// The original model: reloaded if a previous invocation trained it, else trained and stored
+  /// with its logits on every round's splits.
+  func originalModel(rounds: [[LabeledExamples]], progress: (String) -> Void) throws -> ModelWeights {
     let marker = folder.original.appendingPathComponent("job.json")
     let weightsFile = folder.original.appendingPathComponent("model.safetensors")
     if FileManager.default.fileExists(atPath: marker.path) {
@@ -219,8 +275,11 @@ public struct EvaluationRunner: Sendable {
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     try FileManager.default.createDirectory(at: folder.original, withIntermediateDirectories: true)
     try ModelFiles.save(weights, to: folder.original)
-    try Self.store(UnlearnedModel(weights), examples: RunFolder.splitNames.map { experiment.examples(ids(of: $0)) }, in: folder.original)
-    let record = JobRecord(algorithm: "original", index: 0, seed: Seeds.derive(experiment.spec.seed, "original", "init", "0"), seconds: seconds)
+    for (r, ex) in rounds.enumerated() {
+      try Self.store(UnlearnedModel(weights), examples: ex, in: folder.round(folder.original, r, of: rounds.count))
+    }
+    let record = JobRecord(
+      algorithm: "original", index: 0, seed: Seeds.derive(experiment.spec.seed, "original", "init", "0"), seconds: [seconds], workFraction: nil)
     try writeAtomically(try Self.json(record), to: marker)
     return weights
   }
@@ -255,7 +314,7 @@ public struct EvaluationRunner: Sendable {
   /// Refuses to mix outputs of different experiments in one folder.
   func checkIdentity() throws {
     var core = experiment.spec
-    core.evaluation = EvaluationSpec()
+    core.evaluation = EvaluationSpec(rounds: rounds)
     core.algorithms = [:]
     let identity = "# Everything the stored outputs depend on; a run folder only resumes the same experiment.\n" + core.yaml
     let url = folder.url.appendingPathComponent("identity.yaml")
