@@ -9,13 +9,7 @@ import TestSupport
 
 /// A small digits experiment (MLP 64-16-10, 5 epochs) with its original model, trained once.
 enum Small {
-  static let experiment: PreparedExperiment = {
-    var spec = ExperimentSpec()
-    spec.dataset.path = TestSupport.digitsPath
-    spec.model = ModelSpec(architecture: .mlp, hidden: [16])
-    spec.training.epochs = 5
-    return try! PreparedExperiment(spec: spec)
-  }()
+  static let experiment = TestSupport.smallDigitsExperiment(epochs: 5)
   static let original: ModelWeights = try! experiment.trainOriginal()
 
   static func request(seed: UInt64, forget ids: [Int]? = nil, own: TrainedOriginal? = nil) -> UnlearningRequest {

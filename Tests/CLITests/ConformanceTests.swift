@@ -14,13 +14,7 @@ import TestSupport
 /// algorithm-owned original trained on the training split), so no algorithm can
 /// read the test split: that holds by construction of ``UnlearningRequest``.
 enum Conformance {
-  static let experiment: PreparedExperiment = {
-    var spec = ExperimentSpec()
-    spec.dataset.path = TestSupport.digitsPath
-    spec.model = ModelSpec(architecture: .mlp, hidden: [16])
-    spec.training.epochs = 4
-    return try! PreparedExperiment(spec: spec)
-  }()
+  static let experiment = TestSupport.smallDigitsExperiment(epochs: 4)
   static let original: ModelWeights = try! experiment.trainOriginal()
 
   static func request(_ algorithm: any UnlearningAlgorithm, seed: UInt64, budget: Double? = nil) throws -> UnlearningRequest {

@@ -1,4 +1,5 @@
 import Foundation
+import Harness
 import Networks
 import NumericCore
 
@@ -33,5 +34,17 @@ public enum TestSupport {
   public static func randomValues(_ n: Int, seed: UInt64) -> [Float] {
     var rng = Xoshiro256StarStar(seed: seed)
     return (0..<n).map { _ in rng.nextUnitFloat() * 2 - 1 }
+  }
+}
+
+
+extension TestSupport {
+  /// The digits experiment with a small MLP (64-`hidden`-10) trained for `epochs`.
+  public static func smallDigitsExperiment(hidden: Int = 16, epochs: Int) -> PreparedExperiment {
+    var spec = ExperimentSpec()
+    spec.dataset.path = digitsPath
+    spec.model = ModelSpec(architecture: .mlp, hidden: [hidden])
+    spec.training.epochs = epochs
+    return try! PreparedExperiment(spec: spec)
   }
 }
