@@ -345,15 +345,9 @@ public struct ChallengeMetric: PopulationMetric {
   }
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    var u = population, r = context.retrained
-    var note: String?
-    if context.isReference {
-      let half = r.models.count / 2
-      guard half >= 2 else { return missing("needs at least 4 retrained models") }
-      u = r.slice(0..<half)
-      r = r.slice(half..<(2 * half))
-      note = "retrained models 1–\(half) against \(half + 1)–\(2 * half): the retrain-vs-retrain floor"
-    } else if u.models.count == 1 && u.kind == nil {
+    guard var (u, r, note) = context.comparison(population) else { return missing("needs models on both sides") }
+    if context.isReference && u.models.count < 2 { return missing("needs at least 4 retrained models") }
+    if u.models.count == 1 && u.kind == nil {
       u.models = Array(repeating: u.models[0], count: r.models.count)
       note = "the original model, as \(r.models.count) identical copies"
     }

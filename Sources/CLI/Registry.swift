@@ -27,7 +27,8 @@ enum Registry {
 
   /// The metrics of the result table, in column order.
   static let metrics: [any PopulationMetric] = [
-    AccuracyMetric(), ForgetConfidenceMetric(), KitMIAMetric(), ChallengeMetric(), TimeMetric(),
+    AccuracyMetric(), ForgetConfidenceMetric(), ChallengeMetric(), KitMIAMetric(), MIAEfficacy(), SongMittalAttacks(),
+    LossThresholdAttack(), LiRAAttack(), RMIAAttack(), RetrainDistance(), AccuracyGap(), TimeMetric(),
   ]
 
   static var algorithmNames: [String] { algorithms.map(\.name) }

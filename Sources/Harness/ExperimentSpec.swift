@@ -48,10 +48,15 @@ public struct EvaluationSpec: Codable, Sendable, Equatable {
   /// Sequential deletion requests: round 1 forgets the configured forget set, each
   /// later round a new random batch of the same size from what is left (default 1).
   public var rounds: Int
+  /// Models trained on the whole training set with other seeds (the IN references of
+  /// LiRA and RMIA online; 0: none). Default 16.
+  public var referenceOriginals: Int
 
   public init(
-    models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0, timeBudget: Double = 0, rounds: Int = 1
+    models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0, timeBudget: Double = 0, rounds: Int = 1,
+    referenceOriginals: Int = 16
   ) {
+    self.referenceOriginals = referenceOriginals
     self.models = models
     self.algorithms = algorithms
     self.workers = workers
@@ -76,7 +81,8 @@ public struct EvaluationSpec: Codable, Sendable, Equatable {
 /// model: {architecture: mlp, hidden: [128, 128]}
 /// training: {epochs: 30, batch_size: 64, optimizer: sgd, learning_rate: 0.05,
 ///            momentum: 0.9, weight_decay: 0.0005, schedule: cosine, class_weighting: none}
-/// evaluation: {models: 64, algorithms: [finetune, gradient-ascent], workers: 0, time_budget: 0, rounds: 1}
+/// evaluation: {models: 64, algorithms: [finetune, gradient-ascent], workers: 0, time_budget: 0, rounds: 1,
+///              reference_originals: 16}
 /// algorithms:                       # hyper-parameters per algorithm (defaults in each algorithm's docs)
 ///   finetune: {epochs: 5, learning_rate: 0.01}
 /// ```
@@ -147,6 +153,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     spec.evaluation.workers = try e.int("workers", default: spec.evaluation.workers, range: 0...4096)
     spec.evaluation.timeBudget = try e.double("time_budget", default: spec.evaluation.timeBudget)
     spec.evaluation.rounds = try e.int("rounds", default: spec.evaluation.rounds, range: 1...1000)
+    spec.evaluation.referenceOriginals = try e.int("reference_originals", default: spec.evaluation.referenceOriginals, range: 0...100_000)
     guard spec.evaluation.timeBudget >= 0 else { throw HarnessError("\(file): evaluation.time_budget", "must be ≥ 0 seconds (0: unlimited)") }
     try e.finish()
     spec.algorithms = try r.hyperParameters("algorithms")
@@ -183,6 +190,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
       "evaluation:", "  models: \(evaluation.models)",
       "  algorithms: [" + evaluation.algorithms.map { ConfigValue.string($0).description }.joined(separator: ", ") + "]",
       "  workers: \(evaluation.workers)", "  time_budget: \(evaluation.timeBudget)", "  rounds: \(evaluation.rounds)",
+      "  reference_originals: \(evaluation.referenceOriginals)",
     ]
     if !algorithms.isEmpty {
       lines.append("algorithms:")

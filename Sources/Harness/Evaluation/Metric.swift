@@ -58,12 +58,21 @@ public struct MetricValue: Codable, Sendable, Equatable {
   public var perExample: [Double]?
   /// Why the value is missing or what it rests on.
   public var note: String?
+  /// A 95 % interval (e.g. Clopper–Pearson for a rate), as [low, high].
+  public var interval: [Double]?
+  /// A curve behind the value (e.g. ROC points [fpr, tpr]), for plots.
+  public var curve: [[Double]]?
 
-  public init(mean: Double?, std: Double? = nil, perExample: [Double]? = nil, note: String? = nil) {
+  public init(
+    mean: Double?, std: Double? = nil, perExample: [Double]? = nil, note: String? = nil, interval: [Double]? = nil,
+    curve: [[Double]]? = nil
+  ) {
     self.mean = mean
     self.std = std
     self.perExample = perExample
     self.note = note
+    self.interval = interval
+    self.curve = curve
   }
 
   /// Mean and sample standard deviation (n − 1) of `values`.
@@ -78,7 +87,7 @@ public struct MetricValue: Codable, Sendable, Equatable {
     self.init(mean: m, std: v.squareRoot())
   }
 
-  enum CodingKeys: String, CodingKey { case mean, std, perExample = "per_example", note }
+  enum CodingKeys: String, CodingKey { case mean, std, perExample = "per_example", note, interval, curve }
 }
 
 /// The stored outputs of one model: logits `[n, classes]` per split name.
@@ -127,15 +136,21 @@ public struct MetricContext: Sendable {
   public var retrained: Population
   /// True when the population scored is the retrained reference itself.
   public var isReference: Bool
+  /// Models trained on the full training set with different seeds (the IN references
+  /// of LiRA and RMIA), when the run has them.
+  public var originals: Population?
   /// Seed for any randomness a metric needs (derived from the experiment seed).
   public var seed: UInt64
   /// Threads a metric may use.
   public var workers: Int
 
-  public init(labels: [String: [Int32]], retrained: Population, isReference: Bool, seed: UInt64, workers: Int) {
+  public init(
+    labels: [String: [Int32]], retrained: Population, isReference: Bool, seed: UInt64, workers: Int, originals: Population? = nil
+  ) {
     self.labels = labels
     self.retrained = retrained
     self.isReference = isReference
+    self.originals = originals
     self.seed = seed
     self.workers = workers
   }
@@ -202,5 +217,23 @@ public struct TimeMetric: PopulationMetric {
     let speedup = reference.flatMap { r in t.mean.map { $0 > 0 ? r / $0 : .infinity } }
     let work = population.workFractions.map { MetricValue(summarising: $0) } ?? MetricValue(mean: nil, note: "not reported")
     return ["seconds": t, "speedup": MetricValue(mean: speedup), "work_redone": work]
+  }
+}
+
+extension MetricContext {
+  /// The two populations a retrain-distance metric compares: the population and
+  /// the retrained models; for the retrained reference itself, its first half
+  /// against its second half (the noise floor every gap is read against).
+  public func comparison(_ population: Population) -> (unlearned: Population, retrained: Population, note: String?)? {
+    if isReference {
+      let half = retrained.models.count / 2
+      guard half >= 1 else { return nil }
+      return (
+        retrained.slice(0..<half), retrained.slice(half..<(2 * half)),
+        "retrained models 1–\(half) against \(half + 1)–\(2 * half): the retrain-vs-retrain noise floor"
+      )
+    }
+    guard !population.models.isEmpty, !retrained.models.isEmpty else { return nil }
+    return (population, retrained, nil)
   }
 }

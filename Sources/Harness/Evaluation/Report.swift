@@ -60,10 +60,11 @@ public struct EvaluationReport: Codable, Sendable {
       guard let reference = round.first(where: { $0.algorithm == "retrain" }) else {
         throw HarnessError("evaluation", "the retrain reference did not run")
       }
+      let originals = round.first { $0.algorithm == OriginalSeeds.name && !$0.models.isEmpty }
       for p in round {
         let context = MetricContext(
           labels: labels, retrained: reference, isReference: p.algorithm == "retrain",
-          seed: Seeds.derive(exp.spec.seed, "metrics", String(r)), workers: runner.workers)
+          seed: Seeds.derive(exp.spec.seed, "metrics", String(r)), workers: runner.workers, originals: originals)
         var values = [String: MetricValue]()
         for m in metrics {
           if p.models.isEmpty {
@@ -85,7 +86,8 @@ public struct EvaluationReport: Codable, Sendable {
     }
     var notes = [
       "original: the model before unlearning (one model; its challenge score treats it as N identical copies).",
-      "retrain: models retrained from scratch on the retain set, the reference; its F and score compare its first half with its second half (the noise floor).",
+      "retrain: models retrained from scratch on the retain set, the reference; its F, score and distances compare its first half with its second half (the noise floor).",
+      "original-seeds: models trained on the whole training set with other seeds (no unlearning; the IN references of LiRA and RMIA).",
       "Directions: ↑ higher is better, ↓ lower is better, ≈R best when closest to the retrain row.",
     ]
     if !outcome.failures.isEmpty { notes.append("\(outcome.failures.count) job(s) failed; see rows[].failures.") }

@@ -94,10 +94,12 @@ public struct EvaluationRunner: Sendable {
   public var timeBudget: Double?
   /// Sequential deletion requests (1: a single forget set).
   public var rounds: Int
+  /// Models of ``OriginalSeeds`` to train (the IN references of LiRA and RMIA; 0: none).
+  public var referenceOriginals: Int
 
   public init(
     experiment: PreparedExperiment, algorithms: [any UnlearningAlgorithm], models: Int, workers: Int, folder: RunFolder,
-    timeBudget: Double? = nil, rounds: Int = 1
+    timeBudget: Double? = nil, rounds: Int = 1, referenceOriginals: Int = 0
   ) {
     self.experiment = experiment
     self.algorithms = algorithms
@@ -106,7 +108,15 @@ public struct EvaluationRunner: Sendable {
     self.folder = folder
     self.timeBudget = timeBudget
     self.rounds = rounds
+    self.referenceOriginals = referenceOriginals
+    if referenceOriginals > 0 {
+      let train = experiment.examples(experiment.splits.train)
+      self.algorithms.insert(OriginalSeeds(train: train), at: Swift.min(1, self.algorithms.count))
+    }
   }
+
+  /// Models to run for `algorithm`.
+  func count(_ algorithm: any UnlearningAlgorithm) -> Int { algorithm.name == OriginalSeeds.name ? referenceOriginals : models }
 
   /// The seed of job `index` of `algorithm`: a hash of (experiment seed, "job", algorithm, index).
   public func seed(_ algorithm: String, _ index: Int) -> UInt64 { Seeds.derive(experiment.spec.seed, "job", algorithm, String(index)) }
@@ -161,7 +171,7 @@ public struct EvaluationRunner: Sendable {
     var pending = [(algorithm: Int, index: Int)]()
     var skipped = 0
     for (a, algo) in algorithms.enumerated() {
-      for i in 0..<models {
+      for i in 0..<count(algo) {
         if fm.fileExists(atPath: folder.job(algo.name, i).appendingPathComponent("job.json").path) {
           skipped += 1
         } else {
@@ -225,7 +235,7 @@ public struct EvaluationRunner: Sendable {
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     var records = [String: [Int: JobRecord]]()
     for algo in algorithms {
-      for i in 0..<models where !failures.contains(where: { $0.algorithm == algo.name && $0.index == i }) {
+      for i in 0..<count(algo) where !failures.contains(where: { $0.algorithm == algo.name && $0.index == i }) {
         let url = folder.job(algo.name, i).appendingPathComponent("job.json")
         records[algo.name, default: [:]][i] = try decoder.decode(JobRecord.self, from: Data(contentsOf: url))
       }
@@ -243,7 +253,7 @@ public struct EvaluationRunner: Sendable {
       }
       for algo in algorithms {
         var outs = [ModelOutputs](), secs = [Double](), work = [Double]()
-        for i in 0..<models {
+        for i in 0..<count(algo) {
           guard let record = records[algo.name]?[i] else { continue }
           outs.append(try Self.loadOutputs(folder.round(folder.job(algo.name, i), r, of: nRounds)))
           secs.append(record.seconds[r])

@@ -1,0 +1,160 @@
+import Foundation
+import Harness
+import NumericCore
+import Testing
+import TestSupport
+
+@testable import Attacks
+
+@Suite struct StatisticsTests {
+  @Test func roc_handMadeCase() {
+    // Members 0.9, 0.8, 0.8, 0.4, 0.3; non-members 0.8, 0.5, 0.3, 0.2, 0.1, 0.1.
+    // Pairs won: 6 + 2·5.5 + 4 + 3.5 = 24.5 of 30 → AUC 0.81667 (scikit-learn agrees).
+    let roc = ROC(positives: [0.9, 0.8, 0.8, 0.4, 0.3], negatives: [0.8, 0.5, 0.3, 0.2, 0.1, 0.1])
+    #expect(abs(roc.auc - 24.5 / 30) < 1e-12)
+    // The same points as sklearn.metrics.roc_curve(drop_intermediate=False).
+    let fpr: [Double] = [0, 0, 1.0 / 6, 2.0 / 6, 2.0 / 6, 3.0 / 6, 4.0 / 6, 1]
+    let tpr: [Double] = [0, 0.2, 0.6, 0.6, 0.8, 1, 1, 1]
+    #expect(roc.fpr == fpr)
+    #expect(roc.tpr == tpr)
+    // Best balanced accuracy: TPR 1 at FPR 1/2 → ½(1 + 1/2) = 0.75.
+    #expect(abs(roc.bestBalancedAccuracy - 0.75) < 1e-12)
+    let at = roc.tpr(atFPR: 0.2)
+    #expect(at.tpr == 0.6 && abs(at.fpr - 1.0 / 6) < 1e-12 && !at.enoughNegatives)
+    #expect(ROC(positives: [1, 2], negatives: [1, 2]).auc == 0.5)
+    #expect(ROC(positives: [3, 4], negatives: [1, 2]).auc == 1)
+  }
+
+  @Test(arguments: [
+    (500, 10_000, 0.045809942198770603, 0.054454527028358866),
+    (10, 500, 0.00963142958643335, 0.03647240829220982),
+    (5, 500, 0.003254721407030503, 0.023181388069659612),
+    (0, 1000, 0.0, 0.003682083896639526),
+    (10, 10_000, 0.00047963972376422837, 0.0018382641342490629),
+    (25, 25_000, 0.0006472485418091521, 0.0014758457601770768),
+    (3, 3, 0.2924017738212867, 1.0),
+    (1, 2, 0.01257911709367899, 0.987420882906321),
+  ])
+  func clopperPearson_matchesSciPy(_ k: Int, _ n: Int, _ lo: Double, _ hi: Double) {
+    // scipy.stats.binomtest(k, n).proportion_ci(0.95, method="exact"); spec §7.1's table.
+    let ci = ClopperPearson.interval(k, n)
+    #expect(abs(ci.lowerBound - lo) < 1e-9 && abs(ci.upperBound - hi) < 1e-9, "\(k)/\(n): \(ci)")
+  }
+
+  @Test func svc_separatesAToyProblem_andMatchesSklearnsDecision() {
+    // Two separable clusters in 2-D; every training point is classified correctly.
+    let x: [[Double]] = [[0, 0], [0.2, 0.1], [0.1, 0.3], [2, 2], [2.2, 1.9], [1.8, 2.1]]
+    let y = [false, false, false, true, true, true]
+    let svc = SVC.fit(x, labels: y, c: 3, gamma: 0.5)
+    #expect(x.map(svc.predict) == y)
+    #expect(svc.predict([2.5, 2.5]) && !svc.predict([-0.5, 0]))
+    // sklearn.svm.SVC(C=3, gamma=0.5).fit(x, y).decision_function: [1, 1] → −0.11367585, [2.5, 2.5] → 0.81974317.
+    #expect(abs(svc.decision([1, 1]) - (-0.11367585172126177)) < 1e-3, "\(svc.decision([1, 1]))")
+    #expect(abs(svc.decision([2.5, 2.5]) - 0.81974317) < 1e-3)
+  }
+}
+
+/// Populations of 2-class models whose logits are [0, φ] with label 1, so the
+/// logit-scaled confidence of every example is exactly φ.
+enum Synthetic {
+  static func tensor(_ phi: [Double]) -> Tensor { Tensor(shape: [phi.count, 2], scalars: phi.flatMap { [Float(0), Float($0)] }) }
+
+  /// One model: forget examples at `phi`, the other splits (non-members for every model) at `population`.
+  static func model(_ phi: [Double], population: [Double]) -> ModelOutputs {
+    let z = tensor(population)
+    return ModelOutputs(logits: ["forget": tensor(phi), "test": z, "retain": z, "validation": z])
+  }
+
+  /// K models: forget example x at μ_x (+ shift) plus unit noise; the population split unshifted.
+  static func population(_ name: String, models k: Int, means: [Double], shift: Double, rng: inout Xoshiro256StarStar) -> Population {
+    Population(
+      algorithm: name, kind: .approximate,
+      models: (0..<k).map { _ in
+        model(means.map { $0 + shift + rng.nextGaussian() }, population: means.map { $0 + rng.nextGaussian() })
+      }, seconds: nil)
+  }
+
+  static func context(retrained: Population, originals: Population?, n: Int, isReference: Bool = false) -> MetricContext {
+    let labels = [Int32](repeating: 1, count: n)
+    return MetricContext(
+      labels: ["forget": labels, "test": labels, "retain": labels, "validation": labels], retrained: retrained,
+      isReference: isReference, seed: 1, workers: 2, originals: originals)
+  }
+}
+
+@Suite struct ReferenceAttackTests {
+  @Test func lira_findsAShiftOnSyntheticGaussians_andNothingWithoutOne() throws {
+    var rng = Xoshiro256StarStar(seed: 4)
+    let n = 300
+    let means = (0..<n).map { _ in 2 * rng.nextGaussian() }
+    let retrained = Synthetic.population("retrain", models: 64, means: means, shift: 0, rng: &rng)
+    let originals = Synthetic.population("original-seeds", models: 16, means: means, shift: 3, rng: &rng)
+    let leaky = Synthetic.population("leaky", models: 16, means: means, shift: 3, rng: &rng)
+    let clean = Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng)
+    let ctx = Synthetic.context(retrained: retrained, originals: originals, n: n)
+    // Two unit Gaussians 3 apart: the optimal AUC is Φ(3/√2) ≈ 0.983.
+    let optimal = 0.5 * erfc(-(3 / 2.0.squareRoot()) / 2.0.squareRoot())
+    let l = try LiRAAttack().evaluate(leaky, context: ctx)
+    for v in ["lira_offline", "lira_offline_pe", "lira_online", "lira_online_pe"] {
+      let auc = try #require(l["\(v)_auc"]?.mean)
+      #expect(abs(auc - 0.983) < 0.02, "\(v): \(auc) vs \(optimal)")
+    }
+    let c = try LiRAAttack().evaluate(clean, context: ctx)
+    for v in ["lira_offline", "lira_online"] {
+      let auc = try #require(c["\(v)_auc"]?.mean)
+      #expect(abs(auc - 0.5) < 0.03, "\(v): \(auc)")
+    }
+    // The retrained population against itself sits at chance.
+    let r = try LiRAAttack().evaluate(retrained, context: Synthetic.context(retrained: retrained, originals: originals, n: n, isReference: true))
+    #expect(abs(r["lira_online_auc"]!.mean! - 0.5) < 0.04)
+    // TPR at 1 % FPR comes with a Clopper–Pearson interval around it.
+    let tpr = try #require(l["lira_online_tpr_at_1pct_fpr"])
+    #expect(tpr.interval![0] <= tpr.mean! && tpr.mean! <= tpr.interval![1] && tpr.mean! > 0.5)
+  }
+
+  @Test func rmia_findsAShift_andNothingWithoutOne() throws {
+    var rng = Xoshiro256StarStar(seed: 5)
+    let n = 300
+    let means = (0..<n).map { _ in rng.nextGaussian() }
+    let retrained = Synthetic.population("retrain", models: 32, means: means, shift: 0, rng: &rng)
+    let originals = Synthetic.population("original-seeds", models: 8, means: means, shift: 2, rng: &rng)
+    let ctx = Synthetic.context(retrained: retrained, originals: originals, n: n)
+    let leaky = try RMIAAttack().evaluate(Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng), context: ctx)
+    let clean = try RMIAAttack().evaluate(Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng), context: ctx)
+    #expect(leaky["rmia_offline_auc"]!.mean! > 0.8 && leaky["rmia_online_auc"]!.mean! > 0.8)
+    #expect(abs(clean["rmia_offline_auc"]!.mean! - 0.5) < 0.04)
+  }
+}
+
+@Suite struct PopulationAttackTests {
+  @Test func songMittal_thresholdAndFeatures() {
+    // Members 3, 4, 5 and non-members 1, 2, 3: τ = 3 flags all members and 1 of 3 non-members
+    // (½(1 + 2/3)); τ = 4 flags 2 members, no non-member (½(2/3 + 1)): the first maximiser, 3, is kept.
+    #expect(SongMittalAttacks.threshold(members: [3, 4, 5], nonMembers: [1, 2, 3]) == 3)
+    let p = [0.7, 0.2, 0.1]
+    #expect(SongMittalAttacks.feature("confidence", p, 0) == 0.7)
+    #expect(SongMittalAttacks.feature("correctness", p, 1) == 0)
+    #expect(abs(SongMittalAttacks.feature("entropy", p, 0) - (0.7 * log(0.7) + 0.2 * log(0.2) + 0.1 * log(0.1))) < 1e-12)
+    // Modified entropy, Song & Mittal: −[−(1 − p_y) log p_y − Σ_{i≠y} p_i log(1 − p_i)].
+    let expected = 0.3 * log(0.7) + 0.2 * log(0.8) + 0.1 * log(0.9)
+    #expect(abs(SongMittalAttacks.feature("modified_entropy", p, 0) - expected) < 1e-12)
+  }
+
+  @Test func divergences_byHand() {
+    let p = [0.5, 0.5], q = [0.9, 0.1]
+    #expect(abs(RetrainDistance.kl(p, q) - (0.5 * log(0.5 / 0.9) + 0.5 * log(0.5 / 0.1))) < 1e-12)
+    #expect(RetrainDistance.js(p, p) == 0)
+    #expect(RetrainDistance.js([1, 0], [0, 1]) <= log(2) + 1e-9 && RetrainDistance.js([1, 0], [0, 1]) > log(2) - 1e-6)
+  }
+
+  @Test func miaEfficacy_countsForgetExamplesCalledNonMembers() {
+    // Retain (members) confident at 0.99, test (non-members) at 0.6: forget at 0.98 looks like a
+    // member (efficacy 0), forget at 0.55 like a non-member (efficacy 1).
+    func z(_ p: Double, _ n: Int) -> Tensor {
+      Tensor(shape: [n, 2], scalars: (0..<n).flatMap { _ in [Float(0), Float(log(p / (1 - p)))] })
+    }
+    let y = [Int32](repeating: 1, count: 40)
+    #expect(MIAEfficacy.efficacy(retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.98, 40), forgetLabels: y) == 0)
+    #expect(MIAEfficacy.efficacy(retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.55, 40), forgetLabels: y) == 1)
+  }
+}
