@@ -50,6 +50,9 @@ public func logitScaledConfidences(logits: Tensor, labels: [Int32]) -> [Double] 
 public struct ForgetConfidenceMetric: PopulationMetric {
   public init() {}
 
+  /// Bins of the report's histogram (values outside go to the end bins).
+  public static let histogramRange = -10.0...25.0
+
   public var columns: [MetricColumn] {
     [
       MetricColumn(
@@ -61,10 +64,15 @@ public struct ForgetConfidenceMetric: PopulationMetric {
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
     let labels = context.labels["forget"]!
+    var all = [Double]()
     let means = population.models.map { m -> Double in
       let c = logitScaledConfidences(logits: m.logits["forget"]!, labels: labels)
+      all += c
       return c.reduce(0, +) / Double(Swift.max(c.count, 1))
     }
-    return ["forget_confidence": MetricValue(summarising: means)]
+    var v = MetricValue(summarising: means)
+    // Histogram of all (model, example) confidences on fixed bins, for the report.
+    v.curve = Histogram(all, lower: Self.histogramRange.lowerBound, upper: Self.histogramRange.upperBound, bins: 70).points.map { [$0.0, $0.1] }
+    return ["forget_confidence": v]
   }
 }

@@ -16,6 +16,7 @@ enum QuickRun {
     s.model = ModelSpec(architecture: .mlp, hidden: [16])
     s.training.epochs = 4
     s.evaluation.models = 3
+    s.evaluation.referenceOriginals = 2
     return s
   }
 
@@ -23,7 +24,7 @@ enum QuickRun {
     let algos = try ["retrain", "finetune", "gradient-ascent"].map { try Registry.algorithm($0, spec: spec, file: "test") }
     return EvaluationRunner(
       experiment: try PreparedExperiment(spec: spec), algorithms: algos, models: spec.evaluation.models, workers: workers,
-      folder: RunFolder(dir))
+      folder: RunFolder(dir), referenceOriginals: spec.evaluation.referenceOriginals)
   }
 
   /// Every `.npy` and `.safetensors` file under `dir`, by relative path.
@@ -43,10 +44,10 @@ enum QuickRun {
     let ra = try QuickRun.runner(workers: 1, dir: a).run()
     _ = try QuickRun.runner(workers: 2, dir: b).run()
     let oa = try QuickRun.outputs(a), ob = try QuickRun.outputs(b)
-    #expect(oa.count == 1 + 4 + 3 * 3 * 4)  // original weights and 4 logit files; 9 jobs × 4 splits
+    #expect(oa.count == 1 + 4 + (3 * 3 + 2) * 4)  // original weights and 4 logit files; 9 jobs + 2 original-seeds, 4 splits each
     #expect(oa == ob)
-    #expect(ra.failures.isEmpty && ra.jobsRun == 9)
-    #expect(ra.populations[0].map(\.algorithm) == ["original", "retrain", "finetune", "gradient-ascent"])
+    #expect(ra.failures.isEmpty && ra.jobsRun == 11)
+    #expect(ra.populations[0].map(\.algorithm) == ["original", "retrain", "original-seeds", "finetune", "gradient-ascent"])
   }
 
   @Test func aRestartedRun_recomputesOnlyUnfinishedJobs_andEndsWithTheSameBytes() throws {
@@ -61,7 +62,7 @@ enum QuickRun {
     try Data([0x93, 0x4e]).write(to: f.job("retrain", 2).appendingPathComponent("test.npy"))
     try fm.removeItem(at: f.job("gradient-ascent", 0))
     let again = try QuickRun.runner(workers: 2, dir: broken).run()
-    #expect(again.jobsRun == 3 && again.jobsSkipped == 6)
+    #expect(again.jobsRun == 3 && again.jobsSkipped == 8)
     #expect(try QuickRun.outputs(whole) == QuickRun.outputs(broken))
   }
 
@@ -83,7 +84,7 @@ enum QuickRun {
     var more = QuickRun.spec
     more.evaluation.models = 4
     let r = try QuickRun.runner(more, workers: 2, dir: dir).run()
-    #expect(r.jobsRun == 3 && r.jobsSkipped == 9)
+    #expect(r.jobsRun == 3 && r.jobsSkipped == 11)
   }
 
   @Test func report_scoresEveryRow_andWritesTheTables() throws {
@@ -94,9 +95,12 @@ enum QuickRun {
     let outcome = try runner.run()
     let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
     try report.write(to: dir)
-    #expect(report.rows.map(\.algorithm) == ["original", "retrain", "finetune", "gradient-ascent"])
+    #expect(report.rows.map(\.algorithm) == ["original", "retrain", "original-seeds", "finetune", "gradient-ascent"])
     for row in report.rows {
-      for c in ["retain_accuracy", "forget_accuracy", "test_accuracy", "kit_mia", "forgetting_quality", "challenge_score"] {
+      for c in [
+        "retain_accuracy", "forget_accuracy", "test_accuracy", "kit_mia", "forgetting_quality", "challenge_score", "mia_efficacy",
+        "sm_modified_entropy", "loss_auc", "lira_online_auc", "rmia_offline_auc", "js_forget", "avg_gap",
+      ] {
         #expect(row.metrics[c]?.mean != nil, "\(row.algorithm) \(c)")
       }
     }
@@ -104,7 +108,7 @@ enum QuickRun {
     #expect(report.rows[0].metrics["forgetting_quality"]?.mean == 0)
     #expect(report.rows[0].metrics["forgetting_quality"]?.perExample?.allSatisfy { $0 == 50 } == true)
     // Accuracy means agree with the stored logits.
-    let retrain = outcome.populations[0][1]
+    let retrain = try #require(outcome.populations[0].first { $0.algorithm == "retrain" })
     let labels = runner.experiment.examples(runner.experiment.splits.test).labels
     let accs = retrain.accuracies("test", labels: labels)
     #expect(report.rows[1].metrics["test_accuracy"]?.mean == accs.reduce(0, +) / 4)
@@ -112,9 +116,22 @@ enum QuickRun {
     let md = try String(contentsOf: dir.appendingPathComponent("table.md"), encoding: .utf8)
     #expect(md.contains("| retrain | exact | 4 |") && md.contains("| finetune | approximate | 4 |"))
     let csv = try String(contentsOf: dir.appendingPathComponent("table.csv"), encoding: .utf8)
-    #expect(csv.split(separator: "\n").count == 5 && csv.hasPrefix("algorithm,round,kind,models,failed,retain_accuracy_mean"))
+    #expect(csv.split(separator: "\n").count == 6 && csv.hasPrefix("algorithm,round,kind,models,failed,retain_accuracy_mean"))
     let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("results.json"))) as? [String: Any])
     #expect(json["schema"] as? String == "unlearn.results" && json["schema_version"] as? Int == 1)
+    // LaTeX, the self-contained HTML page and the PNG plots.
+    let tex = try String(contentsOf: dir.appendingPathComponent("table.tex"), encoding: .utf8)
+    #expect(tex.contains("\\begin{tabular}") && tex.contains("finetune & approximate & 4"))
+    let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
+    #expect(html.contains("<svg") && html.contains("ROC, LiRA online") && html.contains("Per-example ε"))
+    // Self-contained: nothing is fetched (the only URL is the SVG namespace).
+    #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href=") && !html.contains("@import"))
+    let plots = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("plots").path).sorted()
+    #expect(plots.contains("roc-lira_online.png") && plots.contains("epsilon-finetune.png") && plots.contains("confidence-finetune.png"))
+    for p in plots {
+      let image = try PNGImage.decode(Data(contentsOf: dir.appendingPathComponent("plots/\(p)")), name: p)
+      #expect(image.width == 480 && image.height == 340 && image.channels == 3)
+    }
     let columns = try #require(json["columns"] as? [[String: Any]])
     #expect(columns.allSatisfy { $0["direction"] is String })
   }

@@ -173,10 +173,21 @@ public struct EvaluationReport: Codable, Sendable {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// Writes `results.json`, `table.md` and `table.csv` into `dir`.
+  /// Writes `results.json`, `table.md`, `table.csv`, `table.tex`, `report.html` and `plots/*.png` into `dir`.
   public func write(to dir: URL) throws {
     try writeAtomically(try json(), to: dir.appendingPathComponent("results.json"))
     try writeAtomically(Data(markdown.utf8), to: dir.appendingPathComponent("table.md"))
     try writeAtomically(Data(csv.utf8), to: dir.appendingPathComponent("table.csv"))
+    try writeAtomically(Data(latex.utf8), to: dir.appendingPathComponent("table.tex"))
+    try writeAtomically(Data(html.utf8), to: dir.appendingPathComponent("report.html"))
+    let plotsDir = dir.appendingPathComponent("plots")
+    try FileManager.default.createDirectory(at: plotsDir, withIntermediateDirectories: true)
+    let rounds = rows.map(\.round).max() ?? 1
+    for r in 1...rounds {
+      for (name, plot) in plots(round: r) {
+        let file = rounds > 1 ? "round-\(r)-\(name).png" : "\(name).png"
+        try writeAtomically(try plot.png(), to: plotsDir.appendingPathComponent(file))
+      }
+    }
   }
 }
