@@ -102,3 +102,32 @@ public struct SongMittalAttacks: PopulationMetric {
     return Dictionary(uniqueKeysWithValues: Self.kinds.map { ("sm_\($0)", MetricValue(summarising: perKind[$0] ?? [])) })
   }
 }
+
+extension SongMittalAttacks {
+  /// The four attacks on arbitrary outputs: thresholds learned on half of the
+  /// members and non-members (a seeded split), balanced accuracy on the other half.
+  public static func evaluate(
+    members: [[Double]], memberLabels: [Int], nonMembers: [[Double]], nonMemberLabels: [Int], classes: Int, seed: UInt64
+  ) -> [String: Double] {
+    var rng = Xoshiro256StarStar(seed: seed)
+    let pm = rng.permutation(members.count), pn = rng.permutation(nonMembers.count)
+    let (calM, evalM) = (pm.prefix(members.count / 2), pm.dropFirst(members.count / 2))
+    let (calN, evalN) = (pn.prefix(nonMembers.count / 2), pn.dropFirst(nonMembers.count / 2))
+    var out = [String: Double]()
+    for kind in kinds {
+      var tau = [Double](repeating: kind == "correctness" ? 1 : -.infinity, count: classes)
+      if kind != "correctness" {
+        for c in 0..<classes {
+          tau[c] = threshold(
+            members: calM.filter { memberLabels[$0] == c }.map { feature(kind, members[$0], c) },
+            nonMembers: calN.filter { nonMemberLabels[$0] == c }.map { feature(kind, nonMembers[$0], c) })
+        }
+      }
+      let tpr = Double(evalM.filter { feature(kind, members[$0], memberLabels[$0]) >= tau[memberLabels[$0]] }.count) / Double(Swift.max(evalM.count, 1))
+      let tnr = Double(evalN.filter { feature(kind, nonMembers[$0], nonMemberLabels[$0]) < tau[nonMemberLabels[$0]] }.count)
+        / Double(Swift.max(evalN.count, 1))
+      out[kind] = 0.5 * (tpr + tnr)
+    }
+    return out
+  }
+}

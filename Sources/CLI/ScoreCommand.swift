@@ -7,7 +7,7 @@ import NumericCore
 /// `unlearn score`: scores outputs produced anywhere.
 struct ScoreCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "score", abstract: "Score stored model outputs.", subcommands: [Challenge.self])
+    commandName: "score", abstract: "Score stored model outputs.", subcommands: [Challenge.self, ScoreMIA.self])
 
   /// `unlearn score challenge`: the NeurIPS 2023 Unlearning Challenge ε, F and score from `.npy` files.
   struct Challenge: ParsableCommand {

@@ -1,5 +1,4 @@
 import Foundation
-import Harness
 import Networks
 import NumericCore
 import Testing
@@ -7,6 +6,7 @@ import TestSupport
 
 @testable import Attacks
 @testable import CLI
+@testable import Harness
 
 /// A quick evaluation: digits, MLP 64-16-10, 4 epochs, 3 models of each algorithm.
 enum QuickRun {
@@ -44,7 +44,7 @@ enum QuickRun {
     let ra = try QuickRun.runner(workers: 1, dir: a).run()
     _ = try QuickRun.runner(workers: 2, dir: b).run()
     let oa = try QuickRun.outputs(a), ob = try QuickRun.outputs(b)
-    #expect(oa.count == 1 + 4 + (3 * 3 + 2) * 4)  // original weights and 4 logit files; 9 jobs + 2 original-seeds, 4 splits each
+    #expect(oa.count == 4 + 1 + 4 + (3 * 3 + 2) * 4)  // labels, original weights and logits; 9 jobs + 2 original-seeds, 4 splits each
     #expect(oa == ob)
     #expect(ra.failures.isEmpty && ra.jobsRun == 11)
     #expect(ra.populations[0].map(\.algorithm) == ["original", "retrain", "original-seeds", "finetune", "gradient-ascent"])
@@ -325,5 +325,52 @@ enum QuickRun {
       #expect(status != 0 && out.isEmpty, "\(args)")
       #expect(err.contains(needle) && !err.contains("Fatal"), "\(args): \(err)")
     }
+  }
+}
+
+@Suite(.serialized) struct LeaderboardAndMIACommandTests {
+  @Test func leaderboard_ranksAndWritesEveryFormat() throws {
+    let dir = TestSupport.temporaryDirectory("leaderboard")
+    let run = dir.appendingPathComponent("run")
+    _ = try QuickRun.runner(workers: 2, dir: run).run()
+    let runner = try QuickRun.runner(workers: 2, dir: run)
+    let report = try EvaluationReport.make(outcome: try runner.run(), runner: runner, metrics: Registry.metrics, toolVersion: "t")
+    try report.write(to: run)
+    let (status, out, err) = try runUnlearn(["leaderboard", run.path, "--out", dir.path, "--bootstrap", "10", "--by", "forget_accuracy"])
+    #expect(status == 0, "\(err)")
+    #expect(out.contains("| 1 | ") && out.contains("| 2 | ") && out.contains("| ref | retrain |"), "\(out)")
+    for f in ["leaderboard.md", "leaderboard.csv", "leaderboard.tex", "leaderboard.html"] {
+      #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), "\(f)")
+    }
+    // Closest to retrain: the ranking follows |forget accuracy − retrain's|.
+    let data = try Leaderboard.load(run)
+    let board = try Leaderboard.make(
+      runs: [data], metric: AccuracyMetric(), column: "forget_accuracy", replicates: 5, seed: 1, workers: 2)
+    let retrain = try #require(board.rows.first { $0.algorithm == "retrain" }).value
+    let ranked = board.rows.filter { $0.rank != nil }.sorted { $0.rank! < $1.rank! }
+    #expect(ranked.count == 2 && abs(ranked[0].value - retrain) <= abs(ranked[1].value - retrain))
+    let (s2, _, e2) = try runUnlearn(["leaderboard", dir.appendingPathComponent("nothing").path])
+    #expect(s2 != 0 && e2.contains("results.json"))
+  }
+
+  @Test func scoreMIA_onLossesAndOnLogits() throws {
+    let dir = TestSupport.temporaryDirectory("score-mia")
+    // Members have smaller losses: a perfect separation.
+    try NPYArray(shape: [40], storage: .float64((0..<40).map { 0.01 * Double($0) })).encoded().write(to: dir.appendingPathComponent("m.npy"))
+    try NPYArray(shape: [40], storage: .float64((0..<40).map { 1 + Double($0) })).encoded().write(to: dir.appendingPathComponent("n.npy"))
+    let (status, out, err) = try runUnlearn([
+      "score", "mia", "--members", dir.appendingPathComponent("m.npy").path, "--nonmembers", dir.appendingPathComponent("n.npy").path,
+    ])
+    #expect(status == 0, "\(err)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+    #expect((json["loss_threshold"] as? [String: Double])?["auc"] == 1)
+    // The kit's L2-regularised logistic regression on raw losses need not reach 1 (C = 1 limits the slope).
+    #expect((json["kit_mia"] as? Double ?? 0) > 0.9)
+    // Logits without labels are an error naming the option.
+    try NPYArray(shape: [4, 3], storage: .float32(Array(repeating: 0, count: 12))).encoded().write(to: dir.appendingPathComponent("z.npy"))
+    let (s2, _, e2) = try runUnlearn([
+      "score", "mia", "--members", dir.appendingPathComponent("z.npy").path, "--nonmembers", dir.appendingPathComponent("z.npy").path,
+    ])
+    #expect(s2 != 0 && e2.contains("--member-labels"))
   }
 }

@@ -13,7 +13,8 @@ import Synchronization
 /// RUN/jobs/<algorithm>/<index>/<split>.npy       logits [n, classes] of model <index> on each split
 /// RUN/jobs/<algorithm>/<index>/job.json          seed and wall time; written last (marks the job done)
 /// (with k > 1 deletion rounds, the logits of round r are in <index>/round-<r>/ and original/round-<r>/)
-/// RUN/results.json, table.md, table.csv          scores
+/// RUN/labels/<split>.npy                         int64 labels of each scored split (rows of the logits)
+/// RUN/results.json, table.md, table.csv, table.tex, report.html, plots/*.png     scores
 /// ```
 public struct RunFolder: Sendable {
   public var url: URL
@@ -154,6 +155,15 @@ public struct EvaluationRunner: Sendable {
     /// The four scored splits of round r: forget, retain, test, validation.
     let roundExamples = deletions.map { d in [d.forget, d.retain, splits.test, splits.validation].map { exp.examples($0) } }
     let original = try originalModel(rounds: roundExamples, progress: progress)
+    // The labels of every scored split, so that a run folder can be re-scored without the dataset.
+    for (r, ex) in roundExamples.enumerated() {
+      let dir = folder.round(folder.url.appendingPathComponent("labels"), r, of: nRounds)
+      try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+      for (name, e) in zip(RunFolder.splitNames, ex) {
+        try writeAtomically(
+          NPYArray(shape: [e.count], storage: .int64(e.labels.map(Int64.init))).encoded(), to: dir.appendingPathComponent("\(name).npy"))
+      }
+    }
 
     // Algorithms that own their original (SISA) train it now; its outputs are stored
     // under jobs/<algorithm>/original/ (recomputed on every invocation: it is deterministic).
@@ -302,7 +312,7 @@ public struct EvaluationRunner: Sendable {
     }
   }
 
-  static func loadOutputs(_ dir: URL) throws -> ModelOutputs {
+  public static func loadOutputs(_ dir: URL) throws -> ModelOutputs {
     var logits = [String: Tensor]()
     for name in RunFolder.splitNames {
       let a = try NPYArray.read(dir.appendingPathComponent("\(name).npy"))
