@@ -58,10 +58,11 @@ struct Evaluate: ParsableCommand {
       let start = Date()
       let experiment = try PreparedExperiment(spec: spec)
       let folder = RunFolder(URL(fileURLWithPath: out ?? "results/\(spec.name)"))
-      let runner = EvaluationRunner(
+      var runner = EvaluationRunner(
         experiment: experiment, algorithms: algos, models: spec.evaluation.models, workers: threads, folder: folder,
         timeBudget: spec.evaluation.timeBudget > 0 ? spec.evaluation.timeBudget : nil, rounds: spec.evaluation.rounds,
         referenceOriginals: spec.evaluation.referenceOriginals)
+      runner.uliraShadows = spec.evaluation.uliraShadows
       log("\(spec.name): \(experiment.dataset.count) images, forget \(experiment.splits.forget.count), retain \(experiment.splits.retain.count), test \(experiment.splits.test.count); \(spec.evaluation.models) models × \(names.joined(separator: ", ")) → \(folder.url.path)")
       let outcome = try runner.run(progress: log)
       log("scoring")

@@ -51,6 +51,8 @@ public struct EvaluationSpec: Codable, Sendable, Equatable {
   /// Models trained on the whole training set with other seeds (the IN references of
   /// LiRA and RMIA online; 0: none). Default 16.
   public var referenceOriginals: Int
+  /// U-LiRA shadow train-then-unlearn runs per approximate algorithm (0: off, the default).
+  public var uliraShadows: Int = 0
 
   public init(
     models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0, timeBudget: Double = 0, rounds: Int = 1,
@@ -154,6 +156,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     spec.evaluation.timeBudget = try e.double("time_budget", default: spec.evaluation.timeBudget)
     spec.evaluation.rounds = try e.int("rounds", default: spec.evaluation.rounds, range: 1...1000)
     spec.evaluation.referenceOriginals = try e.int("reference_originals", default: spec.evaluation.referenceOriginals, range: 0...100_000)
+    spec.evaluation.uliraShadows = try e.int("ulira_shadows", default: spec.evaluation.uliraShadows, range: 0...100_000)
     guard spec.evaluation.timeBudget >= 0 else { throw HarnessError("\(file): evaluation.time_budget", "must be ≥ 0 seconds (0: unlimited)") }
     try e.finish()
     spec.algorithms = try r.hyperParameters("algorithms")
@@ -190,7 +193,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
       "evaluation:", "  models: \(evaluation.models)",
       "  algorithms: [" + evaluation.algorithms.map { ConfigValue.string($0).description }.joined(separator: ", ") + "]",
       "  workers: \(evaluation.workers)", "  time_budget: \(evaluation.timeBudget)", "  rounds: \(evaluation.rounds)",
-      "  reference_originals: \(evaluation.referenceOriginals)",
+      "  reference_originals: \(evaluation.referenceOriginals)", "  ulira_shadows: \(evaluation.uliraShadows)",
     ]
     if !algorithms.isEmpty {
       lines.append("algorithms:")

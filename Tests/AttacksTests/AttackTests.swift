@@ -158,3 +158,30 @@ enum Synthetic {
     #expect(MIAEfficacy.efficacy(retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.55, 40), forgetLabels: y) == 1)
   }
 }
+
+@Suite struct ULiRATests {
+  @Test func inclusion_isBalanced() {
+    let m = ULiRAShadows.inclusion(shadows: 8, candidates: 50, seed: 3)
+    for x in 0..<50 { #expect(m.filter { $0[x] }.count == 4) }
+    #expect(m == ULiRAShadows.inclusion(shadows: 8, candidates: 50, seed: 3))
+  }
+
+  @Test func ulira_seesAnUnlearnedShift_andNothingWithout() throws {
+    var rng = Xoshiro256StarStar(seed: 9)
+    let n = 200, s = 16
+    let means = (0..<n).map { _ in 2 * rng.nextGaussian() }
+    let inclusion = ULiRAShadows.inclusion(shadows: s, candidates: n, seed: 1)
+    // Shadow runs: a candidate that was trained on, then unlearned, keeps a shift of 2.
+    let shadows = (0..<s).map { k in Synthetic.model(means.indices.map { means[$0] + (inclusion[k][$0] ? 2 : 0) + rng.nextGaussian() }, population: means) }
+    let retrained = Synthetic.population("retrain", models: 16, means: means, shift: 0, rng: &rng)
+    var leaky = Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng)
+    var clean = Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng)
+    leaky.shadows = shadows
+    leaky.shadowInclusion = inclusion
+    clean.shadows = shadows
+    clean.shadowInclusion = inclusion
+    let ctx = Synthetic.context(retrained: retrained, originals: nil, n: n)
+    #expect(try ULiRAAttack().evaluate(leaky, context: ctx)["ulira_auc"]!.mean! > 0.85)
+    #expect(abs(try ULiRAAttack().evaluate(clean, context: ctx)["ulira_auc"]!.mean! - 0.5) < 0.04)
+  }
+}

@@ -107,6 +107,9 @@ public struct Population: Sendable {
   public var seconds: [Double]?
   /// Fraction of the original training work each model's unlearning redid (when the algorithm reports it).
   public var workFractions: [Double]?
+  /// U-LiRA shadow runs' forget-set logits, and which candidates each run trained on then unlearned.
+  public var shadows: [ModelOutputs]?
+  public var shadowInclusion: [[Bool]]?
 
   public init(algorithm: String, kind: UnlearningKind?, models: [ModelOutputs], seconds: [Double]?) {
     self.algorithm = algorithm
@@ -201,6 +204,10 @@ public struct TimeMetric: PopulationMetric {
         name: "speedup", header: "speed-up", direction: .higherIsBetter,
         description: "Mean retraining time divided by the mean unlearning time.", decimals: 1),
       MetricColumn(
+        name: "timing_leak", header: "timing leak", direction: .lowerIsBetter,
+        description: "Timing side channel (needs ≥ 2 deletion rounds): 2·|AUC − ½| of the unlearning wall times of the round with the least work redone (or the fastest round) against the round with the most (or the slowest). 0: time says nothing about which forget set was removed; 1: it tells them apart perfectly.",
+        decimals: 2, inTable: false),
+      MetricColumn(
         name: "work_redone", header: "work redone %", direction: .lowerIsBetter,
         description: "Fraction of the original model's training work (example-epochs) redone to unlearn, for algorithms that account for it (SISA; retraining redoes all of it).",
         displayScale: 100, decimals: 1),
@@ -212,7 +219,8 @@ public struct TimeMetric: PopulationMetric {
       let none = MetricValue(mean: nil, note: "no unlearning ran")
       return ["seconds": none, "speedup": none, "work_redone": none]
     }
-    let t = MetricValue(summarising: seconds)
+    var t = MetricValue(summarising: seconds)
+    t.perExample = seconds  // per model, for the timing side-channel analysis across rounds
     let reference = context.retrained.seconds.map { MetricValue(summarising: $0).mean } ?? nil
     let speedup = reference.flatMap { r in t.mean.map { $0 > 0 ? r / $0 : .infinity } }
     let work = population.workFractions.map { MetricValue(summarising: $0) } ?? MetricValue(mean: nil, note: "not reported")

@@ -84,6 +84,26 @@ public struct EvaluationReport: Codable, Sendable {
             failures: outcome.failures.filter { $0.algorithm == p.algorithm }, metrics: values))
       }
     }
+    // Timing side channel: does the wall time separate the forget sets of different rounds?
+    let nRounds = outcome.rounds.count
+    for name in Set(rows.map(\.algorithm)) {
+      let idx = rows.indices.filter { rows[$0].algorithm == name }
+      guard nRounds > 1, idx.count == nRounds else {
+        for i in idx where rows[i].kind != nil { rows[i].metrics["timing_leak"] = MetricValue(mean: nil, note: "needs at least 2 deletion rounds") }
+        continue
+      }
+      let times = idx.map { rows[$0].metrics["seconds"]?.perExample ?? [] }
+      let work = idx.map { rows[$0].metrics["work_redone"]?.mean }
+      guard times.allSatisfy({ !$0.isEmpty }) else { continue }
+      let key: [Double] =
+        work.allSatisfy({ $0 != nil }) && Set(work.map { $0! }).count > 1
+        ? work.map { $0! } : times.map { t in t.sorted()[t.count / 2] }
+      let lo = key.indices.min { key[$0] < key[$1] }!, hi = key.indices.max { key[$0] < key[$1] }!
+      let auc = ROC(positives: times[hi], negatives: times[lo]).auc
+      let value = MetricValue(
+        mean: 2 * abs(auc - 0.5), note: "rounds \(lo + 1) and \(hi + 1) (\(work.allSatisfy { $0 != nil } ? "least and most work redone" : "fastest and slowest")); time AUC \(String(format: "%.3f", auc))")
+      for i in idx { rows[i].metrics["timing_leak"] = value }
+    }
     var notes = [
       "original: the model before unlearning (one model; its challenge score treats it as N identical copies).",
       "retrain: models retrained from scratch on the retain set, the reference; its F, score and distances compare its first half with its second half (the noise floor).",
@@ -137,7 +157,10 @@ public struct EvaluationReport: Codable, Sendable {
       lines.append("")
     }
     if rounds > 1 {
-      lines += ["### Cumulative cost over \(rounds) rounds", "", "| algorithm | kind | time s ↓ | speed-up ↑ | work redone % ↓ |", "|---|---|---|---|---|"]
+      lines += [
+        "### Cumulative cost over \(rounds) rounds", "", "| algorithm | kind | time s ↓ | speed-up ↑ | work redone % ↓ | timing leak ↓ |",
+        "|---|---|---|---|---|---|",
+      ]
       func total(_ name: String, _ metric: String) -> Double? {
         let values = rows.filter { $0.algorithm == name }.map { $0.metrics[metric]?.mean }
         return values.contains(where: { $0 == nil }) || values.isEmpty ? nil : values.map { $0! }.reduce(0, +)
@@ -148,7 +171,8 @@ public struct EvaluationReport: Codable, Sendable {
         let speedup = t.flatMap { t in reference.map { $0 / t } }
         lines.append(
           "| \(row.algorithm) | \(row.kind!.rawValue) | \(t.map { String(format: "%.4f", $0) } ?? "—") | "
-            + "\(speedup.map { String(format: "%.1f", $0) } ?? "—") | \(w.map { String(format: "%.1f", $0 * 100) } ?? "—") |")
+            + "\(speedup.map { String(format: "%.1f", $0) } ?? "—") | \(w.map { String(format: "%.1f", $0 * 100) } ?? "—") | "
+            + "\(row.metrics["timing_leak"]?.mean.map { String(format: "%.2f", $0) } ?? "—") |")
       }
       lines.append("")
     }

@@ -97,6 +97,8 @@ public struct EvaluationRunner: Sendable {
   public var rounds: Int
   /// Models of ``OriginalSeeds`` to train (the IN references of LiRA and RMIA; 0: none).
   public var referenceOriginals: Int
+  /// U-LiRA shadow runs per approximate algorithm (0: off; see ``ULiRAShadows``).
+  public var uliraShadows: Int = 0
 
   public init(
     experiment: PreparedExperiment, algorithms: [any UnlearningAlgorithm], models: Int, workers: Int, folder: RunFolder,
@@ -274,6 +276,18 @@ public struct EvaluationRunner: Sendable {
         round.append(p)
       }
       populations.append(round)
+    }
+    // U-LiRA (opt-in, single deletion round): shadow train-then-unlearn runs of every approximate algorithm.
+    if uliraShadows >= 2 && nRounds == 1 {
+      let targets = algorithms.filter { $0.kind == .approximate }
+      let shadows = try ULiRAShadows.run(self, algorithms: targets, shadows: uliraShadows, progress: progress)
+      failures += shadows.failures
+      for k in populations[0].indices {
+        if let out = shadows.outputs[populations[0][k].algorithm] {
+          populations[0][k].shadows = out
+          populations[0][k].shadowInclusion = shadows.inclusion
+        }
+      }
     }
     let sha = try SHA256.hex(Data(contentsOf: folder.original.appendingPathComponent("model.safetensors")))
     return Outcome(
