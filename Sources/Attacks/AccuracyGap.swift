@@ -25,24 +25,27 @@ public struct AccuracyGap: PopulationMetric {
   }
 
   /// UA, MIA-Efficacy, RA and TA (percent) of a population: means over its models.
-  static func figures(_ p: Population, _ context: MetricContext) throws -> [Double] {
+  static func figures(_ p: Population, mia: [Double], _ context: MetricContext) -> [Double] {
     let l = context.labels
     func acc(_ s: String) -> Double {
       let a = p.accuracies(s, labels: l[s]!)
       return 100 * a.reduce(0, +) / Double(a.count)
-    }
-    let models = p.models
-    let mia = try WorkerPool.map(count: models.count, workers: context.workers) { i in
-      MIAEfficacy.efficacy(
-        retain: models[i].logits["retain"]!, retainLabels: l["retain"]!, test: models[i].logits["test"]!, testLabels: l["test"]!,
-        forget: models[i].logits["forget"]!, forgetLabels: l["forget"]!)
     }
     return [100 - acc("forget"), 100 * mia.reduce(0, +) / Double(mia.count), acc("retain"), acc("test")]
   }
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
     guard let (u, r, note) = context.comparison(population) else { return ["avg_gap": MetricValue(mean: nil, note: "needs models on both sides")] }
-    let a = try Self.figures(u, context), b = try Self.figures(r, context)
+    // Per-model MIA-Efficacy of the whole populations (cached), sliced like the comparison.
+    let retrainedMIA = try MIAEfficacy.perModel(context.retrained, context)
+    let (miaU, miaR): ([Double], [Double])
+    if context.isReference {
+      let half = u.models.count
+      (miaU, miaR) = (Array(retrainedMIA[0..<half]), Array(retrainedMIA[half..<(2 * half)]))
+    } else {
+      (miaU, miaR) = (try MIAEfficacy.perModel(population, context), retrainedMIA)
+    }
+    let a = Self.figures(u, mia: miaU, context), b = Self.figures(r, mia: miaR, context)
     let gaps = zip(a, b).map { abs($0 - $1) }
     return ["avg_gap": MetricValue(mean: gaps.reduce(0, +) / 4, perExample: gaps, note: note)]
   }

@@ -41,17 +41,25 @@ public struct MIAEfficacy: PopulationMetric {
     return Double(f.filter { !svc.predict($0) }.count) / Double(Swift.max(f.count, 1))
   }
 
+  /// MIA-Efficacy of every model of a population (cached per scoring pass; Avg. Gap reuses it).
+  static func perModel(_ population: Population, _ context: MetricContext) throws -> [Double] {
+    let l = context.labels
+    let (r, t, f) = (l["retain"]!, l["test"]!, l["forget"]!)
+    let models = population.models
+    return try context.cache.values("mia_efficacy/\(population.algorithm)/\(models.count)") {
+      try WorkerPool.map(count: models.count, workers: context.workers) { i in
+        Self.efficacy(
+          retain: models[i].logits["retain"]!, retainLabels: r, test: models[i].logits["test"]!, testLabels: t,
+          forget: models[i].logits["forget"]!, forgetLabels: f)
+      }
+    }
+  }
+
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
     let l = context.labels
     guard let r = l["retain"], let t = l["test"], let f = l["forget"], !r.isEmpty, !t.isEmpty, !f.isEmpty else {
       return ["mia_efficacy": MetricValue(mean: nil, note: "needs retain, test and forget examples")]
     }
-    let models = population.models
-    let values = try WorkerPool.map(count: models.count, workers: context.workers) { i in
-      Self.efficacy(
-        retain: models[i].logits["retain"]!, retainLabels: r, test: models[i].logits["test"]!, testLabels: t,
-        forget: models[i].logits["forget"]!, forgetLabels: f)
-    }
-    return ["mia_efficacy": MetricValue(summarising: values)]
+    return ["mia_efficacy": MetricValue(summarising: try Self.perModel(population, context))]
   }
 }

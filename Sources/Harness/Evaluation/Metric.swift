@@ -1,6 +1,7 @@
 import Foundation
 import Networks
 import NumericCore
+import Synchronization
 
 /// Which way a metric should move.
 public enum MetricDirection: String, Codable, Sendable {
@@ -131,6 +132,22 @@ public struct Population: Sendable {
   }
 }
 
+/// Per-model values that several metrics need (e.g. MIA-Efficacy, which Avg. Gap
+/// reuses), computed once per scoring pass. Thread-safe.
+public final class MetricCache: Sendable {
+  private let store = Mutex<[String: [Double]]>([:])
+
+  public init() {}
+
+  /// The cached value for `key`, computing and storing it on first use.
+  public func values(_ key: String, compute: () throws -> [Double]) rethrows -> [Double] {
+    if let v = store.withLock({ $0[key] }) { return v }
+    let v = try compute()
+    store.withLock { $0[key] = v }
+    return v
+  }
+}
+
 /// What a metric may look at besides the population it scores.
 public struct MetricContext: Sendable {
   /// Labels of every split, in the order of the stored logits' rows.
@@ -146,6 +163,8 @@ public struct MetricContext: Sendable {
   public var seed: UInt64
   /// Threads a metric may use.
   public var workers: Int
+  /// Shared per-model values of this scoring pass.
+  public var cache = MetricCache()
 
   public init(
     labels: [String: [Int32]], retrained: Population, isReference: Bool, seed: UInt64, workers: Int, originals: Population? = nil

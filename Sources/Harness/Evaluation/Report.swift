@@ -61,10 +61,12 @@ public struct EvaluationReport: Codable, Sendable {
         throw HarnessError("evaluation", "the retrain reference did not run")
       }
       let originals = round.first { $0.algorithm == OriginalSeeds.name && !$0.models.isEmpty }
+      let cache = MetricCache()
       for p in round {
-        let context = MetricContext(
+        var context = MetricContext(
           labels: labels, retrained: reference, isReference: p.algorithm == "retrain",
           seed: Seeds.derive(exp.spec.seed, "metrics", String(r)), workers: runner.workers, originals: originals)
+        context.cache = cache
         var values = [String: MetricValue]()
         for m in metrics {
           if p.models.isEmpty {
@@ -72,7 +74,12 @@ public struct EvaluationReport: Codable, Sendable {
             continue
           }
           do {
+            let start = DispatchTime.now().uptimeNanoseconds
             values.merge(try m.evaluate(p, context: context)) { $1 }
+            if ProcessInfo.processInfo.environment["UNLEARN_PROFILE"] != nil {
+              let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+              FileHandle.standardError.write(Data("profile: \(p.algorithm) \(type(of: m)) \(String(format: "%.0f", ms)) ms\n".utf8))
+            }
           } catch {
             for c in m.columns { values[c.name] = MetricValue(mean: nil, note: "\(error)") }
           }
