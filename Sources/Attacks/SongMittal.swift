@@ -50,9 +50,15 @@ public struct SongMittalAttacks: PopulationMetric {
     guard !a.isEmpty || !b.isEmpty else { return -.infinity }
     let sa = a.sorted(), sb = b.sorted()
     var best = -Double.infinity, bestValue = -1.0
-    for v in Set(a + b).sorted() {
-      let tpr = sa.isEmpty ? 0 : Double(sa.count - lowerBound(sa, v)) / Double(sa.count)
-      let tnr = sb.isEmpty ? 0 : Double(lowerBound(sb, v)) / Double(sb.count)
+    // Candidates in ascending order; the counts below each candidate move forward with it.
+    var ia = 0, ib = 0
+    var previous = -Double.infinity
+    for v in (sa + sb).sorted() where v != previous {
+      previous = v
+      while ia < sa.count && sa[ia] < v { ia += 1 }
+      while ib < sb.count && sb[ib] < v { ib += 1 }
+      let tpr = sa.isEmpty ? 0 : Double(sa.count - ia) / Double(sa.count)
+      let tnr = sb.isEmpty ? 0 : Double(ib) / Double(sb.count)
       let value = 0.5 * (tpr + tnr)
       if value > bestValue {
         bestValue = value
@@ -62,22 +68,14 @@ public struct SongMittalAttacks: PopulationMetric {
     return best
   }
 
-  /// Index of the first element ≥ v in ascending `a`.
-  static func lowerBound(_ a: [Double], _ v: Double) -> Int {
-    var lo = 0, hi = a.count
-    while lo < hi {
-      let mid = (lo + hi) / 2
-      if a[mid] < v { lo = mid + 1 } else { hi = mid }
-    }
-    return lo
-  }
-
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
     let l = context.labels
     guard let f = l["forget"], let t = l["test"], let r = l["retain"], let v = l["validation"], !f.isEmpty, !t.isEmpty, !v.isEmpty else {
       return AttackReport.missing(columns, "needs forget, test, retain and validation examples")
     }
     let classes = population.models.first?.logits["test"]?.rowLength ?? 0
+    let retainByClass = (0..<classes).map { c in r.indices.filter { Int(r[$0]) == c } }
+    let validationByClass = (0..<classes).map { c in v.indices.filter { Int(v[$0]) == c } }
     var perKind = [String: [Double]]()
     for m in population.models {
       let pf = Signals.probabilities(m.logits["forget"]!), pt = Signals.probabilities(m.logits["test"]!)
@@ -90,8 +88,7 @@ public struct SongMittalAttacks: PopulationMetric {
           tau = Array(repeating: 1, count: classes)
         } else {
           for c in 0..<classes {
-            tau[c] = Self.threshold(
-              members: r.indices.filter { Int(r[$0]) == c }.map { fr[$0] }, nonMembers: v.indices.filter { Int(v[$0]) == c }.map { fv[$0] })
+            tau[c] = Self.threshold(members: retainByClass[c].map { fr[$0] }, nonMembers: validationByClass[c].map { fv[$0] })
           }
         }
         let tpr = Double(f.indices.filter { ff[$0] >= tau[Int(f[$0])] }.count) / Double(f.count)
