@@ -69,7 +69,7 @@ struct Evaluate: ParsableCommand {
       let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: toolVersion)
       try report.write(to: folder.url)
       print(report.markdown, terminator: "")
-      log("wrote \(folder.url.path)/results.json, table.md, table.csv in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+      log("wrote \(folder.url.path)/results.json, table.md, table.csv, table.tex, report.html and plots/ in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
       for f in outcome.failures { log("failed: \(f.algorithm) #\(f.index): \(f.reason)") }
     }
   }
