@@ -28,7 +28,7 @@ enum Registry {
   /// The metrics of the result table, in column order.
   static let metrics: [any PopulationMetric] = [
     AccuracyMetric(), ForgetConfidenceMetric(), ChallengeMetric(), KitMIAMetric(), MIAEfficacy(), SongMittalAttacks(),
-    LossThresholdAttack(), LiRAAttack(), RMIAAttack(), ULiRAAttack(), RetrainDistance(), AccuracyGap(), TimeMetric(),
+    LossThresholdAttack(), LiRAAttack(), RMIAAttack(), ULiRAAttack(), RetrainDistance(), WeightDistance(), AccuracyGap(), TimeMetric(),
   ]
 
   static var algorithmNames: [String] { algorithms.map(\.name) }

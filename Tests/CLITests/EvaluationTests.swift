@@ -104,6 +104,12 @@ enum QuickRun {
         #expect(row.metrics[c]?.mean != nil, "\(row.algorithm) \(c)")
       }
     }
+    // Weight distance to the same-initialisation retrained model: 1 for the original by definition,
+    // measured for single-network algorithms, not meaningful for models from other initialisations.
+    #expect(report.rows[0].metrics["weight_distance"]?.mean == 1)
+    let ft = try #require(report.rows.first { $0.algorithm == "finetune" }?.metrics["weight_distance"]?.mean)
+    #expect(ft.isFinite && ft > 0)
+    #expect(report.rows.first { $0.algorithm == "retrain" }?.metrics["weight_distance"]?.mean == nil)
     // The original is one model, scored as N identical copies: every ε hits the peaky guard.
     #expect(report.rows[0].metrics["forgetting_quality"]?.mean == 0)
     #expect(report.rows[0].metrics["forgetting_quality"]?.perExample?.allSatisfy { $0 == 50 } == true)

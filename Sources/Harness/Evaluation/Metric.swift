@@ -108,6 +108,8 @@ public struct Population: Sendable {
   public var seconds: [Double]?
   /// Fraction of the original training work each model's unlearning redid (when the algorithm reports it).
   public var workFractions: [Double]?
+  /// Normalised weight distance of each model to the same-initialisation retrained model (single networks).
+  public var weightDistances: [Double]?
   /// U-LiRA shadow runs' forget-set logits, and which candidates each run trained on then unlearned.
   public var shadows: [ModelOutputs]?
   public var shadowInclusion: [[Bool]]?

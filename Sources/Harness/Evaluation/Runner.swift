@@ -41,6 +41,9 @@ public struct JobRecord: Codable, Sendable, Equatable {
   public var seconds: [Double]
   /// Fraction of the original training work redone in each round, when the algorithm reports it.
   public var workFraction: [Double]?
+  /// ‖θ − θ_r*‖ / ‖θ_original − θ_r*‖ per round, θ_r* retrained on retain from the original's
+  /// initialisation and seeds (single-network models only).
+  public var weightDistance: [Double]? = nil
 }
 
 /// A job that did not produce a model, and why.
@@ -157,6 +160,13 @@ public struct EvaluationRunner: Sendable {
     /// The four scored splits of round r: forget, retain, test, validation.
     let roundExamples = deletions.map { d in [d.forget, d.retain, splits.test, splits.validation].map { exp.examples($0) } }
     let original = try originalModel(rounds: roundExamples, progress: progress)
+    // Retrained from the original's initialisation and seeds, per round: the reference of the weight distance.
+    let sameInit = try deletions.map { d -> ModelWeights in
+      let net = try Network(architecture: exp.architecture, maxBatch: Swift.max(exp.spec.training.batchSize, 256))
+      net.initialize(seed: Seeds.derive(exp.spec.seed, "original", "init", "0"))
+      try Trainer.train(net, on: exp.examples(d.retain), config: exp.spec.training, seed: Seeds.derive(exp.spec.seed, "original", "shuffle", "0"))
+      return net.weights
+    }
     // The labels of every scored split, so that a run folder can be re-scored without the dataset.
     for (r, ex) in roundExamples.enumerated() {
       let dir = folder.round(folder.url.appendingPathComponent("labels"), r, of: nRounds)
@@ -211,7 +221,7 @@ public struct EvaluationRunner: Sendable {
         if n % step == 0 || n == total { progress("  \(n)/\(total) jobs done") }
       }
       var current = original, own = owns[a]
-      var seconds = [Double](), work = [Double?]()
+      var seconds = [Double](), work = [Double?](), distance = [Double]()
       for (r, d) in deletions.enumerated() {
         let ex = roundExamples[r]
         var req = UnlearningRequest(
@@ -230,11 +240,16 @@ public struct EvaluationRunner: Sendable {
         else { throw HarnessError(what, "returned a model of another architecture") }
         guard model.allFinite else { throw HarnessError(what, "returned non-finite weights (NaN or infinity)") }
         try Self.store(model, examples: ex, in: folder.round(folder.job(algo.name, i), r, of: nRounds))
+        if model.members.count == 1 {
+          let base = original.distance(to: sameInit[r])
+          distance.append(base > 0 ? model.members[0].distance(to: sameInit[r]) / base : .nan)
+        }
         current = model.members[0]
         if let state = model.state { own = TrainedOriginal(model: model, state: state) }
       }
-      let record = JobRecord(
+      var record = JobRecord(
         algorithm: algo.name, index: i, seed: jobSeeds[j], seconds: seconds, workFraction: work.contains(nil) ? nil : work.map { $0! })
+      if distance.count == nRounds { record.weightDistance = distance }
       try writeAtomically(try Self.json(record), to: folder.job(algo.name, i).appendingPathComponent("job.json"))
     }
     var failures = [JobFailure]()
@@ -264,15 +279,17 @@ public struct EvaluationRunner: Sendable {
         }
       }
       for algo in algorithms {
-        var outs = [ModelOutputs](), secs = [Double](), work = [Double]()
+        var outs = [ModelOutputs](), secs = [Double](), work = [Double](), dist = [Double]()
         for i in 0..<count(algo) {
           guard let record = records[algo.name]?[i] else { continue }
           outs.append(try Self.loadOutputs(folder.round(folder.job(algo.name, i), r, of: nRounds)))
           secs.append(record.seconds[r])
           if let w = record.workFraction { work.append(w[r]) }
+          if let d = record.weightDistance { dist.append(d[r]) }
         }
         var p = Population(algorithm: algo.name, kind: algo.kind, models: outs, seconds: secs)
         if !work.isEmpty && work.count == outs.count { p.workFractions = work }
+        if !dist.isEmpty && dist.count == outs.count { p.weightDistances = dist }
         round.append(p)
       }
       populations.append(round)

@@ -1,0 +1,38 @@
+import Foundation
+import Harness
+import NumericCore
+
+/// Weight-space distance to retraining, Thudi et al.'s "verification error"
+/// (EuroS&P 2022; spec `attacks-and-metrics.md` §6.1), normalised:
+///
+/// ```
+/// d(θ) = ‖θ − θ_r*‖₂ / ‖θ_original − θ_r*‖₂
+/// ```
+/// where θ_r* is retrained on the retain set from the original's initialisation
+/// and seeds (the distance is meaningless between different initialisations). 1 is
+/// no movement towards retraining, 0 is the retrained weights. The runner measures
+/// it for every single-network model when the job runs (weights are not stored);
+/// ensembles (SISA) and models retrained from other seeds have none.
+public struct WeightDistance: PopulationMetric {
+  public init() {}
+
+  public var columns: [MetricColumn] {
+    [
+      MetricColumn(
+        name: "weight_distance", header: "weight dist", direction: .lowerIsBetter,
+        description: "Normalised L2 distance ‖θ − θ_r*‖ / ‖θ_original − θ_r*‖ to the model retrained on retain from the original's initialisation (Thudi et al., EuroS&P 2022), mean ± std over models.",
+        decimals: 3)
+    ]
+  }
+
+  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
+    if population.kind == nil && population.algorithm == "original" { return ["weight_distance": MetricValue(mean: 1, note: "by definition")] }
+    if context.isReference || population.algorithm == OriginalSeeds.name {
+      return ["weight_distance": MetricValue(mean: nil, note: "trained from other initialisations: the distance is not meaningful")]
+    }
+    guard let d = population.weightDistances else {
+      return ["weight_distance": MetricValue(mean: nil, note: "ensembles have no single weight vector")]
+    }
+    return ["weight_distance": MetricValue(summarising: d)]
+  }
+}
