@@ -48,29 +48,12 @@ struct Evaluate: ParsableCommand {
       if let algorithms {
         spec.evaluation.algorithms = algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
       }
-      var names = ["retrain"]
-      for n in spec.evaluation.algorithms where !names.contains(n) { names.append(n) }
-      let algos = try names.map { try Registry.algorithm($0, spec: spec, file: file) }
-      let threads = spec.evaluation.workers > 0 ? spec.evaluation.workers : WorkerPool.availableCores
       let log: @Sendable (String) -> Void = { [quiet] line in
         if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
       }
-      let start = Date()
-      let experiment = try PreparedExperiment(spec: spec)
-      let folder = RunFolder(URL(fileURLWithPath: out ?? "results/\(spec.name)"))
-      var runner = EvaluationRunner(
-        experiment: experiment, algorithms: algos, models: spec.evaluation.models, workers: threads, folder: folder,
-        timeBudget: spec.evaluation.timeBudget > 0 ? spec.evaluation.timeBudget : nil, rounds: spec.evaluation.rounds,
-        referenceOriginals: spec.evaluation.referenceOriginals)
-      runner.uliraShadows = spec.evaluation.uliraShadows
-      log("\(spec.name): \(experiment.dataset.count) images, forget \(experiment.splits.forget.count), retain \(experiment.splits.retain.count), test \(experiment.splits.test.count); \(spec.evaluation.models) models × \(names.joined(separator: ", ")) → \(folder.url.path)")
-      let outcome = try runner.run(progress: log)
-      log("scoring")
-      let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: toolVersion)
-      try report.write(to: folder.url)
+      EvaluationSession.handleInterrupts()
+      let report = try EvaluationSession.run(spec, out: out ?? "results/\(spec.name)", file: file, log: log)
       print(report.markdown, terminator: "")
-      log("wrote \(folder.url.path)/results.json, table.md, table.csv, table.tex, report.html and plots/ in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
-      for f in outcome.failures { log("failed: \(f.algorithm) #\(f.index): \(f.reason)") }
     }
   }
 }

@@ -264,6 +264,34 @@ enum QuickRun {
     #expect(try fq(whole) == fq(killed))
   }
 
+  /// SIGINT stops cleanly (no new job starts, a message says how to resume), and the rerun completes.
+  @Test func sigint_stopsCleanly_andSaysHowToResume() throws {
+    let dir = TestSupport.temporaryDirectory("sigint")
+    let config = try writeConfig(dir, models: 40, epochs: 30)
+    let out = dir.appendingPathComponent("run")
+    let p = Process()
+    p.executableURL = TestSupport.repositoryRoot.appendingPathComponent(".build/release/unlearn")
+    p.arguments = ["evaluate", "--config", config, "--out", out.path]
+    let err = Pipe()
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = err
+    try p.run()
+    let deadline = Date().addingTimeInterval(60)
+    while p.isRunning && Date() < deadline
+      && !FileManager.default.fileExists(atPath: out.appendingPathComponent("jobs/retrain/0002/job.json").path)
+    {
+      usleep(2_000)
+    }
+    kill(p.processIdentifier, SIGINT)
+    let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus != 0 && message.contains("run the same command again to resume"), "\(message)")
+    #expect(!message.contains("Fatal") && !FileManager.default.fileExists(atPath: out.appendingPathComponent("results.json").path))
+    let (s1, _, e1) = try runUnlearn(["evaluate", "--config", config, "--out", out.path, "--quiet"])
+    #expect(s1 == 0, "\(e1)")
+    #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("manifest.json").path))
+  }
+
   struct Rows: Decodable {
     struct Row: Decodable { var metrics: [String: MetricValue] }
     var rows: [Row]
@@ -378,5 +406,36 @@ enum QuickRun {
       "score", "mia", "--members", dir.appendingPathComponent("z.npy").path, "--nonmembers", dir.appendingPathComponent("z.npy").path,
     ])
     #expect(s2 != 0 && e2.contains("--member-labels"))
+  }
+}
+
+@Suite(.serialized) struct ReplayTests {
+  /// A run replays to identical bytes; a tampered output or manifest is caught.
+  @Test func rerunVerify_provesTheRunByReplay_andCatchesTampering() throws {
+    let dir = TestSupport.temporaryDirectory("replay")
+    let config = dir.appendingPathComponent("c.yaml")
+    try Data(
+      "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [16]}\ntraining: {epochs: 3}\nevaluation: {models: 2, reference_originals: 2, algorithms: [sisa, finetune]}\n"
+        .utf8
+    ).write(to: config)
+    let run = dir.appendingPathComponent("run")
+    let (s0, _, e0) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
+    #expect(s0 == 0, "\(e0)")
+    let manifest = try RunManifest.read(run.appendingPathComponent("manifest.json"))
+    #expect(manifest.files.keys.contains("jobs/sisa/0001/forget.npy") && manifest.files.keys.contains("original/model.safetensors"))
+    #expect(manifest.timingFiles.contains("jobs/sisa/0001/job.json"))
+    let (s1, out1, e1) = try runUnlearn(["rerun", run.path, "--verify", "--quiet"])
+    #expect(s1 == 0 && out1.contains("verified: all"), "\(out1) \(e1)")
+    // A stored output edited after the run is caught.
+    let target = run.appendingPathComponent("jobs/finetune/0000/test.npy")
+    var bytes = try Data(contentsOf: target)
+    bytes[bytes.count - 1] ^= 1
+    try bytes.write(to: target)
+    let (s2, out2, _) = try runUnlearn(["rerun", run.path, "--verify", "--out", dir.appendingPathComponent("replay2").path])
+    
+    #expect(s2 != 0 && out2.contains("jobs/finetune/0000/test.npy") && out2.contains("NOT verified"), "\(out2)")
+    // A replay into an existing folder is refused.
+    let (s3, _, e3) = try runUnlearn(["rerun", run.path, "--out", dir.appendingPathComponent("replay2").path])
+    #expect(s3 != 0 && e3.contains("already exists"))
   }
 }

@@ -102,6 +102,8 @@ public struct EvaluationRunner: Sendable {
   public var referenceOriginals: Int
   /// U-LiRA shadow runs per approximate algorithm (0: off; see ``ULiRAShadows``).
   public var uliraShadows: Int = 0
+  /// Polled before each job: when it returns true no new job starts (SIGINT); finished jobs are kept.
+  public var shouldStop: @Sendable () -> Bool = { false }
 
   public init(
     experiment: PreparedExperiment, algorithms: [any UnlearningAlgorithm], models: Int, workers: Int, folder: RunFolder,
@@ -210,9 +212,11 @@ public struct EvaluationRunner: Sendable {
     let jobs = pending
     let jobSeeds = jobs.map { seed(algos[$0.algorithm].name, $0.index) }
     let budget = timeBudget, recipe = experiment.spec.training
+    let stop = shouldStop
     let results = WorkerPool.mapResults(count: jobs.count, workers: workers) { j in
       let (a, i) = jobs[j]
       let algo = algos[a]
+      if stop() { throw HarnessError("\(algo.name) #\(i)", "not started: the run was interrupted") }
       defer {
         let n = done.withLock { n -> Int in
           n += 1
@@ -257,6 +261,9 @@ public struct EvaluationRunner: Sendable {
       if case .failure(let e) = r { failures.append(JobFailure(algorithm: algorithms[pending[j].algorithm].name, index: pending[j].index, reason: "\(e)")) }
     }
 
+    if shouldStop() {
+      return Outcome(rounds: deletions, populations: [], failures: failures, jobsRun: 0, jobsSkipped: skipped, originalSHA256: "")
+    }
     // Load every finished job (this run's and earlier ones') from disk, per round.
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase

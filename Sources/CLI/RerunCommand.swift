@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Harness
+import NumericCore
+
+/// `unlearn rerun RUN --verify`: replays a run from its manifest and compares every output.
+struct Rerun: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Re-execute a run from its manifest.json into a fresh folder; with --verify, compare every output file.",
+    discussion: """
+      Prints one line per deterministic output file (identical / different / missing / extra) and exits 0 only if all
+      are identical. For exact methods (retrain, SISA) this is a proof of unlearning by replay: anyone holding the data
+      can check that the stored models are exactly what the algorithm produces without the forget set. Wall times
+      (job.json and the reports that print them) are not compared. Run it from the folder the run was made in, so that
+      the dataset path of the configuration resolves the same way.
+      """)
+
+  @Argument(help: ArgumentHelp("The run folder.", valueName: "run"))
+  var folder: String
+
+  @Flag(help: "Compare the replay's outputs with the run's, file by file.")
+  var verify = false
+
+  @Option(help: ArgumentHelp("Where to replay (default: <run>.rerun; must not exist).", valueName: "dir"))
+  var out: String?
+
+  @Flag(help: "Print only the verdict.")
+  var quiet = false
+
+  func run() throws {
+    try reportingErrors {
+      let source = URL(fileURLWithPath: folder)
+      let manifest = try RunManifest.read(source.appendingPathComponent("manifest.json"))
+      let target = out ?? source.standardizedFileURL.path + ".rerun"
+      guard !FileManager.default.fileExists(atPath: target) else {
+        throw HarnessError(target, "already exists; a replay needs a fresh folder (delete it or pass --out)")
+      }
+      let spec = try ExperimentSpec.load(yaml: manifest.config, file: source.appendingPathComponent("manifest.json").path)
+      let log: @Sendable (String) -> Void = { [quiet] line in
+        if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+      }
+      EvaluationSession.handleInterrupts()
+      _ = try EvaluationSession.run(spec, out: target, file: "manifest.json", log: log)
+      guard verify else { return }
+      let replay = try RunManifest.read(URL(fileURLWithPath: target).appendingPathComponent("manifest.json"))
+      var rows = manifest.compare(with: replay)
+      // The run's own files must still match its manifest (nothing edited after the fact).
+      for (file, hash) in manifest.files.sorted(by: { $0.key < $1.key }) {
+        let url = source.appendingPathComponent(file)
+        let stored = (try? SHA256.hex(fileAt: url)) ?? "missing"
+        if stored != hash { rows.append((file, stored == "missing" ? "missing in the run folder" : "stored file differs from the manifest")) }
+      }
+      if !quiet { for r in rows { print("\(r.status)\t\(r.file)") } }
+      let bad = rows.filter { $0.status != "identical" }
+      print(bad.isEmpty ? "verified: all \(rows.count) files identical" : "NOT verified: \(bad.count) of \(rows.count) files differ or are missing")
+      if !bad.isEmpty { throw ExitCode.failure }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import NumericCore
+
+/// `manifest.json`: the provenance of a run. The resolved configuration, the tool
+/// version, the SHA-256 of the dataset's file list, of every split, of the
+/// original weights and of every deterministic output file (logits, weights,
+/// labels, splits). Wall times (`job.json`) and the reports that print them are
+/// listed without hashes: they are the only files a replay is not expected to
+/// reproduce.
+public struct RunManifest: Codable, Sendable {
+  public static let schema = "unlearn.manifest"
+  public var schema = RunManifest.schema
+  public var schemaVersion = 1
+  public var toolVersion: String
+  /// The resolved configuration (YAML), enough to replay the run.
+  public var config: String
+  public var datasetFileListSHA256: String?
+  public var splits: [String: String]
+  public var originalWeightsSHA256: String
+  /// SHA-256 of every deterministic output, by path relative to the run folder.
+  public var files: [String: String]
+  /// Files with wall times, not expected to replay byte for byte.
+  public var timingFiles: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case schema, schemaVersion = "schema_version", toolVersion = "tool_version", config
+    case datasetFileListSHA256 = "dataset_file_list_sha256", splits, originalWeightsSHA256 = "original_weights_sha256", files
+    case timingFiles = "timing_files"
+  }
+
+  /// Hashes the outputs of `folder`.
+  public static func make(folder: RunFolder, experiment: PreparedExperiment, toolVersion: String, workers: Int) throws -> RunManifest {
+    let root = folder.url.standardizedFileURL
+    var deterministic = [String](), timing = [String]()
+    let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+    while let url = e?.nextObject() as? URL {
+      guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+      let rel = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
+      if rel == "manifest.json" || rel.hasPrefix(".") { continue }
+      if ["npy", "safetensors"].contains(url.pathExtension) || ["splits.json", "identity.yaml", "architecture.json"].contains(url.lastPathComponent)
+        || rel.hasSuffix("parameters.json")
+      {
+        deterministic.append(rel)
+      } else {
+        timing.append(rel)
+      }
+    }
+    let paths = deterministic.sorted()
+    let hashes = try WorkerPool.map(count: paths.count, workers: workers) { i in
+      try SHA256.hex(fileAt: root.appendingPathComponent(paths[i]))
+    }
+    let splits = Dictionary(uniqueKeysWithValues: experiment.splits.named.map { ($0.name, Splits.sha256($0.ids)) })
+    return RunManifest(
+      toolVersion: toolVersion, config: experiment.spec.yaml, datasetFileListSHA256: experiment.dataset.fileListSHA256, splits: splits,
+      originalWeightsSHA256: try SHA256.hex(fileAt: folder.original.appendingPathComponent("model.safetensors")),
+      files: Dictionary(uniqueKeysWithValues: zip(paths, hashes)), timingFiles: timing.sorted())
+  }
+
+  public func json() throws -> Data {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return try enc.encode(self)
+  }
+
+  public static func read(_ url: URL) throws -> RunManifest {
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+      throw HarnessError(url.path, "missing: is this a run folder written by unlearn evaluate (0.1.0 or later)?")
+    }
+    do { return try JSONDecoder().decode(RunManifest.self, from: data) } catch { throw HarnessError(url.path, "unreadable manifest (\(error))") }
+  }
+
+  /// Per file: identical, different or missing in `other` (and extra files of `other`).
+  public func compare(with other: RunManifest) -> [(file: String, status: String)] {
+    var out = [(String, String)]()
+    for (f, h) in files.sorted(by: { $0.key < $1.key }) {
+      guard let o = other.files[f] else {
+        out.append((f, "missing"))
+        continue
+      }
+      out.append((f, o == h ? "identical" : "different"))
+    }
+    for f in other.files.keys.sorted() where files[f] == nil { out.append((f, "extra")) }
+    return out
+  }
+}
