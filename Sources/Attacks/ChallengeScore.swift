@@ -285,11 +285,7 @@ public enum ChallengeScore {
   }
 
   /// NumPy's median in float64 (mean of the two middle values for even N).
-  static func median(_ x: [Double]) -> Double {
-    let s = x.sorted()
-    let n = s.count
-    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
-  }
+  static func median(_ x: [Double]) -> Double { Summary.median(x) }
 
   /// #{x ≤ v} in ascending `a`, moving a pointer from a previous answer (either direction).
   @inline(__always)

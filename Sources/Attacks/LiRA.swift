@@ -42,15 +42,8 @@ public struct LiRAAttack: PopulationMetric {
 
     init(_ phi: [[Double]]) {
       let n = phi.first?.count ?? 0
-      median = (0..<n).map { i in
-        let s = phi.map { $0[i] }.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-      }
-      variance = (0..<n).map { i in
-        let v = phi.map { $0[i] }
-        let m = v.reduce(0, +) / Double(v.count)
-        return v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count)
-      }
+      median = (0..<n).map { i in Summary.median(phi.map { $0[i] }) }
+      variance = (0..<n).map { i in Summary.variance(phi.map { $0[i] }) }
       pooledVariance = variance.isEmpty ? 0 : variance.reduce(0, +) / Double(variance.count)
     }
   }

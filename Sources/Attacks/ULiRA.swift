@@ -33,22 +33,14 @@ public struct ULiRAAttack: PopulationMetric {
     }
     let phi = shadows.map { logitScaledConfidences(logits: $0.logits["forget"]!, labels: f) }
     var muIn = [Double](), muOut = [Double](), varIn = 0.0, varOut = 0.0
-    func median(_ v: [Double]) -> Double {
-      let s = v.sorted()
-      return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-    func variance(_ v: [Double]) -> Double {
-      let m = v.reduce(0, +) / Double(v.count)
-      return v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count)
-    }
     for x in f.indices {
       let inn = phi.indices.filter { inclusion[$0][x] }.map { phi[$0][x] }
       let out = phi.indices.filter { !inclusion[$0][x] }.map { phi[$0][x] }
       guard !inn.isEmpty, !out.isEmpty else { return AttackReport.missing(columns, "every candidate needs shadow runs with and without it") }
-      muIn.append(median(inn))
-      muOut.append(median(out))
-      varIn += variance(inn) / Double(f.count)
-      varOut += variance(out) / Double(f.count)
+      muIn.append(Summary.median(inn))
+      muOut.append(Summary.median(out))
+      varIn += Summary.variance(inn) / Double(f.count)
+      varOut += Summary.variance(out) / Double(f.count)
     }
     func score(_ p: [Double]) -> [Double] {
       p.indices.map { LiRAAttack.logNormal(p[$0], muIn[$0], varIn) - LiRAAttack.logNormal(p[$0], muOut[$0], varOut) }

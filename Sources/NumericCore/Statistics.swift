@@ -137,3 +137,19 @@ public enum Beta {
     return (lo + hi) / 2
   }
 }
+
+/// Order statistics and moments shared by the attacks.
+public enum Summary {
+  /// The median, as NumPy computes it: the middle value, or the mean (a + b)/2 of the two middle values.
+  public static func median(_ x: [Double]) -> Double {
+    let s = x.sorted()
+    let n = s.count
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+  }
+
+  /// The population variance (divisor n), NumPy's `var` default.
+  public static func variance(_ x: [Double]) -> Double {
+    let m = x.reduce(0, +) / Double(x.count)
+    return x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(x.count)
+  }
+}
