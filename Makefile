@@ -5,9 +5,11 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := libpng-dev libopenblas-dev pkg-config
+# The tests also run the external-algorithm examples (Python 3 with NumPy).
+TEST_PACKAGES := python3 python3-numpy
 BIN := .build/release
 
-.PHONY: run test bench build deps clean
+.PHONY: run test bench build deps test-deps clean
 
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -16,13 +18,19 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# NumPy from Debian unless python3 already imports one (from pip, say).
+test-deps: deps
+	@python3 -c 'import numpy' 2>/dev/null || { \
+	  echo "installing: $(TEST_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES); }
+
 build: deps
 	$(SWIFT) build -c release --product unlearn
 
 run: build
 	$(BIN)/unlearn evaluate
 
-test: deps
+test: test-deps
 	$(SWIFT) build -c release --product unlearn
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 

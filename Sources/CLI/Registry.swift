@@ -2,6 +2,7 @@ import Attacks
 import Baselines
 import Harness
 import Networks
+import Synchronization
 
 /// The names the CLI knows: the only place that lists concrete algorithms and
 /// metrics. Adding an algorithm is one file in Baselines plus one line here.
@@ -31,21 +32,32 @@ enum Registry {
     LossThresholdAttack(), LiRAAttack(), RMIAAttack(), ULiRAAttack(), RetrainDistance(), WeightDistance(), AccuracyGap(), TimeMetric(),
   ]
 
-  static var algorithmNames: [String] { algorithms.map(\.name) }
+  /// Algorithms registered by a participant's own executable (``UnlearnCLI/main(registering:)``).
+  static let extra = Mutex<[(name: String, make: Factory)]>([])
 
-  /// Builds an algorithm with its hyper-parameters from the configuration.
+  /// Built-in algorithms, then registered ones.
+  static var allAlgorithms: [(name: String, make: Factory)] { algorithms + extra.withLock { $0 } }
+
+  static var algorithmNames: [String] { allAlgorithms.map(\.name) }
+
+  /// Builds an algorithm with its hyper-parameters from the configuration: a registered
+  /// name, or a section with `kind: external` (``ExternalCommand``).
   static func algorithm(_ name: String, spec: ExperimentSpec, file: String) throws -> any UnlearningAlgorithm {
-    guard let entry = algorithms.first(where: { $0.name == name }) else {
-      throw HarnessError("algorithm \(name)", "unknown; known algorithms: \(algorithmNames.joined(separator: ", "))")
-    }
     let params = spec.algorithms[name] ?? HyperParameters()
+    if ExternalCommand.isExternal(params) { return try ExternalCommand(name: name, parameters: params, file: file) }
+    guard let entry = allAlgorithms.first(where: { $0.name == name }) else {
+      throw HarnessError(
+        "algorithm \(name)",
+        "unknown; known algorithms: \(algorithmNames.joined(separator: ", ")), or a section algorithms.\(name) with kind: external and a command")
+    }
     return try entry.make(params.reader(algorithm: name, file: file), spec)
   }
 
   /// Rejects hyper-parameter sections for algorithms nobody knows (typos).
   static func checkParameterSections(_ spec: ExperimentSpec, file: String) throws {
-    for name in spec.algorithms.keys.sorted() where !algorithmNames.contains(name) {
-      throw HarnessError("\(file): algorithms.\(name)", "unknown algorithm; known: \(algorithmNames.joined(separator: ", "))")
+    for name in spec.algorithms.keys.sorted() where !algorithmNames.contains(name) && !ExternalCommand.isExternal(spec.algorithms[name]!) {
+      throw HarnessError(
+        "\(file): algorithms.\(name)", "unknown algorithm; known: \(algorithmNames.joined(separator: ", ")) (or add kind: external and a command)")
     }
   }
 }

@@ -23,6 +23,12 @@ public struct UnlearningRequest: Sendable {
   /// When the budget runs out (set by the runner when the job starts). Approximate
   /// methods stop and return their current model; exact methods fail.
   public var deadline: Deadline?
+  /// Where the runner stores this job's outputs (set by the runner; nil when called directly).
+  /// An algorithm may leave logs here; `.npy` and `.safetensors` files are reserved for the runner.
+  public var jobDirectory: URL?
+  /// A private, empty folder for temporary files (set by the runner under `RUN/.work/`;
+  /// nil: make one in the system's temporary directory).
+  public var scratchDirectory: URL?
 
   public init(
     original: ModelWeights, forget: LabeledExamples, retain: LabeledExamples, validation: LabeledExamples,

@@ -183,7 +183,15 @@ public struct EvaluationReport: Codable, Sendable {
       }
       lines.append("")
     }
-    return lines.joined(separator: "\n") + "\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n"
+    var failed = [String]()
+    for row in rows where row.round == 1 && !row.failures.isEmpty {
+      // The first line of the first reason (later lines are the command's log; all of it is in results.json).
+      let first = row.failures[0]
+      let reason = first.reason.split(separator: "\n").first.map(String.init) ?? ""
+      failed.append("- \(row.algorithm): \(row.failures.count) failed; #\(first.index): \(reason)")
+    }
+    if !failed.isEmpty { failed = ["Failed jobs:", ""] + failed + [""] }
+    return (lines + failed).joined(separator: "\n") + "\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n"
   }
 
   /// `table.csv`: raw values (no display scaling), `<metric>_mean` and `<metric>_std` columns.

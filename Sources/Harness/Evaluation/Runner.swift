@@ -14,6 +14,7 @@ import Synchronization
 /// RUN/jobs/<algorithm>/<index>/job.json          seed and wall time; written last (marks the job done)
 /// (with k > 1 deletion rounds, the logits of round r are in <index>/round-<r>/ and original/round-<r>/)
 /// RUN/labels/<split>.npy                         int64 labels of each scored split (rows of the logits)
+/// RUN/.work/<algorithm>/<index>/                 scratch of a job (external commands' work folders; kept when it fails)
 /// RUN/results.json, table.md, table.csv, table.tex, report.html, plots/*.png     scores
 /// ```
 public struct RunFolder: Sendable {
@@ -26,6 +27,10 @@ public struct RunFolder: Sendable {
   public var original: URL { url.appendingPathComponent("original") }
   public func algorithm(_ name: String) -> URL { url.appendingPathComponent("jobs").appendingPathComponent(name) }
   public func job(_ name: String, _ index: Int) -> URL { algorithm(name).appendingPathComponent(String(format: "%04d", index)) }
+  /// Scratch space of a job (external commands' work folders), outside what the manifest hashes.
+  public func work(_ name: String, _ index: Int) -> URL {
+    url.appendingPathComponent(".work").appendingPathComponent(name).appendingPathComponent(String(format: "%04d", index))
+  }
   /// The outputs of deletion round `r` (0-based) under `base`: `base` itself for a single round, else `base/round-<r+1>`.
   public func round(_ base: URL, _ r: Int, of rounds: Int) -> URL {
     rounds == 1 ? base : base.appendingPathComponent("round-\(r + 1)")
@@ -232,6 +237,8 @@ public struct EvaluationRunner: Sendable {
           original: current, forget: ex[0], retain: ex[1], validation: ex[3], forgetIDs: d.forget, retainIDs: d.retain,
           training: recipe, seed: Self.roundSeed(jobSeeds[j], r), timeBudget: budget, own: own)
         req.deadline = budget.map { Deadline(seconds: $0) }
+        req.jobDirectory = folder.round(folder.job(algo.name, i), r, of: nRounds)
+        req.scratchDirectory = folder.round(folder.work(algo.name, i), r, of: nRounds)
         let what = nRounds > 1 ? "\(algo.name) #\(i), round \(r + 1)" : "\(algo.name) #\(i)"
         let start = DispatchTime.now().uptimeNanoseconds
         let model: UnlearnedModel
