@@ -18,11 +18,13 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# NumPy from Debian unless python3 already imports one (from pip, say).
+# The tests run the external-algorithm examples: python3 with NumPy, from PyPI
+# when python3 has pip (pyenv, venv), else from Debian.
 test-deps: deps
-	@python3 -c 'import numpy' 2>/dev/null || { \
+	@python3 -c 'import numpy' 2>/dev/null || python3 -m pip install -q numpy 2>/dev/null || { \
 	  echo "installing: $(TEST_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES); }
+	@python3 -c 'import numpy' || { echo "python3 cannot import numpy; install it (pip install numpy) and run make test again"; exit 1; }
 
 build: deps
 	$(SWIFT) build -c release --product unlearn
@@ -33,6 +35,7 @@ run: build
 test: test-deps
 	$(SWIFT) build -c release --product unlearn
 	$(SWIFT) test -c release -Xswiftc -enable-testing
+	bash scripts/test-swift-submission.sh
 
 bench: deps
 	$(SWIFT) build -c release --product unlearn

@@ -12,7 +12,10 @@ let package = Package(
     .library(name: "Harness", targets: ["Harness"]),
     .library(name: "Attacks", targets: ["Attacks"]),
     .library(name: "Baselines", targets: ["Baselines"]),
-    .executable(name: "unlearn", targets: ["CLI"]),
+    // The command line as a library: a participant's executable registers its algorithms
+    // and runs every `unlearn` command (examples/swift-submission).
+    .library(name: "UnlearnCLI", targets: ["UnlearnCLI"]),
+    .executable(name: "unlearn", targets: ["UnlearnMain"]),
     .executable(name: "unlearn-bench", targets: ["Benchmarks"]),
   ],
   dependencies: [
@@ -32,7 +35,7 @@ let package = Package(
     .target(name: "CPNGDecoder", dependencies: ["CPNG"]),
 
     // Libraries, in the one direction of dependencies:
-    // NumericCore -> Networks -> Harness -> {Attacks, Baselines} -> CLI.
+    // NumericCore -> Networks -> Harness -> {Attacks, Baselines} -> UnlearnCLI.
     .target(name: "NumericCore", dependencies: ["CBLAS"]),
     .target(name: "Networks", dependencies: ["NumericCore"]),
     .target(
@@ -41,13 +44,15 @@ let package = Package(
     .target(name: "Attacks", dependencies: ["Harness", "NumericCore"]),
     .target(name: "Baselines", dependencies: ["Harness", "Networks", "NumericCore"]),
 
-    // Executables.
-    .executableTarget(
-      name: "CLI",
+    // The command line (a library), and the executables.
+    .target(
+      name: "UnlearnCLI",
       dependencies: [
         "Harness", "Attacks", "Baselines", "Networks", "NumericCore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]),
+      ],
+      path: "Sources/CLI"),
+    .executableTarget(name: "UnlearnMain", dependencies: ["UnlearnCLI"]),
     .executableTarget(
       name: "Benchmarks", dependencies: ["Harness", "Networks", "NumericCore"]),
 
@@ -64,7 +69,7 @@ let package = Package(
     .testTarget(
       name: "BaselinesTests", dependencies: ["Baselines", "Harness", "Networks", "NumericCore", "TestSupport"]),
     .testTarget(
-      name: "CLITests", dependencies: ["CLI", "Attacks", "Harness", "Networks", "NumericCore", "TestSupport"]),
+      name: "CLITests", dependencies: ["UnlearnCLI", "Attacks", "Harness", "Networks", "NumericCore", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@testable import CLI
+@testable import UnlearnCLI
 
 /// Runs the built `unlearn` binary and returns (status, stdout, stderr).
 func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {

@@ -5,7 +5,7 @@ import NumericCore
 import Testing
 import TestSupport
 
-@testable import CLI
+@testable import UnlearnCLI
 
 /// The conformance suite: every registered algorithm, with its default
 /// hyper-parameters, on a small digits experiment (MLP 64-16-10).

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 @testable import Attacks
-@testable import CLI
+@testable import UnlearnCLI
 @testable import Harness
 
 /// A quick evaluation: digits, MLP 64-16-10, 4 epochs, 3 models of each algorithm.

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 @testable import Baselines
-@testable import CLI
+@testable import UnlearnCLI
 @testable import Harness
 
 /// The external-algorithm protocol: the shipped NumPy example end to end, and every
