@@ -30,6 +30,19 @@ struct Evaluate: ParsableCommand {
       valueName: "a,b,..."))
   var algorithms: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Run only share i of n of the jobs (0-based), for a cluster; join the shards with unlearn merge.",
+      discussion: "Without it, a Slurm job array's SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT give the shard when set.",
+      valueName: "i/n"))
+  var shard: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Number of shards, the index coming from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID.",
+      valueName: "n"))
+  var shards: Int?
+
   @Flag(help: "Print nothing but the table.")
   var quiet = false
 
@@ -51,9 +64,20 @@ struct Evaluate: ParsableCommand {
       let log: @Sendable (String) -> Void = { [quiet] line in
         if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
       }
+      var assigned: ShardSpec? = nil
+      if let shard {
+        guard shards == nil else { throw HarnessError("--shards", "give either --shard i/n or --shards n, not both") }
+        assigned = try ShardSpec(parsing: shard)
+      } else if let (s, source) = try ShardSpec.fromEnvironment(ProcessInfo.processInfo.environment, shards: shards) {
+        assigned = s
+        log("shard \(s) (from \(source))")
+      }
+      if let assigned, assigned.count == 1 { log("one shard of one: running every job; unlearn merge still joins it") }
+      let folder = out ?? (assigned.map { "results/\(spec.name).shard-\($0.index)-of-\($0.count)" } ?? "results/\(spec.name)")
       EvaluationSession.handleInterrupts()
-      let report = try EvaluationSession.run(spec, out: out ?? "results/\(spec.name)", file: file, log: log)
-      print(report.markdown, terminator: "")
+      if let report = try EvaluationSession.run(spec, out: folder, file: file, shard: assigned, log: log) {
+        print(report.markdown, terminator: "")
+      }
     }
   }
 }

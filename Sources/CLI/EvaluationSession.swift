@@ -21,8 +21,12 @@ enum EvaluationSession {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
   }
 
-  /// Runs `spec` into `out` and writes results, reports and `manifest.json`.
-  static func run(_ spec: ExperimentSpec, out: String, file: String, log: @escaping @Sendable (String) -> Void) throws -> EvaluationReport {
+  /// Runs `spec` into `out` and writes results, reports and `manifest.json`; with a `shard`,
+  /// runs only its share of the jobs, writes `shard.json` and returns nil (`unlearn merge` scores).
+  @discardableResult
+  static func run(
+    _ spec: ExperimentSpec, out: String, file: String, shard: ShardSpec? = nil, log: @escaping @Sendable (String) -> Void
+  ) throws -> EvaluationReport? {
     var names = ["retrain"]
     for n in spec.evaluation.algorithms where !names.contains(n) { names.append(n) }
     let algos = try names.map { try Registry.algorithm($0, spec: spec, file: file) }
@@ -36,11 +40,19 @@ enum EvaluationSession {
       referenceOriginals: spec.evaluation.referenceOriginals)
     runner.uliraShadows = spec.evaluation.uliraShadows
     runner.shouldStop = { interrupted.load(ordering: .relaxed) }
-    log("\(spec.name): \(experiment.dataset.count) images, forget \(experiment.splits.forget.count), retain \(experiment.splits.retain.count), test \(experiment.splits.test.count); \(spec.evaluation.models) models × \(names.joined(separator: ", ")) → \(folder.url.path)")
+    runner.shard = shard
+    log("\(spec.name)\(shard.map { " shard \($0)" } ?? ""): \(experiment.dataset.count) images, forget \(experiment.splits.forget.count), retain \(experiment.splits.retain.count), test \(experiment.splits.test.count); \(spec.evaluation.models) models × \(names.joined(separator: ", ")) → \(folder.url.path)")
     let outcome = try runner.run(progress: log)
     if interrupted.load(ordering: .relaxed) {
       throw HarnessError(
         "interrupted", "finished jobs are kept in \(folder.url.path); run the same command again to resume from where it stopped")
+    }
+    if let shard {
+      let record = ShardRecord(toolVersion: toolVersion, shard: shard, jobs: outcome.assigned, failures: outcome.failures)
+      try writeAtomically(try record.json(), to: folder.url.appendingPathComponent("shard.json"))
+      log("shard \(shard): \(outcome.assigned.count) jobs (\(outcome.jobsSkipped) already done, \(outcome.failures.count) failed) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; when every shard is done: unlearn merge SHARD_DIR... --out RUN")
+      for f in outcome.failures { log("failed: \(f.algorithm) #\(f.index): \(f.reason)") }
+      return nil
     }
     log("scoring")
     let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: toolVersion)

@@ -8,7 +8,7 @@ struct Unlearn: ParsableCommand {
     commandName: "unlearn",
     abstract: "The reference evaluation harness for machine unlearning.",
     version: toolVersion,
-    subcommands: [Evaluate.self, Rerun.self, ScoreCommand.self, LeaderboardCommand.self, Train.self, DatasetCommand.self])
+    subcommands: [Evaluate.self, Merge.self, Rerun.self, ScoreCommand.self, LeaderboardCommand.self, Train.self, DatasetCommand.self])
 }
 
 /// The harness version written into every output.

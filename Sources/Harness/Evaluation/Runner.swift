@@ -51,6 +51,16 @@ public struct JobRecord: Codable, Sendable, Equatable {
   public var weightDistance: [Double]? = nil
 }
 
+/// One job: model `index` of `algorithm`.
+public struct JobID: Codable, Sendable, Equatable, Hashable {
+  public var algorithm: String
+  public var index: Int
+  public init(algorithm: String, index: Int) {
+    self.algorithm = algorithm
+    self.index = index
+  }
+}
+
 /// A job that did not produce a model, and why.
 public struct JobFailure: Codable, Sendable, Equatable {
   public var algorithm: String
@@ -109,6 +119,9 @@ public struct EvaluationRunner: Sendable {
   public var uliraShadows: Int = 0
   /// Polled before each job: when it returns true no new job starts (SIGINT); finished jobs are kept.
   public var shouldStop: @Sendable () -> Bool = { false }
+  /// Run only share `index` of `count` of the jobs (``ShardSpec``), and stop before loading and scoring:
+  /// `unlearn merge` joins the shards' folders and scores them.
+  public var shard: ShardSpec? = nil
 
   public init(
     experiment: PreparedExperiment, algorithms: [any UnlearningAlgorithm], models: Int, workers: Int, folder: RunFolder,
@@ -146,6 +159,8 @@ public struct EvaluationRunner: Sendable {
     public var jobsRun: Int
     public var jobsSkipped: Int
     public var originalSHA256: String
+    /// The jobs this invocation was responsible for (all of them, or a shard's share).
+    public var assigned: [JobID] = []
   }
 
   /// Prepares the folder, runs every missing job, and loads all outputs.
@@ -196,11 +211,16 @@ public struct EvaluationRunner: Sendable {
       return own
     }
 
-    // Pending jobs, reference first, in index order.
+    // Pending jobs, reference first, in index order; a shard takes every count-th job of that order.
     var pending = [(algorithm: Int, index: Int)]()
+    var assigned = [JobID]()
     var skipped = 0
+    var position = 0
     for (a, algo) in algorithms.enumerated() {
       for i in 0..<count(algo) {
+        defer { position += 1 }
+        if let shard, position % shard.count != shard.index { continue }
+        assigned.append(JobID(algorithm: algo.name, index: i))
         if fm.fileExists(atPath: folder.job(algo.name, i).appendingPathComponent("job.json").path) {
           skipped += 1
         } else {
@@ -268,8 +288,10 @@ public struct EvaluationRunner: Sendable {
       if case .failure(let e) = r { failures.append(JobFailure(algorithm: algorithms[pending[j].algorithm].name, index: pending[j].index, reason: "\(e)")) }
     }
 
-    if shouldStop() {
-      return Outcome(rounds: deletions, populations: [], failures: failures, jobsRun: 0, jobsSkipped: skipped, originalSHA256: "")
+    if shouldStop() || shard != nil {
+      return Outcome(
+        rounds: deletions, populations: [], failures: failures, jobsRun: pending.count, jobsSkipped: skipped, originalSHA256: "",
+        assigned: assigned)
     }
     // Load every finished job (this run's and earlier ones') from disk, per round.
     let decoder = JSONDecoder()
@@ -322,7 +344,8 @@ public struct EvaluationRunner: Sendable {
     }
     let sha = try SHA256.hex(Data(contentsOf: folder.original.appendingPathComponent("model.safetensors")))
     return Outcome(
-      rounds: deletions, populations: populations, failures: failures, jobsRun: pending.count, jobsSkipped: skipped, originalSHA256: sha)
+      rounds: deletions, populations: populations, failures: failures, jobsRun: pending.count, jobsSkipped: skipped, originalSHA256: sha,
+      assigned: assigned)
   }
 
   /// The original model: reloaded if a previous invocation trained it, else trained and stored
