@@ -36,6 +36,7 @@ test: test-deps
 	$(SWIFT) build -c release --product unlearn
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 	bash scripts/test-swift-submission.sh
+	bash scripts/test-slurm.sh
 
 bench: deps
 	$(SWIFT) build -c release --product unlearn
