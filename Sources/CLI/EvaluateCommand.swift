@@ -75,7 +75,7 @@ struct Evaluate: ParsableCommand {
       if let assigned, assigned.count == 1 { log("one shard of one: running every job; unlearn merge still joins it") }
       let folder = out ?? (assigned.map { "results/\(spec.name).shard-\($0.index)-of-\($0.count)" } ?? "results/\(spec.name)")
       EvaluationSession.handleInterrupts()
-      if let report = try EvaluationSession.run(spec, out: folder, file: file, shard: assigned, log: log) {
+      if let report = try EvaluationSession.run(spec, out: folder, file: file, shard: assigned, quiet: quiet, log: log) {
         print(report.markdown, terminator: "")
       }
     }

@@ -25,7 +25,8 @@ enum EvaluationSession {
   /// runs only its share of the jobs, writes `shard.json` and returns nil (`unlearn merge` scores).
   @discardableResult
   static func run(
-    _ spec: ExperimentSpec, out: String, file: String, shard: ShardSpec? = nil, log: @escaping @Sendable (String) -> Void
+    _ spec: ExperimentSpec, out: String, file: String, shard: ShardSpec? = nil, quiet: Bool = false,
+    log: @escaping @Sendable (String) -> Void
   ) throws -> EvaluationReport? {
     var names = ["retrain"]
     for n in spec.evaluation.algorithms where !names.contains(n) { names.append(n) }
@@ -41,6 +42,8 @@ enum EvaluationSession {
     runner.uliraShadows = spec.evaluation.uliraShadows
     runner.shouldStop = { interrupted.load(ordering: .relaxed) }
     runner.shard = shard
+    let meter = ProgressMeter(quiet: quiet)
+    runner.onJobDone = { meter.update(done: $0, total: $1) }
     log("\(spec.name)\(shard.map { " shard \($0)" } ?? ""): \(experiment.dataset.count) images, forget \(experiment.splits.forget.count), retain \(experiment.splits.retain.count), test \(experiment.splits.test.count); \(spec.evaluation.models) models × \(names.joined(separator: ", ")) → \(folder.url.path)")
     let outcome = try runner.run(progress: log)
     if interrupted.load(ordering: .relaxed) {

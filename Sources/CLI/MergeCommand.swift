@@ -44,7 +44,7 @@ struct Merge: ParsableCommand {
       let jobs = records.map(\.jobs.count).reduce(0, +), failed = records.map(\.failures.count).reduce(0, +)
       log("merged \(records.count) shards (\(jobs) jobs\(failed > 0 ? ", \(failed) failed: they run again now" : "")) into \(target.path)")
       EvaluationSession.handleInterrupts()
-      if let report = try EvaluationSession.run(spec, out: target.path, file: config.path, log: log) {
+      if let report = try EvaluationSession.run(spec, out: target.path, file: config.path, quiet: quiet, log: log) {
         print(report.markdown, terminator: "")
       }
     }

@@ -40,7 +40,7 @@ struct Rerun: ParsableCommand {
         if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
       }
       EvaluationSession.handleInterrupts()
-      _ = try EvaluationSession.run(spec, out: target, file: "manifest.json", log: log)
+      _ = try EvaluationSession.run(spec, out: target, file: "manifest.json", quiet: quiet, log: log)
       guard verify else { return }
       let replay = try RunManifest.read(URL(fileURLWithPath: target).appendingPathComponent("manifest.json"))
       var rows = manifest.compare(with: replay)

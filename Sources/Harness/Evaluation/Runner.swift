@@ -122,6 +122,8 @@ public struct EvaluationRunner: Sendable {
   /// Run only share `index` of `count` of the jobs (``ShardSpec``), and stop before loading and scoring:
   /// `unlearn merge` joins the shards' folders and scores them.
   public var shard: ShardSpec? = nil
+  /// Called with (0, total) when the jobs start, then from the workers as each finishes; nil: a `progress` line every 10 %.
+  public var onJobDone: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
 
   public init(
     experiment: PreparedExperiment, algorithms: [any UnlearningAlgorithm], models: Int, workers: Int, folder: RunFolder,
@@ -238,6 +240,8 @@ public struct EvaluationRunner: Sendable {
     let jobSeeds = jobs.map { seed(algos[$0.algorithm].name, $0.index) }
     let budget = timeBudget, recipe = experiment.spec.training
     let stop = shouldStop
+    let onJobDone = self.onJobDone
+    if total > 0 { onJobDone?(0, total) }
     let results = WorkerPool.mapResults(count: jobs.count, workers: workers) { j in
       let (a, i) = jobs[j]
       let algo = algos[a]
@@ -247,7 +251,7 @@ public struct EvaluationRunner: Sendable {
           n += 1
           return n
         }
-        if n % step == 0 || n == total { progress("  \(n)/\(total) jobs done") }
+        if let onJobDone { onJobDone(n, total) } else if n % step == 0 || n == total { progress("  \(n)/\(total) jobs done") }
       }
       var current = original, own = owns[a]
       var seconds = [Double](), work = [Double?](), distance = [Double]()

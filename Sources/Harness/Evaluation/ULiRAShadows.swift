@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Networks
 import NumericCore
 
@@ -45,7 +46,16 @@ public enum ULiRAShadows {
     }
     if !pending.isEmpty { progress("running \(pending.count) U-LiRA shadow runs (train, then unlearn)") }
     let jobs = pending, recipe = exp.spec.training
+    let done = Mutex(0), onJobDone = runner.onJobDone
+    if !jobs.isEmpty { onJobDone?(0, jobs.count) }
     let results = WorkerPool.mapResults(count: jobs.count, workers: runner.workers) { j in
+      defer {
+        let n = done.withLock { n -> Int in
+          n += 1
+          return n
+        }
+        onJobDone?(n, jobs.count)
+      }
       let (a, s) = jobs[j]
       let algo = algorithms[a]
       let seed = Seeds.derive(exp.spec.seed, "ulira", algo.name, String(s))
