@@ -123,7 +123,7 @@ public struct ExternalCommand: UnlearningAlgorithm {
     ]
     for v in passEnvironment { env[v] = ProcessInfo.processInfo.environment[v] }
     let limit = effectiveTimeout(request)
-    let (ending, _) = try Subprocess.run(command + [work.path], environment: env, log: log, timeout: limit)
+    let (ending, _) = try Subprocess.run(command + [work.path], environment: env, log: log, timeout: limit, cancel: request.isCancelled)
 
     func failure(_ why: String) -> HarnessError {
       let tail = Subprocess.tail(log)
@@ -137,6 +137,7 @@ public struct ExternalCommand: UnlearningAlgorithm {
     case .exited(let code): throw failure("exited with status \(code)")
     case .signalled(let s): throw failure("was killed by signal \(s)")
     case .timedOut(let t): throw failure("timed out after \(shortDecimal(t)) s and was killed (raise algorithms.\(name).timeout if it needs longer)")
+    case .cancelled: throw HarnessError("external command \(command.joined(separator: " "))", "stopped: the run was interrupted")
     }
     let output = work.appendingPathComponent("unlearned.safetensors")
     guard fm.fileExists(atPath: output.path) else {

@@ -19,13 +19,17 @@ public enum Subprocess {
     case exited(Int32)
     case signalled(Int32)
     case timedOut(seconds: Double)
+    /// `cancel` returned true; the process group was stopped.
+    case cancelled
   }
 
   /// Runs `arguments` (the first is looked up on `PATH` when it has no slash) with
   /// exactly `environment`, standard input from /dev/null and both output streams
-  /// appended to `log`. Returns how it ended and the wall time.
+  /// appended to `log`. Returns how it ended and the wall time. `cancel` is polled while it
+  /// runs: when it returns true the process group is stopped as on a time-out.
   public static func run(
-    _ arguments: [String], environment: [String: String], log: URL, timeout: Double?
+    _ arguments: [String], environment: [String: String], log: URL, timeout: Double?,
+    cancel: @Sendable () -> Bool = { false }
   ) throws -> (termination: Termination, seconds: Double) {
     precondition(!arguments.isEmpty)
     var executable = arguments[0]
@@ -72,14 +76,15 @@ public enum Subprocess {
 
     func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
     var status: Int32 = 0
-    var timedOut = false
+    var timedOut = false, cancelled = false
     // Poll: a blocking waitpid could not honour the time-out, and a 5 ms tick costs nothing next to a job.
     while true {
       let r = waitpid(pid, &status, WNOHANG)
       if r == pid { break }
       if r < 0 && errno != EINTR { throw HarnessError(executable, "lost track of the process (\(String(cString: strerror(errno))))") }
-      if let timeout, !timedOut, elapsed() > timeout {
-        timedOut = true
+      cancelled = cancel()
+      if cancelled || (timeout.map { elapsed() > $0 } ?? false) {
+        timedOut = !cancelled
         kill(-pid, SIGTERM)
         let grace = DispatchTime.now().uptimeNanoseconds
         while waitpid(pid, &status, WNOHANG) == 0 {
@@ -97,6 +102,7 @@ public enum Subprocess {
     // Whatever the command left running in its group goes with it.
     kill(-pid, SIGKILL)
     let seconds = elapsed()
+    if cancelled { return (.cancelled, seconds) }
     if timedOut { return (.timedOut(seconds: timeout ?? 0), seconds) }
     let low = status & 0x7f
     if low == 0 { return (.exited((status >> 8) & 0xff), seconds) }

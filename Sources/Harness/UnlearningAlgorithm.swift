@@ -29,6 +29,8 @@ public struct UnlearningRequest: Sendable {
   /// A private, empty folder for temporary files (set by the runner under `RUN/.work/`;
   /// nil: make one in the system's temporary directory).
   public var scratchDirectory: URL?
+  /// True once the run is being interrupted (SIGINT): long-running work may stop early by throwing.
+  public var isCancelled: @Sendable () -> Bool = { false }
 
   public init(
     original: ModelWeights, forget: LabeledExamples, retain: LabeledExamples, validation: LabeledExamples,

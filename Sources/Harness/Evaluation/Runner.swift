@@ -263,6 +263,7 @@ public struct EvaluationRunner: Sendable {
         req.deadline = budget.map { Deadline(seconds: $0) }
         req.jobDirectory = folder.round(folder.job(algo.name, i), r, of: nRounds)
         req.scratchDirectory = folder.round(folder.work(algo.name, i), r, of: nRounds)
+        req.isCancelled = stop
         let what = nRounds > 1 ? "\(algo.name) #\(i), round \(r + 1)" : "\(algo.name) #\(i)"
         let start = DispatchTime.now().uptimeNanoseconds
         let model: UnlearnedModel
