@@ -12,14 +12,20 @@ import NumericCore
 /// ∂L/∂X = col2im(Wᵀ·∂L/∂Y)
 /// ```
 /// The batch is processed in chunks whose column matrix fits in a core's L2
-/// cache (`columnBudget` floats); the backward pass rebuilds each chunk's
-/// columns rather than keeping the whole batch's, which keeps the products
-/// in cache instead of streaming megabytes through memory.
+/// cache (`columnBudget` floats), which keeps the products in cache instead of
+/// streaming megabytes through memory. The forward pass keeps every chunk's
+/// columns (up to `storedColumnLimit` floats: a training batch) for the
+/// backward pass that follows; larger batches (evaluation) reuse one chunk's
+/// buffer and the backward pass rebuilds the columns.
 /// Initialisation as PyTorch: W and b ~ U(−1/√(in·k·k), 1/√(in·k·k)).
 public final class Conv2D: Layer {
   public let inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int
   /// Largest column block, in floats (default 160 Ki floats = 640 KiB).
   public let columnBudget: Int
+  /// Most column floats kept from the forward pass for the backward pass (default 4 Mi floats = 16 MiB).
+  public let storedColumnLimit: Int
+  /// The batch whose columns the last forward pass kept (0: none).
+  private var storedBatch = 0
   public var outHeight: Int { height + 2 * padding - kernel + 1 }
   public var outWidth: Int { width + 2 * padding - kernel + 1 }
   public var inputSize: Int { inChannels * height * width }
@@ -28,7 +34,8 @@ public final class Conv2D: Layer {
   private var colGrad: FloatBuffer = FloatBuffer(count: 0)
 
   public init(
-    inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int, columnBudget: Int = 160 * 1024
+    inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int, columnBudget: Int = 160 * 1024,
+    storedColumnLimit: Int = 4 * 1024 * 1024
   ) {
     precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && padding >= 0 && columnBudget > 0)
     precondition(height + 2 * padding >= kernel && width + 2 * padding >= kernel, "Conv2D: kernel larger than the padded input")
@@ -39,6 +46,7 @@ public final class Conv2D: Layer {
     self.height = height
     self.width = width
     self.columnBudget = columnBudget
+    self.storedColumnLimit = storedColumnLimit
   }
 
   private var patch: Int { inChannels * kernel * kernel }
@@ -53,21 +61,26 @@ public final class Conv2D: Layer {
     "nn.Conv2d(\(inChannels), \(outChannels), kernel_size=\(kernel), padding=\(padding))"
   }
 
+  /// Whether the columns of a whole batch are kept between forward and backward.
+  private func keepsColumns(_ batch: Int) -> Bool { patch * batch * plane <= storedColumnLimit }
+
   public func prepare(maxBatch: Int) {
-    let n = patch * Swift.min(chunk, maxBatch) * plane
-    if col.count < n {
-      col = FloatBuffer(count: n)
-      colGrad = FloatBuffer(count: n)
-    }
+    let chunkFloats = patch * Swift.min(chunk, maxBatch) * plane
+    // Room for the largest batch whose columns are kept (at least one chunk).
+    var kept = maxBatch
+    while kept > 1 && !keepsColumns(kept) { kept -= 1 }
+    let n = Swift.max(chunkFloats, keepsColumns(kept) ? patch * kept * plane : 0)
+    if col.count < n { col = FloatBuffer(count: n) }
+    if colGrad.count < chunkFloats { colGrad = FloatBuffer(count: chunkFloats) }
   }
 
   public func initialize(_ parameters: FloatView, using rng: inout Xoshiro256StarStar) {
     fillUniform(parameters, bound: 1 / Float(patch).squareRoot(), using: &rng)
   }
 
-  /// Fills `col` with the columns of examples `first ..< first + count`.
-  private func unfold(_ input: FloatView, batch: Int, first: Int, count: Int) -> FloatView {
-    let view = col.view(offset: 0, count: patch * count * plane)
+  /// Fills `col` (at `offset`) with the columns of examples `first ..< first + count`.
+  private func unfold(_ input: FloatView, batch: Int, first: Int, count: Int, offset: Int = 0) -> FloatView {
+    let view = col.view(offset: offset, count: patch * count * plane)
     Kernels.im2col(
       input, channels: inChannels, batch: batch, first: first, count: count, height: height, width: width,
       kernel: kernel, padding: padding, into: view)
@@ -78,10 +91,13 @@ public final class Conv2D: Layer {
     let n = batch * plane
     let w = parameters.slice(0, outChannels * patch)
     Kernels.fillPlanes(output, planes: outChannels, size: n, with: parameters.slice(outChannels * patch, outChannels))
+    let keep = keepsColumns(batch) && col.count >= patch * batch * plane
+    storedBatch = keep ? batch : 0
     var first = 0
     while first < batch {
       let count = Swift.min(chunk, batch - first)
-      let cols = unfold(input, batch: batch, first: first, count: count)
+      // Kept columns: chunk c's block [patch, count·plane] starts at patch·plane·first.
+      let cols = unfold(input, batch: batch, first: first, count: count, offset: keep ? patch * plane * first : 0)
       // Y[:, first·plane ..< (first+count)·plane] += W·col  (row stride n).
       BLAS.gemm(
         m: outChannels, n: count * plane, k: patch, a: w, lda: patch, b: cols, ldb: count * plane, beta: 1,
@@ -101,8 +117,11 @@ public final class Conv2D: Layer {
     var first = 0
     while first < batch {
       let count = Swift.min(chunk, batch - first)
-      // One chunk: the forward pass (which backward always follows) left these columns in place.
-      let cols = count == batch ? col.view(offset: 0, count: patch * count * plane) : unfold(input, batch: batch, first: first, count: count)
+      // The forward pass of this batch (which backward always follows) kept the columns, unless the batch is too large.
+      let cols =
+        storedBatch == batch
+        ? col.view(offset: patch * plane * first, count: patch * count * plane)
+        : unfold(input, batch: batch, first: first, count: count)
       let dyChunk = outputGrad.slice(first * plane, outputGrad.count - first * plane)
       // ∂L/∂W (+)= ∂L/∂Y[:, chunk]·colᵀ
       BLAS.gemm(

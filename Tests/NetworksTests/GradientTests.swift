@@ -60,6 +60,27 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
     checkLayerGradients(Conv2D(inChannels: 1, outChannels: 2, kernel: 3, padding: 0, height: 4, width: 5), batch: 2, seed: 21)
     // A column budget of one example per chunk: the chunked passes must give the same gradients.
     checkLayerGradients(Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 1), batch: 3, seed: 22)
+    // Chunks whose columns are not kept from the forward pass (rebuilt in backward).
+    checkLayerGradients(
+      Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 1, storedColumnLimit: 0), batch: 3, seed: 22)
+  }
+
+  /// Kept columns and rebuilt columns give bit-identical gradients.
+  @Test func conv2D_keptAndRebuiltColumns_giveTheSameGradients() {
+    func gradients(_ limit: Int) -> [Float] {
+      let conv = Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 2 * 18 * 20, storedColumnLimit: limit)
+      conv.prepare(maxBatch: 5)
+      let x = FloatBuffer(TestSupport.randomValues(5 * conv.inputSize, seed: 25))
+      let p = FloatBuffer(TestSupport.randomValues(conv.parameterCount, seed: 26))
+      let dy = FloatBuffer(TestSupport.randomValues(5 * conv.outputSize, seed: 27))
+      let y = FloatBuffer(count: 5 * conv.outputSize), dx = FloatBuffer(count: 5 * conv.inputSize)
+      let dp = FloatBuffer(count: conv.parameterCount)
+      conv.forward(x.view, y.view, batch: 5, parameters: p.view)
+      conv.backward(
+        input: x.view, output: y.view, outputGrad: dy.view, inputGrad: dx.view, batch: 5, parameters: p.view, parameterGrads: dp.view)
+      return dp.array + dx.array
+    }
+    #expect(gradients(1 << 20) == gradients(0))
   }
 
   @Test func conv2D_chunkingDoesNotChangeTheOutput() {
