@@ -24,20 +24,30 @@ public final class ReLU: Layer {
 /// 2×2 max pooling with stride 2 over channel-major activations, PyTorch's
 /// `nn.MaxPool2d(2)`: `y[c, b, i, j] = max of x[c, b, 2i…2i+1, 2j…2j+1]`; the
 /// gradient flows to the (first) maximum only.
+///
+/// With `relu`, the layer is `nn.ReLU()` followed by `nn.MaxPool2d(2)`, fused:
+/// `max(relu(x)) = relu(max(x))`, so the ReLU runs on the pooled quarter and
+/// the full-size ReLU pass and its buffer disappear. The gradient is the same as
+/// the two layers': it flows to the first maximum when that maximum is positive,
+/// and nowhere otherwise (PyTorch's ReLU has derivative 0 at 0).
 public final class MaxPool2D: Layer {
   public let channels: Int, height: Int, width: Int
+  /// Whether a ReLU is fused in front of the pooling.
+  public let relu: Bool
   public var inputSize: Int { channels * height * width }
   public var outputSize: Int { channels * (height / 2) * (width / 2) }
   private var argmax = IndexBuffer(count: 0)
 
-  public init(channels: Int, height: Int, width: Int) {
+  public init(channels: Int, height: Int, width: Int, relu: Bool = false) {
     precondition(height >= 2 && width >= 2, "MaxPool2D needs at least 2×2 inputs")
     self.channels = channels
     self.height = height
     self.width = width
+    self.relu = relu
   }
 
-  public var torchDescription: String { "nn.MaxPool2d(2)" }
+  public var torchModuleCount: Int { relu ? 2 : 1 }
+  public var torchDescription: String { relu ? "nn.ReLU(), nn.MaxPool2d(2)" : "nn.MaxPool2d(2)" }
 
   public func prepare(maxBatch: Int) {
     if argmax.count < maxBatch * outputSize { argmax = IndexBuffer(count: maxBatch * outputSize) }
@@ -45,6 +55,7 @@ public final class MaxPool2D: Layer {
 
   public func forward(_ input: FloatView, _ output: FloatView, batch: Int, parameters: FloatView) {
     Kernels.maxPool2Forward(input, planes: channels * batch, height: height, width: width, into: output, argmax: argmax)
+    if relu { Kernels.reluForward(output, output, count: batch * outputSize) }
   }
 
   public func backward(
@@ -53,7 +64,8 @@ public final class MaxPool2D: Layer {
   ) {
     guard let dx = inputGrad else { return }
     Kernels.maxPool2Backward(
-      outputGrad: outputGrad, argmax: argmax, planes: channels * batch, height: height, width: width, inputGrad: dx)
+      outputGrad: outputGrad, argmax: argmax, planes: channels * batch, height: height, width: width, inputGrad: dx,
+      onlyWhere: relu ? output : nil)
   }
 }
 
@@ -94,7 +106,7 @@ public final class ToChannelMajor: Layer {
     self.channels = channels
     self.planeSize = planeSize
   }
-  public var isTorchModule: Bool { false }
+  public var torchModuleCount: Int { 0 }
   public var torchDescription: String { "" }
 
   public func forward(_ input: FloatView, _ output: FloatView, batch: Int, parameters: FloatView) {

@@ -93,8 +93,8 @@ public struct Architecture: Codable, Sendable, Equatable {
       for cout in channels {
         let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: kernelSize, padding: kernelSize / 2, height: hh, width: ww)
         layers.append(conv)
-        layers.append(ReLU(size: conv.outputSize))
-        layers.append(MaxPool2D(channels: cout, height: hh, width: ww))
+        // nn.ReLU() then nn.MaxPool2d(2), fused: max(relu(x)) = relu(max(x)), one pass instead of two.
+        layers.append(MaxPool2D(channels: cout, height: hh, width: ww, relu: true))
         cin = cout
         hh /= 2
         ww /= 2
@@ -107,7 +107,7 @@ public struct Architecture: Codable, Sendable, Equatable {
 
   /// The equivalent PyTorch module, as Python source (`nn.Sequential` assigned to `self.layers`).
   public var torchSequential: String {
-    makeLayers().filter(\.isTorchModule).map(\.torchDescription).joined(separator: ", ")
+    makeLayers().filter { $0.torchModuleCount > 0 }.map(\.torchDescription).joined(separator: ", ")
   }
 }
 

@@ -14,10 +14,11 @@ public protocol Layer: AnyObject {
   var outputSize: Int { get }
   /// Parameter tensors as `(suffix, shape)` in PyTorch naming, e.g. `("weight", [out, in])`.
   var parameterShapes: [(suffix: String, shape: [Int])] { get }
-  /// Whether the layer is a module of the equivalent PyTorch `nn.Sequential`
-  /// (internal layout changes are not, and so take no index).
-  var isTorchModule: Bool { get }
-  /// The PyTorch module this layer corresponds to, e.g. `nn.Linear(64, 128)`.
+  /// How many modules of the equivalent PyTorch `nn.Sequential` the layer stands for:
+  /// usually 1; 0 for internal layout changes (they take no index); 2 for a fused
+  /// ReLU + max-pool.
+  var torchModuleCount: Int { get }
+  /// The PyTorch module(s) this layer corresponds to, e.g. `nn.Linear(64, 128)`.
   var torchDescription: String { get }
 
   /// Allocates scratch space for batches of up to `maxBatch` examples.
@@ -37,7 +38,7 @@ public protocol Layer: AnyObject {
 extension Layer {
   /// Total number of parameters.
   public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
-  public var isTorchModule: Bool { true }
+  public var torchModuleCount: Int { 1 }
   public var parameterShapes: [(suffix: String, shape: [Int])] { [] }
   public func prepare(maxBatch: Int) {}
   public func initialize(_ parameters: FloatView, using rng: inout Xoshiro256StarStar) {}

@@ -334,14 +334,14 @@ public final class Network {
     var out = [Safetensors.Entry]()
     var torchIndex = 0
     for (i, l) in layers.enumerated() {
-      guard l.isTorchModule else { continue }
+      guard l.torchModuleCount > 0 else { continue }
       var off = offsets[i]
       for (suffix, shape) in l.parameterShapes {
         let n = shape.reduce(1, *)
         out.append(.init(name: "layers.\(torchIndex).\(suffix)", tensor: Tensor(shape: shape, scalars: parameters.view(offset: off, count: n).array)))
         off += n
       }
-      torchIndex += 1
+      torchIndex += l.torchModuleCount
     }
     return out
   }

@@ -227,18 +227,41 @@ public enum Kernels {
   }
 
   /// Routes each output gradient to the input recorded by ``maxPool2Forward(_:planes:height:width:into:argmax:)``
-  /// (the input gradient is zeroed first).
+  /// (the input gradient is zeroed first). With `onlyWhere` (the output of a fused ReLU + pool),
+  /// only outputs greater than 0 pass their gradient on.
   public static func maxPool2Backward(
-    outputGrad dy: FloatView, argmax: IndexBuffer, planes: Int, height: Int, width: Int, inputGrad dx: FloatView
+    outputGrad dy: FloatView, argmax: IndexBuffer, planes: Int, height: Int, width: Int, inputGrad dx: FloatView,
+    onlyWhere positive: FloatView? = nil
   ) {
     let ho = height / 2, wo = width / 2
     let dyp = dy.pointer, dxp = dx.pointer, ap = argmax.base
+    let yp = positive?.pointer
+    if height % 2 == 0 && width % 2 == 0 {
+      // Every input is in exactly one 2×2 window: write each window whole, no zeroing pass.
+      for p in 0..<planes {
+        for oy in 0..<ho {
+          let top = dxp + p * height * width + (2 * oy) * width, bottom = top + width
+          let o = (p * ho + oy) * wo
+          for ox in 0..<wo {
+            let code = ap[o + ox]
+            var g = dyp[o + ox]
+            if let yp, !(yp[o + ox] > 0) { g = 0 }
+            top[2 * ox] = code == 0 ? g : 0
+            top[2 * ox + 1] = code == 1 ? g : 0
+            bottom[2 * ox] = code == 2 ? g : 0
+            bottom[2 * ox + 1] = code == 3 ? g : 0
+          }
+        }
+      }
+      return
+    }
     dxp.update(repeating: 0, count: planes * height * width)
     for p in 0..<planes {
       for oy in 0..<ho {
         let base = p * height * width + (2 * oy) * width
         let o = (p * ho + oy) * wo
         for ox in 0..<wo {
+          if let yp, !(yp[o + ox] > 0) { continue }
           let code = Int(ap[o + ox])
           dxp[base + 2 * ox + (code & 1) + (code >> 1) * width] += dyp[o + ox]
         }

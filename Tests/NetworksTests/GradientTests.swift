@@ -101,8 +101,39 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
     checkLayerGradients(ReLU(size: 9), batch: 3, seed: 30, inputScale: 10)
   }
 
+  /// The fused ReLU + max-pool gives the bits of ReLU then max-pool, forward and backward.
+  @Test(arguments: [5, 4]) func fusedReLUMaxPool_equalsReLUThenMaxPool(width w: Int) {
+    let (c, h, batch) = (3, 6, 4)
+    let fused = MaxPool2D(channels: c, height: h, width: w, relu: true)
+    let relu = ReLU(size: c * h * w), pool = MaxPool2D(channels: c, height: h, width: w)
+    fused.prepare(maxBatch: batch)
+    pool.prepare(maxBatch: batch)
+    // Mixed signs, exact zeros and ties, so that every branch is taken.
+    var values = TestSupport.randomValues(batch * fused.inputSize, seed: 41).map { ($0 * 4).rounded() / 4 }
+    values[0] = 0
+    let x = FloatBuffer(values), none = FloatBuffer(count: 0)
+    let y1 = FloatBuffer(count: batch * fused.outputSize), r = FloatBuffer(count: batch * relu.outputSize)
+    let y2 = FloatBuffer(count: batch * fused.outputSize)
+    fused.forward(x.view, y1.view, batch: batch, parameters: none.view)
+    relu.forward(x.view, r.view, batch: batch, parameters: none.view)
+    pool.forward(r.view, y2.view, batch: batch, parameters: none.view)
+    #expect(y1.array == y2.array)
+    let dy = FloatBuffer(TestSupport.randomValues(batch * fused.outputSize, seed: 42))
+    let dx1 = FloatBuffer(count: batch * fused.inputSize), dr = FloatBuffer(count: batch * fused.inputSize)
+    let dx2 = FloatBuffer(count: batch * fused.inputSize)
+    fused.backward(input: x.view, output: y1.view, outputGrad: dy.view, inputGrad: dx1.view, batch: batch, parameters: none.view, parameterGrads: none.view)
+    pool.backward(input: r.view, output: y2.view, outputGrad: dy.view, inputGrad: dr.view, batch: batch, parameters: none.view, parameterGrads: none.view)
+    relu.backward(input: x.view, output: r.view, outputGrad: dr.view, inputGrad: dx2.view, batch: batch, parameters: none.view, parameterGrads: none.view)
+    #expect(dx1.array == dx2.array)
+    #expect(fused.torchModuleCount == 2 && fused.torchDescription == "nn.ReLU(), nn.MaxPool2d(2)")
+  }
+
   @Test func maxPool_gradientMatchesFiniteDifference() {
     checkLayerGradients(MaxPool2D(channels: 2, height: 4, width: 5), batch: 2, seed: 40, inputScale: 10)
+    checkLayerGradients(MaxPool2D(channels: 2, height: 4, width: 5, relu: true), batch: 2, seed: 43, inputScale: 10)
+    // Even sizes: the backward pass writes whole windows instead of zeroing and scattering.
+    checkLayerGradients(MaxPool2D(channels: 2, height: 4, width: 6), batch: 2, seed: 44, inputScale: 10)
+    checkLayerGradients(MaxPool2D(channels: 2, height: 4, width: 6, relu: true), batch: 2, seed: 45, inputScale: 10)
   }
 
   @Test func flatten_andChannelMajor_gradientsMatchFiniteDifference() {
