@@ -52,6 +52,40 @@ import TestSupport
     #expect(rows.contains { $0["algorithm"] as? String == "numpy-finetune" && ($0["failures"] as? [Any])?.isEmpty == true })
   }
 
+  /// Whether `python3` can import `module` (the PyTorch template runs only where torch is installed).
+  static func pythonHas(_ module: String) -> Bool {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", "import \(module)"]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
+  }
+
+  /// The PyTorch template loads the weights into an equivalent torch module (strict names and
+  /// shapes), fine-tunes and writes them back, for the MLP and the CNN. Runs only where torch is installed.
+  @Test(.enabled(if: pythonHas("torch")), arguments: ["mlp", "cnn"])
+  func pytorchTemplate_runsThroughTheProtocol(architecture: String) throws {
+    let dir = TestSupport.temporaryDirectory("external-torch-\(architecture)")
+    let config = dir.appendingPathComponent("c.yaml")
+    let model = architecture == "cnn" ? "{architecture: cnn, channels: [4, 8]}" : "{hidden: [16]}"
+    try Data(
+      """
+      dataset: {path: \(TestSupport.digitsPath)}
+      model: \(model)
+      training: {epochs: 2}
+      evaluation: {models: 2, reference_originals: 0, algorithms: [torch-template]}
+      algorithms:
+        torch-template: {kind: external, command: [python3, examples/python/pytorch_template.py], timeout: 300, epochs: 1}
+
+      """.utf8
+    ).write(to: config)
+    let (status, out, err) = try runUnlearn(["evaluate", "--config", config.path, "--out", dir.appendingPathComponent("run").path, "--quiet"])
+    #expect(status == 0 && out.contains("| torch-template | approximate | 2 |"), "\(out)\n\(err)")
+  }
+
   @Test func everyFailureMode_isAFailedRowWithItsReason() throws {
     let dir = TestSupport.temporaryDirectory("external-fail")
     // A tiny Python (standard library only) that rewrites model.safetensors into unlearned.safetensors.
