@@ -113,6 +113,12 @@ public enum ShardMerge {
     !relative.hasPrefix("jobs/") || relative.hasSuffix("/parameters.json") || relative.contains("/original/")
   }
 
+  /// A configuration's text without its `workers:` line (which never changes an output).
+  static func withoutWorkers(_ url: URL) throws -> String {
+    try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+      .filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("workers:") }.joined(separator: "\n")
+  }
+
   /// Validates `shards` and copies them into `target` (which must not exist or be empty).
   /// Returns the shard records, in shard order.
   @discardableResult
@@ -151,8 +157,10 @@ public enum ShardMerge {
         if rel.hasPrefix(".") || ["shard.json", "manifest.json"].contains(rel) { continue }
         let dest = target.appendingPathComponent(rel)
         if let first = origin[rel] {
-          // Shared files must agree byte for byte; wall times (job.json of a shared model) may differ.
-          guard isShared(rel), rel.hasSuffix("job.json") || fm.contentsEqual(atPath: url.path, andPath: dest.path) else {
+          // Shared files must agree byte for byte; wall times (job.json of a shared model) may differ,
+          // and so may the worker count in config.yaml (shards may run on machines of different sizes).
+          let same = rel == "config.yaml" ? try withoutWorkers(url) == withoutWorkers(dest) : fm.contentsEqual(atPath: url.path, andPath: dest.path)
+          guard isShared(rel), rel.hasSuffix("job.json") || same else {
             throw HarnessError(
               url.path,
               isShared(rel)
