@@ -44,7 +44,12 @@ enum Registry {
   /// name, or a section with `kind: external` (``ExternalCommand``).
   static func algorithm(_ name: String, spec: ExperimentSpec, file: String) throws -> any UnlearningAlgorithm {
     let params = spec.algorithms[name] ?? HyperParameters()
-    if ExternalCommand.isExternal(params) { return try ExternalCommand(name: name, parameters: params, file: file) }
+    if ExternalCommand.isExternal(params) {
+      guard !algorithmNames.contains(name) else {
+        throw HarnessError("\(file): algorithms.\(name)", "\(name) is a built-in algorithm; give the external one another name")
+      }
+      return try ExternalCommand(name: name, parameters: params, file: file)
+    }
     guard let entry = allAlgorithms.first(where: { $0.name == name }) else {
       throw HarnessError(
         "algorithm \(name)",

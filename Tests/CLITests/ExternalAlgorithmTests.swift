@@ -195,6 +195,9 @@ import TestSupport
     }
     #expect { try make([:]) } throws: { "\($0)".contains("c.yaml: algorithms.x.command") }
     #expect { try make(["command": .string("true"), "timeout": .int(-1)]) } throws: { "\($0)".contains("algorithms.x.timeout") }
+    var spec = ExperimentSpec()
+    spec.algorithms["finetune"] = HyperParameters(["kind": .string("external"), "command": .string("true")])
+    #expect { try Registry.algorithm("finetune", spec: spec, file: "c.yaml") } throws: { "\($0)".contains("is a built-in algorithm") }
     let shell = try make(["command": .string("python3 my.py --fast"), "exact": .bool(true), "lr": .double(0.1)])
     #expect(shell.command == ["/bin/sh", "-c", "python3 my.py --fast"] && shell.kind == .exact && shell.parameters == ["lr": .double(0.1)])
   }
