@@ -109,6 +109,12 @@ public enum Kernels {
   /// `col[(c·k + i)·k + j, ((b − first)·Ho + y)·Wo + x] = in[c, b, y + i − pad, x + j − pad]`
   /// (zero outside the image), with `Ho = H + 2·pad − k + 1`; each row of `col`
   /// holds `count·Ho·Wo` values.
+  ///
+  /// "Same" convolutions (`2·pad = k − 1`, so `Ho·Wo = H·W`) take a faster path
+  /// with the same result: each (row, example) block of `col` is the input plane
+  /// shifted by `s = (i − pad)·W + (j − pad)` as one contiguous copy, after which
+  /// the columns the shift wrapped across a row edge are zeroed. Other shapes
+  /// copy row by row.
   public static func im2col(
     _ input: FloatView, channels: Int, batch: Int, first: Int = 0, count: Int? = nil, height: Int, width: Int,
     kernel k: Int, padding pad: Int, into col: FloatView
@@ -118,6 +124,27 @@ public enum Kernels {
     let n = nb * ho * wo
     precondition(first >= 0 && first + nb <= batch)
     precondition(col.count >= channels * k * k * n && input.count >= channels * batch * height * width)
+    if isSameConvolution(height: height, width: width, kernel: k, padding: pad) {
+      im2colShifted(input, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k, padding: pad, into: col)
+    } else {
+      im2colByRows(input, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k, padding: pad, into: col)
+    }
+  }
+
+  /// Whether the shifted-plane paths of ``im2col(_:channels:batch:first:count:height:width:kernel:padding:into:)``
+  /// and ``col2im(_:channels:batch:first:count:height:width:kernel:padding:into:)`` apply:
+  /// output size equals input size, and no shift crosses more than one row edge.
+  static func isSameConvolution(height: Int, width: Int, kernel k: Int, padding pad: Int) -> Bool {
+    2 * pad == k - 1 && pad < width && pad < height
+  }
+
+  /// The general row-by-row unfolding (any padding).
+  static func im2colByRows(
+    _ input: FloatView, channels: Int, batch: Int, first: Int, count nb: Int, height: Int, width: Int,
+    kernel k: Int, padding pad: Int, into col: FloatView
+  ) {
+    let ho = height + 2 * pad - k + 1, wo = width + 2 * pad - k + 1
+    let n = nb * ho * wo
     let ip = input.pointer, cp = col.pointer
     for c in 0..<channels {
       for i in 0..<k {
@@ -144,9 +171,63 @@ public enum Kernels {
     }
   }
 
+  /// The shifted-plane unfolding of a "same" convolution (see ``isSameConvolution(height:width:kernel:padding:)``).
+  ///
+  /// For kernel offset (i, j) and output index `d = y·W + x`, the source is
+  /// `d + s` with `s = (i − pad)·W + (j − pad)`. Copying the whole valid range of
+  /// `d + s` at once is exact except where `x + j − pad` leaves `[0, W)`: there the
+  /// copy read the neighbouring row, so those columns are zeroed afterwards.
+  /// Every entry whose row `y + i − pad` leaves the image is either outside the
+  /// copied range or in such a column, so it ends up zero too.
+  static func im2colShifted(
+    _ input: FloatView, channels: Int, batch: Int, first: Int, count nb: Int, height: Int, width: Int,
+    kernel k: Int, padding pad: Int, into col: FloatView
+  ) {
+    let hw = height * width
+    let n = nb * hw
+    let ip = input.pointer, cp = col.pointer
+    for c in 0..<channels {
+      for i in 0..<k {
+        for j in 0..<k {
+          let rowBase = cp + ((c * k + i) * k + j) * n
+          let s = (i - pad) * width + (j - pad)
+          let lo = Swift.max(0, -s), hi = Swift.min(hw, hw - s)
+          for b in 0..<nb {
+            let src = ip + (c * batch + first + b) * hw
+            let dst = rowBase + b * hw
+            if lo > 0 { dst.update(repeating: 0, count: lo) }
+            (dst + lo).update(from: src + lo + s, count: hi - lo)
+            if hi < hw { (dst + hi).update(repeating: 0, count: hw - hi) }
+            zeroWrappedColumns(dst, height: height, width: width, shift: j - pad)
+          }
+        }
+      }
+    }
+  }
+
+  /// Zeroes, in every row of a `height × width` plane, the columns `x` where
+  /// `x + shift` leaves `[0, width)`.
+  @inline(__always)
+  static func zeroWrappedColumns(_ plane: UnsafeMutablePointer<Float>, height: Int, width: Int, shift: Int) {
+    if shift < 0 {
+      for y in 0..<height {
+        for x in 0..<(-shift) { plane[y * width + x] = 0 }
+      }
+    } else if shift > 0 {
+      for y in 0..<height {
+        for x in (width - shift)..<width { plane[y * width + x] = 0 }
+      }
+    }
+  }
+
   /// The adjoint of ``im2col(_:channels:batch:first:count:height:width:kernel:padding:into:)``:
   /// accumulates column gradients back into the CBHW input gradient of the
   /// examples `first ..< first + count`, whose planes it zeroes first.
+  ///
+  /// Each input element receives its contributions in kernel order (i, j), so the
+  /// result has the same bits on both paths. The "same"-convolution path adds
+  /// whole shifted planes (8 floats at a time) and uses `col` as scratch: it
+  /// zeroes the entries that fall outside the image before adding.
   public static func col2im(
     _ col: FloatView, channels: Int, batch: Int, first: Int = 0, count: Int? = nil, height: Int, width: Int,
     kernel k: Int, padding pad: Int, into input: FloatView
@@ -156,10 +237,25 @@ public enum Kernels {
     let n = nb * ho * wo
     precondition(first >= 0 && first + nb <= batch)
     precondition(col.count >= channels * k * k * n && input.count >= channels * batch * height * width)
-    let ip = input.pointer, cp = col.pointer
+    let ip = input.pointer
     for c in 0..<channels {
       (ip + (c * batch + first) * height * width).update(repeating: 0, count: nb * height * width)
     }
+    if isSameConvolution(height: height, width: width, kernel: k, padding: pad) {
+      col2imShifted(col, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k, padding: pad, into: input)
+    } else {
+      col2imByRows(col, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k, padding: pad, into: input)
+    }
+  }
+
+  /// The general row-by-row accumulation (any padding) into zeroed planes.
+  static func col2imByRows(
+    _ col: FloatView, channels: Int, batch: Int, first: Int, count nb: Int, height: Int, width: Int,
+    kernel k: Int, padding pad: Int, into input: FloatView
+  ) {
+    let ho = height + 2 * pad - k + 1, wo = width + 2 * pad - k + 1
+    let n = nb * ho * wo
+    let ip = input.pointer, cp = col.pointer
     for c in 0..<channels {
       for i in 0..<k {
         for j in 0..<k {
@@ -178,6 +274,50 @@ public enum Kernels {
           }
         }
       }
+    }
+  }
+
+  /// The shifted-plane accumulation of a "same" convolution into zeroed planes:
+  /// `in[d + s] += col[d]` over the valid range of `d + s`, after zeroing the
+  /// wrapped columns of `col` (see ``im2colShifted(_:channels:batch:first:count:height:width:kernel:padding:into:)``).
+  /// Adding those zeros leaves every sum's bits unchanged: a sum that starts at
+  /// +0 is never −0, and `v + 0 = v` for every other `v`.
+  static func col2imShifted(
+    _ col: FloatView, channels: Int, batch: Int, first: Int, count nb: Int, height: Int, width: Int,
+    kernel k: Int, padding pad: Int, into input: FloatView
+  ) {
+    let hw = height * width
+    let n = nb * hw
+    let ip = input.pointer, cp = col.pointer
+    for c in 0..<channels {
+      for b in 0..<nb {
+        let plane = ip + (c * batch + first + b) * hw
+        for i in 0..<k {
+          for j in 0..<k {
+            let src = cp + ((c * k + i) * k + j) * n + b * hw
+            let s = (i - pad) * width + (j - pad)
+            let lo = Swift.max(0, -s), hi = Swift.min(hw, hw - s)
+            zeroWrappedColumns(src, height: height, width: width, shift: j - pad)
+            addInPlace(plane + lo + s, src + lo, count: hi - lo)
+          }
+        }
+      }
+    }
+  }
+
+  /// `y[t] += x[t]` for `t < count`, 8 floats at a time.
+  @inline(__always)
+  static func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, count: Int) {
+    var t = 0
+    while t + 8 <= count {
+      let a = UnsafeRawPointer(y + t).loadUnaligned(as: SIMD8<Float>.self)
+      let b = UnsafeRawPointer(x + t).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(y + t).storeBytes(of: a + b, as: SIMD8<Float>.self)
+      t += 8
+    }
+    while t < count {
+      y[t] += x[t]
+      t += 1
     }
   }
 
@@ -200,7 +340,9 @@ public enum Kernels {
         let r0 = xp + p * height * width + (2 * oy) * width, r1 = r0 + width
         let o = (p * ho + oy) * wo
         var ox = 0
-        while ox + 8 <= wo {
+        // A row's last eight outputs overlap the previous ones when `wo` is not a multiple of 8 (same values again).
+        while wo >= 8 && ox < wo {
+          if ox + 8 > wo { ox = wo - 8 }
           let top = UnsafeRawPointer(r0 + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
           let bottom = UnsafeRawPointer(r1 + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
           let a = top.evenHalf, b = top.oddHalf, c = bottom.evenHalf, d = bottom.oddHalf
@@ -237,12 +379,32 @@ public enum Kernels {
     let dyp = dy.pointer, dxp = dx.pointer, ap = argmax.base
     let yp = positive?.pointer
     if height % 2 == 0 && width % 2 == 0 {
-      // Every input is in exactly one 2×2 window: write each window whole, no zeroing pass.
+      // Every input is in exactly one 2×2 window: write each window whole, no zeroing pass;
+      // eight windows at a time (a row's last eight overlap the previous ones when the width
+      // is not a multiple of 16: they write the same values again).
+      let zero = SIMD16<Float>()
+      let topCodes = SIMD16<Int32>(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
+      let bottomCodes = topCodes &+ 2
       for p in 0..<planes {
         for oy in 0..<ho {
           let top = dxp + p * height * width + (2 * oy) * width, bottom = top + width
           let o = (p * ho + oy) * wo
-          for ox in 0..<wo {
+          var ox = 0
+          while wo >= 8 && ox < wo {
+            if ox + 8 > wo { ox = wo - 8 }
+            var g = UnsafeRawPointer(dyp + o + ox).loadUnaligned(as: SIMD8<Float>.self)
+            if let yp {
+              let y = UnsafeRawPointer(yp + o + ox).loadUnaligned(as: SIMD8<Float>.self)
+              g.replace(with: 0, where: .!(y .> 0))
+            }
+            let c = UnsafeRawPointer(ap + o + ox).loadUnaligned(as: SIMD8<Int32>.self)
+            let g2 = SIMD16(g[0], g[0], g[1], g[1], g[2], g[2], g[3], g[3], g[4], g[4], g[5], g[5], g[6], g[6], g[7], g[7])
+            let c2 = SIMD16(c[0], c[0], c[1], c[1], c[2], c[2], c[3], c[3], c[4], c[4], c[5], c[5], c[6], c[6], c[7], c[7])
+            UnsafeMutableRawPointer(top + 2 * ox).storeBytes(of: zero.replacing(with: g2, where: c2 .== topCodes), as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(bottom + 2 * ox).storeBytes(of: zero.replacing(with: g2, where: c2 .== bottomCodes), as: SIMD16<Float>.self)
+            ox += 8
+          }
+          while ox < wo {
             let code = ap[o + ox]
             var g = dyp[o + ox]
             if let yp, !(yp[o + ox] > 0) { g = 0 }
@@ -250,6 +412,7 @@ public enum Kernels {
             top[2 * ox + 1] = code == 1 ? g : 0
             bottom[2 * ox] = code == 2 ? g : 0
             bottom[2 * ox + 1] = code == 3 ? g : 0
+            ox += 1
           }
         }
       }

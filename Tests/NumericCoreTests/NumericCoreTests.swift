@@ -1,5 +1,5 @@
 import Foundation
-import NumericCore
+@testable import NumericCore
 import Testing
 import TestSupport
 
@@ -94,6 +94,34 @@ import TestSupport
     let lhs = (0..<n).reduce(0.0) { $0 + Double(col[$1]) * Double(c[$1]) }
     let rhs = (0..<x.count).reduce(0.0) { $0 + Double(x[$1]) * Double(back[$1]) }
     #expect(abs(lhs - rhs) < 1e-4)
+  }
+
+  /// The shifted-plane paths of "same" convolutions give the bits of the row-by-row paths,
+  /// including the wrapped columns, rows outside the image, chunks of a batch and −0 inputs.
+  @Test(arguments: [(3, 1, 5, 4), (3, 1, 14, 14), (5, 2, 6, 7), (1, 0, 3, 5), (3, 1, 1, 2), (5, 2, 3, 3), (7, 3, 4, 9)])
+  func im2colAndCol2im_shiftedPathsMatchTheRowByRowPaths(k: Int, pad: Int, h: Int, w: Int) {
+    let ch = 2, batch = 5, first = 1, count = 3
+    var values = TestSupport.randomValues(ch * batch * h * w, seed: 11)
+    values[0] = -0.0
+    let x = FloatBuffer(values)
+    let n = ch * k * k * count * h * w
+    let fast = FloatBuffer(count: n), slow = FloatBuffer(count: n)
+    fast.view.pointer.update(repeating: .nan, count: n)
+    slow.view.pointer.update(repeating: .nan, count: n)
+    Kernels.im2col(x.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad, into: fast.view)
+    Kernels.im2colByRows(x.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad, into: slow.view)
+    #expect((0..<n).allSatisfy { fast[$0].bitPattern == slow[$0].bitPattern })
+
+    var grads = TestSupport.randomValues(n, seed: 12)
+    grads[1] = -0.0
+    let g1 = FloatBuffer(grads), g2 = FloatBuffer(grads)
+    let dx1 = FloatBuffer([Float](repeating: 7, count: x.count)), dx2 = FloatBuffer([Float](repeating: 7, count: x.count))
+    Kernels.col2im(g1.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad, into: dx1.view)
+    for c in 0..<ch { (dx2.view.pointer + (c * batch + first) * h * w).update(repeating: 0, count: count * h * w) }
+    Kernels.col2imByRows(g2.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad, into: dx2.view)
+    #expect((0..<x.count).allSatisfy { dx1[$0].bitPattern == dx2[$0].bitPattern })
+    // Examples outside the chunk are left alone.
+    #expect(dx1[0] == 7 && dx1[x.count - 1] == 7)
   }
 }
 
@@ -203,13 +231,20 @@ import TestSupport
 }
 
 @Suite struct VectorKernelTests {
-  @Test func maxPool_matchesNaiveReferenceOnVectorAndScalarPaths() {
-    // Width 21 → 10 outputs per row: one 8-wide block and 2 scalar ones; integer values make ties.
-    let planes = 3, h = 6, w = 21, ho = 3, wo = 10
+  /// Widths: 21 (10 outputs per row: one 8-wide block and 2 scalar ones; odd, so the scatter backward),
+  /// 28 (14 outputs: a block and an overlapping block), 32 (two blocks), 6 (scalar only).
+  /// Integer values make ties, which the first maximum wins.
+  @Test(arguments: [21, 28, 32, 6])
+  func maxPool_matchesNaiveReferenceOnVectorAndScalarPaths(width w: Int) {
+    let planes = 3, h = 6, ho = 3, wo = w / 2
     var rng = Xoshiro256StarStar(seed: 5)
     let x = FloatBuffer((0..<(planes * h * w)).map { _ in Float(rng.nextIndex(below: 4)) })
     let y = FloatBuffer(count: planes * ho * wo), codes = IndexBuffer(count: planes * ho * wo)
     Kernels.maxPool2Forward(x.view, planes: planes, height: h, width: w, into: y.view, argmax: codes)
+    let dy = FloatBuffer(TestSupport.randomValues(planes * ho * wo, seed: 6))
+    let dx = FloatBuffer([Float](repeating: .nan, count: x.count))
+    Kernels.maxPool2Backward(outputGrad: dy.view, argmax: codes, planes: planes, height: h, width: w, inputGrad: dx.view)
+    var expectedDx = [Float](repeating: 0, count: x.count)
     for p in 0..<planes {
       for oy in 0..<ho {
         for ox in 0..<wo {
@@ -219,14 +254,12 @@ import TestSupport
           for j in 1..<4 where x[window[j]] > x[window[best]] { best = j }  // first maximum wins
           let o = (p * ho + oy) * wo + ox
           #expect(y[o] == x[window[best]] && Int(codes[o]) == best)
+          expectedDx[window[best]] = dy[o]
         }
       }
     }
-    let dy = FloatBuffer(TestSupport.randomValues(planes * ho * wo, seed: 6)), dx = FloatBuffer(count: x.count)
-    Kernels.maxPool2Backward(outputGrad: dy.view, argmax: codes, planes: planes, height: h, width: w, inputGrad: dx.view)
-    // Each output's gradient lands on its winner; the sum is preserved; column 20 (dropped) gets none.
-    #expect(abs((0..<dx.count).reduce(0.0) { $0 + Double(dx[$1]) } - (0..<dy.count).reduce(0.0) { $0 + Double(dy[$1]) }) < 1e-4)
-    #expect((0..<(planes * h)).allSatisfy { dx[$0 * w + 20] == 0 })
+    // Each output's gradient lands on its winner and nowhere else; a dropped odd column gets none.
+    #expect((0..<dx.count).allSatisfy { dx[$0].bitPattern == expectedDx[$0].bitPattern })
   }
 
   @Test func relu_andSGD_vectorPathsMatchScalarFormulas() {
