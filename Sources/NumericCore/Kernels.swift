@@ -442,12 +442,15 @@ public enum Kernels {
   /// ∂L/∂z_i = w_{y_i}·(softmax(z_i) − e_{y_i}) / Σ_i w_{y_i}
   /// ```
   /// This is PyTorch's `CrossEntropyLoss(weight=w, reduction="mean")`.
+  /// With `normalizer`, the sums divide by it instead of `Σ_i w_{y_i}`: the
+  /// rows are then one part of a larger batch whose weight sum it is, and the
+  /// part's gradient has the bits the whole batch's would have for those rows.
   /// - Returns: `L` (accumulated in double precision). Writes the gradient
   ///   into `grad` when it is given.
   @discardableResult
   public static func softmaxCrossEntropy(
     logits z: FloatView, labels: IndexBuffer, rows: Int, classes: Int,
-    classWeights: [Float]? = nil, grad: FloatView?
+    classWeights: [Float]? = nil, normalizer: Double? = nil, grad: FloatView?
   ) -> Double {
     precondition(z.count >= rows * classes && labels.count >= rows)
     let zp = z.pointer
@@ -465,7 +468,11 @@ public enum Kernels {
       total += w * Double(logZ - row[y])
       weightSum += w
     }
-    guard weightSum > 0 else { return 0 }
+    if let normalizer { weightSum = normalizer }
+    guard weightSum > 0 else {
+      grad?.pointer.update(repeating: 0, count: rows * classes)
+      return 0
+    }
     if let g = grad {
       let gp = g.pointer
       for r in 0..<rows {
@@ -489,14 +496,18 @@ public enum Kernels {
   /// ```
   /// With one-hot targets this is ``softmaxCrossEntropy(logits:labels:rows:classes:classWeights:grad:)``;
   /// with a teacher's probabilities it is the distillation loss KL(t ‖ softmax(z)) + H(t), whose
-  /// gradient is the KL's.
+  /// gradient is the KL's. With `batch`, the rows are one part of a batch of that many rows,
+  /// which replaces `B` (as in ``softmaxCrossEntropy(logits:labels:rows:classes:classWeights:normalizer:grad:)``).
   @discardableResult
-  public static func softmaxSoftCrossEntropy(logits z: FloatView, targets t: FloatView, rows: Int, classes: Int, grad: FloatView?) -> Double {
+  public static func softmaxSoftCrossEntropy(
+    logits z: FloatView, targets t: FloatView, rows: Int, classes: Int, batch: Int? = nil, grad: FloatView?
+  ) -> Double {
     precondition(z.count >= rows * classes && t.count >= rows * classes)
     guard rows > 0 else { return 0 }
     let zp = z.pointer, tp = t.pointer
     var total = 0.0
-    let inv = 1 / Float(rows)
+    let b = batch ?? rows
+    let inv = 1 / Float(b)
     for r in 0..<rows {
       let row = zp + r * classes, trow = tp + r * classes
       var m = row[0]
@@ -514,7 +525,7 @@ public enum Kernels {
         for c in 0..<classes { grow[c] = (expf(row[c] - m) / s * mass - trow[c]) * inv }
       }
     }
-    return total / Double(rows)
+    return total / Double(b)
   }
 
   /// g ← g + scale·sign(θ) (the subgradient of scale·‖θ‖₁; sign(0) = 0).

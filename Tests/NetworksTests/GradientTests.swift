@@ -144,8 +144,8 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
 
 @Suite struct LossAndNetworkGradientTests {
   /// Finite differences of the whole network's loss against `computeGradients`.
-  func checkNetwork(_ arch: Architecture, classWeights: [Float]?, seed: UInt64) throws {
-    let net = try Network(architecture: arch, maxBatch: 8)
+  func checkNetwork(_ arch: Architecture, classWeights: [Float]?, seed: UInt64, microBatch: Int? = nil) throws {
+    let net = try Network(architecture: arch, maxBatch: 8, microBatch: microBatch)
     net.initialize(seed: seed)
     let n = 5
     let x = TestSupport.randomValues(n * arch.inputSize, seed: seed + 1)
@@ -180,7 +180,7 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
       worst = max(worst, abs(n2 - Double(analytic[i])) / max(0.1, abs(n2)))
     }
     #expect(skipped * 10 <= checked, "\(arch.kind): \(skipped) kink crossings for \(checked) checked parameters")
-    #expect(worst < 5e-2, "\(arch.kind): worst relative error \(worst)")
+    #expect(worst < 5e-2, "\(arch.kind) seed \(seed): worst relative error \(worst)")
   }
 
   @Test func softmaxCrossEntropy_gradientMatchesFiniteDifference() throws {
@@ -192,6 +192,61 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
   @Test func mlp_andCNN_gradientsMatchFiniteDifference() throws {
     try checkNetwork(Architecture(kind: .mlp, inputShape: [1, 2, 3], numClasses: 3, hidden: [5, 4]), classWeights: nil, seed: 70)
     try checkNetwork(Architecture(kind: .cnn, inputShape: [2, 6, 6], numClasses: 3, channels: [3, 2]), classWeights: nil, seed: 71)
+  }
+
+  /// Five examples in passes of 2, 2 and 1, with and without class weights.
+  @Test func microBatchedGradients_matchFiniteDifference() throws {
+    let cnn = Architecture(kind: .cnn, inputShape: [2, 6, 6], numClasses: 3, channels: [3, 2])
+    try checkNetwork(cnn, classWeights: nil, seed: 76, microBatch: 2)
+    try checkNetwork(cnn, classWeights: [0.5, 2, 1], seed: 75, microBatch: 2)
+    try checkNetwork(Architecture(kind: .softmax, inputShape: [1, 3, 3], numClasses: 4), classWeights: [0.5, 2, 1, 0.25], seed: 74, microBatch: 2)
+  }
+
+  /// The bench CNN runs a batch of 64 in passes of 8; the MLP and the digits CNN in one.
+  @Test func microBatch_followsTheLargestActivation() throws {
+    let cnn28 = Architecture(kind: .cnn, inputShape: [1, 28, 28], numClasses: 10, channels: [16, 32])
+    let bench = try Network(architecture: cnn28, maxBatch: 64)
+    let digits = try Network(architecture: Architecture(kind: .cnn, inputShape: [1, 8, 8], numClasses: 10, channels: [16, 32]))
+    let mlp = try Network(architecture: Architecture(kind: .mlp, inputShape: [1, 8, 8], numClasses: 10, hidden: [128, 128]))
+    let copied = try Network(architecture: cnn28, microBatch: 3).copy()
+    #expect(bench.microBatch == 8 && digits.microBatch >= 64 && mlp.microBatch >= 256 && copied.microBatch == 3)
+  }
+
+  /// Passes of 8 and one pass of 64 give the same loss and gradients up to the
+  /// order of float additions: hard labels, class weights (one class weighted 0,
+  /// so that some passes weigh nothing) and soft targets.
+  @Test func microBatchedAndSinglePassGradients_agree() throws {
+    let arch = Architecture(kind: .cnn, inputShape: [1, 28, 28], numClasses: 10, channels: [16, 32])
+    let n = 64
+    var rng = Xoshiro256StarStar(seed: 80)
+    let x = (0..<(n * arch.inputSize)).map { _ in rng.nextUnitFloat() }
+    // Labels 0 for the first 16 examples, so the first two passes of 8 have zero weight below.
+    let y = (0..<n).map { $0 < 16 ? Int32(0) : Int32(rng.nextIndex(below: 10)) }
+    let data = LabeledExamples(features: Tensor(shape: [n, arch.inputSize], scalars: x), labels: y)
+    let soft = Tensor(shape: [n, 10], scalars: (0..<(n * 10)).map { _ in rng.nextUnitFloat() / 5 })
+    let passes = try Network(architecture: arch, maxBatch: n), single = try Network(architecture: arch, maxBatch: n, microBatch: n)
+    #expect(passes.microBatch == 8)
+    passes.initialize(seed: 81)
+    single.initialize(seed: 81)
+    let idx = Array((0..<n).reversed())[...]
+    let weights: [Float] = [0, 1, 2, 0.5, 1, 1, 3, 1, 1, 0.25]
+    for mode in 0..<3 {
+      let l1: Double, l2: Double
+      switch mode {
+      case 0:
+        (l1, l2) = (passes.computeGradients(data, indices: idx), single.computeGradients(data, indices: idx))
+      case 1:
+        (l1, l2) = (passes.computeGradients(data, indices: idx, classWeights: weights), single.computeGradients(data, indices: idx, classWeights: weights))
+      default:
+        (l1, l2) = (passes.computeGradients(data, softTargets: soft, indices: idx), single.computeGradients(data, softTargets: soft, indices: idx))
+      }
+      #expect(abs(l1 - l2) <= 1e-6 * abs(l2), "mode \(mode): loss \(l1) vs \(l2)")
+      let g1 = passes.gradients.array, g2 = single.gradients.array
+      let scale = g2.map { abs($0) }.max() ?? 0
+      let worst = zip(g1, g2).map { abs($0 - $1) }.max() ?? 0
+      #expect(scale > 0 && worst <= 1e-5 * scale, "mode \(mode): worst difference \(worst) at scale \(scale)")
+      #expect(g1.allSatisfy { $0.isFinite })
+    }
   }
 
   @Test func softmaxCrossEntropy_matchesHandComputedValue() {
