@@ -52,10 +52,13 @@ let mlpData = syntheticExamples(8192, 64, seed: 1)
 let cnnData = syntheticExamples(1024, 784, seed: 2)
 
 if arguments.contains("--layers") {
-  // Profiling aid: time per layer of the CNN (forward, backward) over 200 batches of 64.
+  // Profiling aid: time per layer of the CNN (forward, backward) per batch of 64, run as training runs
+  // it (passes of `microBatch` examples), over 200 batches.
   let net = try Network(architecture: cnn, maxBatch: 64)
   net.initialize(seed: 1)
-  for (name, f, b) in net.layerTimings(cnnData, batch: 64, repetitions: 200) {
+  let passes = 64 / net.microBatch
+  print("per batch of 64 (\(passes) passes of \(net.microBatch))")
+  for (name, f, b) in net.layerTimings(cnnData, batch: net.microBatch, repetitions: 200 * passes) {
     print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "forward %6.2f ms  backward %6.2f ms", f * 5, b * 5))
   }
   exit(0)
