@@ -20,7 +20,8 @@ import NumericCore
 /// Initialisation as PyTorch: W and b ~ U(−1/√(in·k·k), 1/√(in·k·k)).
 public final class Conv2D: Layer {
   public let inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int
-  /// Largest column block, in floats (default 160 Ki floats = 640 KiB).
+  /// Largest column block, in floats (default 128 Ki floats = 512 KiB, a core's L2 on the reference machine;
+  /// a training pass of 8 examples of the 28×28 CNN is two blocks of 4).
   public let columnBudget: Int
   /// Most column floats kept from the forward pass for the backward pass (default 4 Mi floats = 16 MiB).
   public let storedColumnLimit: Int
@@ -34,7 +35,7 @@ public final class Conv2D: Layer {
   private var colGrad: FloatBuffer = FloatBuffer(count: 0)
 
   public init(
-    inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int, columnBudget: Int = 160 * 1024,
+    inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int, columnBudget: Int = 128 * 1024,
     storedColumnLimit: Int = 4 * 1024 * 1024
   ) {
     precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && padding >= 0 && columnBudget > 0)
