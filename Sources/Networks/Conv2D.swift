@@ -130,10 +130,8 @@ public final class Conv2D: Layer {
         beta: first == 0 ? 0 : 1, c: parameterGrads.slice(0, nw), ldc: patch)
       if let dx = inputGrad {
         let dcol = colGrad.view(offset: 0, count: patch * count * plane)
-        // Zeroed here, then β = 1: OpenBLAS's own β = 0 pass over C is about 3× slower than memset.
-        dcol.fill(0)
         BLAS.gemm(
-          transA: true, m: patch, n: count * plane, k: outChannels, a: w, lda: patch, b: dyChunk, ldb: n, beta: 1,
+          transA: true, m: patch, n: count * plane, k: outChannels, a: w, lda: patch, b: dyChunk, ldb: n,
           c: dcol, ldc: count * plane)
         Kernels.col2im(
           dcol, channels: inChannels, batch: batch, first: first, count: count, height: height, width: width,

@@ -22,6 +22,18 @@ public enum BLAS {
     precondition(b.count >= (transB ? (n - 1) * ldb + k : (k - 1) * ldb + n) || n == 0 || k == 0, "gemm: B too small")
     precondition(c.count >= (m - 1) * ldc + n || m == 0 || n == 0, "gemm: C too small")
     if m == 0 || n == 0 { return }
+    var beta = beta
+    if beta == 0 {
+      // OpenBLAS computes β = 0 as a pass that zeroes C followed by C += α·A·B; zeroing C here
+      // and passing β = 1 gives the same bits, and memset is about 3× faster than that pass
+      // (6–7% of a training step of the reference MLP and CNN went to it).
+      if ldc == n {
+        c.pointer.update(repeating: 0, count: m * n)
+      } else {
+        for r in 0..<m { (c.pointer + r * ldc).update(repeating: 0, count: n) }
+      }
+      beta = 1
+    }
     cblas_sgemm(
       CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
       Int32(m), Int32(n), Int32(k), alpha, a.pointer, Int32(lda), b.pointer, Int32(ldb),

@@ -81,6 +81,23 @@ import TestSupport
     for i in 0..<(m * n) { #expect(abs(c[i] - expected[i]) < 1e-5) }
   }
 
+  /// β = 0 never reads C (NaN there does not leak) and leaves the columns past n of each row alone.
+  @Test func gemm_betaZeroOverwritesOnlyTheProduct() {
+    let m = 3, n = 4, k = 2, ldc = 6
+    let a = TestSupport.randomValues(m * k, seed: 13), b = TestSupport.randomValues(k * n, seed: 14)
+    let c = FloatBuffer([Float](repeating: .nan, count: m * ldc))
+    BLAS.gemm(m: m, n: n, k: k, a: FloatBuffer(a).view, lda: k, b: FloatBuffer(b).view, ldb: n, c: c.view, ldc: ldc)
+    let expected = naive(a, b, m: m, n: n, k: k, ta: false, tb: false)
+    for i in 0..<m {
+      for j in 0..<ldc {
+        if j < n { #expect(abs(c[i * ldc + j] - expected[i * n + j]) < 1e-5) } else { #expect(c[i * ldc + j].isNaN) }
+      }
+    }
+    // k = 0: C = β·C = 0.
+    BLAS.gemm(m: m, n: n, k: 0, a: FloatBuffer(a).view, lda: 1, b: FloatBuffer(b).view, ldb: n, c: c.view, ldc: ldc)
+    #expect((0..<m).allSatisfy { i in (0..<n).allSatisfy { c[i * ldc + $0] == 0 } })
+  }
+
   @Test func im2col_andCol2im_areAdjoint() {
     // <im2col(x), c> = <x, col2im(c)> for any x and c.
     let ch = 2, b = 3, h = 5, w = 4, k = 3, pad = 1
