@@ -356,6 +356,21 @@ public enum Kernels {
           UnsafeMutableRawPointer(ap + o + ox).storeBytes(of: abi.replacing(with: cdi, where: m3), as: SIMD8<Int32>.self)
           ox += 8
         }
+        // Rows of 4 to 7 outputs (the second pool of the 28×28 CNN has 7): four at a time, the last four overlapping.
+        while wo >= 4 && wo < 8 && ox < wo {
+          if ox + 4 > wo { ox = wo - 4 }
+          let top = UnsafeRawPointer(r0 + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+          let bottom = UnsafeRawPointer(r1 + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+          let a = top.evenHalf, b = top.oddHalf, c = bottom.evenHalf, d = bottom.oddHalf
+          let m1 = b .> a, m2 = d .> c
+          let ab = a.replacing(with: b, where: m1), cd = c.replacing(with: d, where: m2)
+          let abi = SIMD4<Int32>(repeating: 0).replacing(with: 1, where: m1)
+          let cdi = SIMD4<Int32>(repeating: 2).replacing(with: 3, where: m2)
+          let m3 = cd .> ab
+          UnsafeMutableRawPointer(yp + o + ox).storeBytes(of: ab.replacing(with: cd, where: m3), as: SIMD4<Float>.self)
+          UnsafeMutableRawPointer(ap + o + ox).storeBytes(of: abi.replacing(with: cdi, where: m3), as: SIMD4<Int32>.self)
+          ox += 4
+        }
         while ox < wo {
           let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
           let ab = b > a ? b : a, abi: Int32 = b > a ? 1 : 0
@@ -380,8 +395,8 @@ public enum Kernels {
     let yp = positive?.pointer
     if height % 2 == 0 && width % 2 == 0 {
       // Every input is in exactly one 2×2 window: write each window whole, no zeroing pass;
-      // eight windows at a time (a row's last eight overlap the previous ones when the width
-      // is not a multiple of 16: they write the same values again).
+      // eight windows at a time, or four in rows of 4 to 7 windows (a row's last block overlaps
+      // the previous one when the width is not a multiple of the block: it writes the same values again).
       let zero = SIMD16<Float>()
       let topCodes = SIMD16<Int32>(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
       let bottomCodes = topCodes &+ 2
@@ -403,6 +418,21 @@ public enum Kernels {
             UnsafeMutableRawPointer(top + 2 * ox).storeBytes(of: zero.replacing(with: g2, where: c2 .== topCodes), as: SIMD16<Float>.self)
             UnsafeMutableRawPointer(bottom + 2 * ox).storeBytes(of: zero.replacing(with: g2, where: c2 .== bottomCodes), as: SIMD16<Float>.self)
             ox += 8
+          }
+          while wo >= 4 && wo < 8 && ox < wo {
+            if ox + 4 > wo { ox = wo - 4 }
+            var g = UnsafeRawPointer(dyp + o + ox).loadUnaligned(as: SIMD4<Float>.self)
+            if let yp {
+              let y = UnsafeRawPointer(yp + o + ox).loadUnaligned(as: SIMD4<Float>.self)
+              g.replace(with: 0, where: .!(y .> 0))
+            }
+            let c = UnsafeRawPointer(ap + o + ox).loadUnaligned(as: SIMD4<Int32>.self)
+            let g2 = SIMD8(g[0], g[0], g[1], g[1], g[2], g[2], g[3], g[3])
+            let c2 = SIMD8(c[0], c[0], c[1], c[1], c[2], c[2], c[3], c[3])
+            UnsafeMutableRawPointer(top + 2 * ox).storeBytes(of: zero.lowHalf.replacing(with: g2, where: c2 .== topCodes.lowHalf), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(bottom + 2 * ox).storeBytes(
+              of: zero.lowHalf.replacing(with: g2, where: c2 .== bottomCodes.lowHalf), as: SIMD8<Float>.self)
+            ox += 4
           }
           while ox < wo {
             let code = ap[o + ox]

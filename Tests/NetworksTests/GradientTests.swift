@@ -102,7 +102,7 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
   }
 
   /// The fused ReLU + max-pool gives the bits of ReLU then max-pool, forward and backward.
-  @Test(arguments: [5, 4, 28]) func fusedReLUMaxPool_equalsReLUThenMaxPool(width w: Int) {
+  @Test(arguments: [5, 4, 14, 28]) func fusedReLUMaxPool_equalsReLUThenMaxPool(width w: Int) {
     let (c, h, batch) = (3, 6, 4)
     let fused = MaxPool2D(channels: c, height: h, width: w, relu: true)
     let relu = ReLU(size: c * h * w), pool = MaxPool2D(channels: c, height: h, width: w)

@@ -249,9 +249,10 @@ import TestSupport
 
 @Suite struct VectorKernelTests {
   /// Widths: 21 (10 outputs per row: one 8-wide block and 2 scalar ones; odd, so the scatter backward),
-  /// 28 (14 outputs: a block and an overlapping block), 32 (two blocks), 6 (scalar only).
+  /// 28 (14 outputs: a block and an overlapping block), 32 (two blocks), 14 (7 outputs: two overlapping
+  /// 4-wide blocks), 8 (one 4-wide block), 6 (scalar only).
   /// Integer values make ties, which the first maximum wins.
-  @Test(arguments: [21, 28, 32, 6])
+  @Test(arguments: [21, 28, 32, 14, 8, 6])
   func maxPool_matchesNaiveReferenceOnVectorAndScalarPaths(width w: Int) {
     let planes = 3, h = 6, ho = 3, wo = w / 2
     var rng = Xoshiro256StarStar(seed: 5)
