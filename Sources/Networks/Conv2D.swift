@@ -14,9 +14,10 @@ import NumericCore
 /// The batch is processed in chunks whose column matrix fits in a core's L2
 /// cache (`columnBudget` floats), which keeps the products in cache instead of
 /// streaming megabytes through memory. The forward pass keeps every chunk's
-/// columns (up to `storedColumnLimit` floats: a training batch) for the
-/// backward pass that follows; larger batches (evaluation) reuse one chunk's
-/// buffer and the backward pass rebuilds the columns.
+/// columns (up to `storedColumnLimit` floats: a training pass, see
+/// ``Network/microBatch``) for the backward pass that follows; larger batches
+/// (evaluation) reuse one chunk's buffer and the backward pass rebuilds the
+/// columns.
 /// Initialisation as PyTorch: W and b ~ U(−1/√(in·k·k), 1/√(in·k·k)).
 public final class Conv2D: Layer {
   public let inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int
