@@ -163,7 +163,7 @@ func runTorch() -> TorchFigures? {
 // Rounds of (unlearn MLP, unlearn CNN, PyTorch MLP and CNN) back to back, so that each ratio
 // compares runs seconds apart; this VM's speed drifts by a third over minutes. The table gives
 // each round and the median ratio.
-let rounds = Int(arguments.first { $0.hasPrefix("--rounds=") }?.dropFirst(9) ?? "") ?? 3
+let rounds = Int(arguments.first { $0.hasPrefix("--rounds=") }?.dropFirst(9) ?? "") ?? 5
 var measured: [(mlp: Double, cnn: Double, torch: TorchFigures?)] = []
 for round in 0..<rounds {
   let m = try throughput(mlp, examples: mlpData, seconds: seconds, seed: 3 + UInt64(round))
