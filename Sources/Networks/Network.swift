@@ -73,6 +73,8 @@ public final class Network {
 
   let layers: [any Layer]
   let offsets: [Int]
+  /// Each layer's parameter count (computed once: `Layer.parameterCount` builds its shape list).
+  let counts: [Int]
   private let activations: [FloatBuffer]
   private let activationGrads: [FloatBuffer]
   private let labelBuffer: IndexBuffer
@@ -109,6 +111,7 @@ public final class Network {
       l.prepare(maxBatch: maxBatch)
     }
     offsets = offs
+    counts = layers.map(\.parameterCount)
     parameters = FloatBuffer(count: total)
     gradients = FloatBuffer(count: total)
     var acts = [FloatBuffer(count: maxBatch * architecture.inputSize)]
@@ -144,8 +147,8 @@ public final class Network {
   /// (PyTorch's default initialisation for each module).
   public func initialize(seed: UInt64) {
     var rng = Xoshiro256StarStar(seed: seed)
-    for (i, l) in layers.enumerated() where l.parameterCount > 0 {
-      l.initialize(parameters.view(offset: offsets[i], count: l.parameterCount), using: &rng)
+    for (i, l) in layers.enumerated() where counts[i] > 0 {
+      l.initialize(parameters.view(offset: offsets[i], count: counts[i]), using: &rng)
     }
   }
 
@@ -179,7 +182,7 @@ public final class Network {
     l.forward(
       activations[i].view(offset: 0, count: batch * l.inputSize),
       activations[i + 1].view(offset: 0, count: batch * l.outputSize),
-      batch: batch, parameters: parameters.view(offset: offsets[i], count: l.parameterCount))
+      batch: batch, parameters: parameters.view(offset: offsets[i], count: counts[i]))
   }
 
   /// Runs layer `i` backward on `batch` examples (no input gradient for the first layer).
@@ -191,8 +194,8 @@ public final class Network {
       outputGrad: activationGrads[i + 1].view(offset: 0, count: batch * l.outputSize),
       inputGrad: i == 0 ? nil : activationGrads[i].view(offset: 0, count: batch * l.inputSize),
       batch: batch,
-      parameters: parameters.view(offset: offsets[i], count: l.parameterCount),
-      parameterGrads: gradients.view(offset: offsets[i], count: l.parameterCount))
+      parameters: parameters.view(offset: offsets[i], count: counts[i]),
+      parameterGrads: gradients.view(offset: offsets[i], count: counts[i]))
   }
 
   /// Runs the network on `batch` rows already placed in the input buffer.

@@ -79,7 +79,9 @@ extension RandomNumberGenerator {
     return a
   }
 
-  /// Shuffles `a` in place (Fisher–Yates, stable across toolchains).
+  /// Shuffles `a` in place (Fisher–Yates, stable across toolchains). Inlinable, so that
+  /// callers in other modules get a specialised loop (the generic one allocated on every swap).
+  @inlinable
   public mutating func shuffleInPlace<T>(_ a: inout [T]) {
     var i = a.count - 1
     while i > 0 {
