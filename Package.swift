@@ -61,7 +61,9 @@ let package = Package(
       name: "TestSupport", dependencies: ["NumericCore", "Networks", "Harness"],
       path: "Tests/TestSupport"),
     .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore", "TestSupport"]),
-    .testTarget(name: "NetworksTests", dependencies: ["Networks", "NumericCore", "TestSupport"]),
+    // Counts heap allocations per thread in the test process (glibc); see allocation_counter.c.
+    .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+    .testTarget(name: "NetworksTests", dependencies: ["Networks", "NumericCore", "TestSupport", "AllocationCounter"]),
     .testTarget(
       name: "HarnessTests", dependencies: ["Harness", "Networks", "NumericCore", "TestSupport"]),
     .testTarget(
