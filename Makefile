@@ -9,7 +9,7 @@ PACKAGES := libpng-dev libopenblas-dev pkg-config
 TEST_PACKAGES := python3 python3-numpy
 BIN := .build/release
 
-.PHONY: run test bench build deps test-deps clean
+.PHONY: run test bench build deps test-deps lint clean
 
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -37,6 +37,10 @@ test: test-deps
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 	bash scripts/test-swift-submission.sh
 	bash scripts/test-slurm.sh
+
+# swift-format ships with the Swift toolchain; the rules are in .swift-format.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests examples/swift-submission Package.swift
 
 bench: deps
 	$(SWIFT) build -c release --product unlearn

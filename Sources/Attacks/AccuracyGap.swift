@@ -19,7 +19,8 @@ public struct AccuracyGap: PopulationMetric {
     [
       MetricColumn(
         name: "avg_gap", header: "Avg. Gap", direction: .lowerIsBetter,
-        description: "SalUn's Avg. Gap: mean of |ΔUA|, |ΔMIA-Efficacy|, |ΔRA|, |ΔTA| to the retrained models, percentage points (per-metric gaps in per_example: UA, MIA, RA, TA).",
+        description:
+          "SalUn's Avg. Gap: mean of |ΔUA|, |ΔMIA-Efficacy|, |ΔRA|, |ΔTA| to the retrained models, percentage points (per-metric gaps in per_example: UA, MIA, RA, TA).",
         decimals: 2)
     ]
   }
@@ -35,7 +36,9 @@ public struct AccuracyGap: PopulationMetric {
   }
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    guard let (u, r, note) = context.comparison(population) else { return ["avg_gap": MetricValue(mean: nil, note: "needs models on both sides")] }
+    guard let (u, r, note) = context.comparison(population) else {
+      return ["avg_gap": MetricValue(mean: nil, note: "needs models on both sides")]
+    }
     // Per-model MIA-Efficacy of the whole populations (cached), sliced like the comparison.
     let retrainedMIA = try MIAEfficacy.perModel(context.retrained, context)
     let (miaU, miaR): ([Double], [Double])

@@ -6,10 +6,14 @@ import NumericCore
 /// 0.1 %, 1 % and 5 % FPR with 95 % Clopper–Pearson intervals (spec
 /// `attacks-and-metrics.md` §7.3), from scores pooled over the population's models.
 enum AttackReport {
-  static let fprs: [(String, Double)] = [("tpr_at_0.1pct_fpr", 0.001), ("tpr_at_1pct_fpr", 0.01), ("tpr_at_5pct_fpr", 0.05)]
+  static let fprs: [(String, Double)] = [
+    ("tpr_at_0.1pct_fpr", 0.001), ("tpr_at_1pct_fpr", 0.01), ("tpr_at_5pct_fpr", 0.05),
+  ]
 
   /// Columns `<prefix>_auc`, `<prefix>_balanced_accuracy`, `<prefix>_tpr_at_*`; `tableTPR` puts TPR@1 % in the table.
-  static func columns(_ prefix: String, _ title: String, _ source: String, tableAUC: Bool = true, tableTPR: Bool = false) -> [MetricColumn] {
+  static func columns(
+    _ prefix: String, _ title: String, _ source: String, tableAUC: Bool = true, tableTPR: Bool = false
+  ) -> [MetricColumn] {
     [
       MetricColumn(
         name: "\(prefix)_auc", header: "\(title) AUC", direction: .closestToRetrain,
@@ -22,7 +26,8 @@ enum AttackReport {
       + fprs.map { key, alpha in
         MetricColumn(
           name: "\(prefix)_\(key)", header: "\(title) TPR@\(alpha * 100)%", direction: .closestToRetrain,
-          description: "\(title): TPR at FPR ≤ \(alpha * 100) %, with its 95 % Clopper–Pearson interval (interval) and a note when the non-members are fewer than 10/α.",
+          description:
+            "\(title): TPR at FPR ≤ \(alpha * 100) %, with its 95 % Clopper–Pearson interval (interval) and a note when the non-members are fewer than 10/α.",
           displayScale: 100, decimals: 2, inTable: tableTPR && alpha == 0.01)
       }
   }
@@ -35,7 +40,9 @@ enum AttackReport {
     for (key, alpha) in fprs {
       let r = roc.tpr(atFPR: alpha)
       out["\(prefix)_\(key)"] = MetricValue(
-        mean: r.tpr, note: r.enoughNegatives ? nil : "only \(roc.negatives) non-members: FPR \(alpha) cannot be certified (needs ≥ \(Int(10 / alpha)))",
+        mean: r.tpr,
+        note: r.enoughNegatives
+          ? nil : "only \(roc.negatives) non-members: FPR \(alpha) cannot be certified (needs ≥ \(Int(10 / alpha)))",
         interval: [r.tprInterval.lowerBound, r.tprInterval.upperBound])
     }
     return out

@@ -63,7 +63,9 @@ public enum ChallengeScore {
     public var degenerateExamples: [Int]
 
     enum CodingKeys: String, CodingKey {
-      case numModels = "num_models", epsilons, points, forgettingQuality = "forgetting_quality"
+      case numModels = "num_models"
+      case epsilons, points
+      case forgettingQuality = "forgetting_quality"
       case degenerateExamples = "degenerate_examples"
     }
   }
@@ -77,13 +79,18 @@ public enum ChallengeScore {
   public static func evaluate(
     unlearned: [Double], retrained: [Double], models n: Int, examples: Int, workers: Int = 1
   ) throws -> Result {
-    guard n >= 2 else { throw AttackError.invalidInput("the challenge score needs at least 2 models per side, got \(n)") }
+    guard n >= 2 else {
+      throw AttackError.invalidInput("the challenge score needs at least 2 models per side, got \(n)")
+    }
     guard unlearned.count == n * examples, retrained.count == n * examples else {
-      throw AttackError.invalidInput("expected \(n) × \(examples) confidences per side, got \(unlearned.count) and \(retrained.count)")
+      throw AttackError.invalidInput(
+        "expected \(n) × \(examples) confidences per side, got \(unlearned.count) and \(retrained.count)")
     }
     for (name, m) in [("unlearned", unlearned), ("retrained", retrained)] {
       if let bad = m.firstIndex(where: { !$0.isFinite }) {
-        throw AttackError.invalidInput("\(name) confidence of model \(bad / examples), example \(bad % examples) is \(m[bad]); confidences must be finite")
+        throw AttackError.invalidInput(
+          "\(name) confidence of model \(bad / examples), example \(bad % examples) is \(m[bad]); confidences must be finite"
+        )
       }
     }
     let table = RuleTable(models: n)
@@ -129,9 +136,13 @@ public enum ChallengeScore {
   }
 
   /// ε_s of one forget example from its N unlearned and N retrained confidences (spec §3.2).
-  public static func epsilon(unlearned u: [Double], retrained r: [Double], table: RuleTable) throws -> (epsilon: Double, degenerate: Bool) {
+  public static func epsilon(unlearned u: [Double], retrained r: [Double], table: RuleTable) throws -> (
+    epsilon: Double, degenerate: Bool
+  ) {
     let n = table.models
-    guard u.count == n, r.count == n else { throw AttackError.invalidInput("expected \(n) confidences per side, got \(u.count) and \(r.count)") }
+    guard u.count == n, r.count == n else {
+      throw AttackError.invalidInput("expected \(n) confidences per side, got \(u.count) and \(r.count)")
+    }
     // Orientation: HI is the sample with the larger median (tie: the unlearned one).
     let (hi, lo) = median(r) > median(u) ? (r.sorted(), u.sorted()) : (u.sorted(), r.sorted())
     // Peaky guard, in float64; 0/0 is NaN, which fails the test.
@@ -192,7 +203,8 @@ public enum ChallengeScore {
     let m = Swift.min(hi[0], lo[0]), mx = Swift.max(hi[n - 1], lo[n - 1])
     let span = (mx - m) * thresholdsPerUnit
     guard span <= 1e8 else {
-      throw AttackError.invalidInput("confidences of one example span \(mx - m); logit-scaled confidences lie within ±104, check the input")
+      throw AttackError.invalidInput(
+        "confidences of one example span \(mx - m); logit-scaled confidences lie within ±104, check the input")
     }
     let grid = torchLinspaceFloat32(m, mx, count: Int(span.rounded(.up)))
     var hiLT = 0, loLT = 0
@@ -333,10 +345,14 @@ public struct ChallengeMetric: PopulationMetric {
     [
       MetricColumn(
         name: "forgetting_quality", header: "F", direction: .higherIsBetter,
-        description: "NeurIPS 2023 Unlearning Challenge forgetting quality F = mean over forget examples of 2^(−bin of ε); ε per example in per_example."),
+        description:
+          "NeurIPS 2023 Unlearning Challenge forgetting quality F = mean over forget examples of 2^(−bin of ε); ε per example in per_example."
+      ),
       MetricColumn(
         name: "challenge_score", header: "score", direction: .higherIsBetter,
-        description: "Challenge final score F × (RA_U / RA_R) × (TA_U / TA_R), retain and test accuracies averaged over the models."),
+        description:
+          "Challenge final score F × (RA_U / RA_R) × (TA_U / TA_R), retain and test accuracies averaged over the models."
+      ),
     ]
   }
 
@@ -353,7 +369,9 @@ public struct ChallengeMetric: PopulationMetric {
     u = u.slice(0..<n)
     r = r.slice(0..<n)
     let labels = context.labels["forget"]!
-    func confidences(_ p: Population) -> [Double] { p.models.flatMap { logitScaledConfidences(logits: $0.logits["forget"]!, labels: labels) } }
+    func confidences(_ p: Population) -> [Double] {
+      p.models.flatMap { logitScaledConfidences(logits: $0.logits["forget"]!, labels: labels) }
+    }
     let result = try ChallengeScore.evaluate(
       unlearned: confidences(u), retrained: confidences(r), models: n, examples: labels.count, workers: context.workers)
     func meanAccuracy(_ p: Population, _ split: String) -> Double {

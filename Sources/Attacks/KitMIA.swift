@@ -29,20 +29,24 @@ public enum KitMIA {
   /// Mean held-out accuracy of the loss-threshold logistic regression.
   public static func accuracy(forgetLosses: [Double], testLosses: [Double], seed: UInt64) throws -> Double {
     guard !forgetLosses.isEmpty, !testLosses.isEmpty else {
-      throw AttackError.invalidInput("the kit MIA needs forget and test examples (got \(forgetLosses.count) and \(testLosses.count))")
+      throw AttackError.invalidInput(
+        "the kit MIA needs forget and test examples (got \(forgetLosses.count) and \(testLosses.count))")
     }
     guard (forgetLosses + testLosses).allSatisfy(\.isFinite) else {
       throw AttackError.invalidInput("the kit MIA needs finite per-example losses")
     }
     let k = Swift.min(forgetLosses.count, testLosses.count)
-    guard k >= 10 else { throw AttackError.invalidInput("the kit MIA needs at least 10 forget and 10 test examples, got \(k)") }
+    guard k >= 10 else {
+      throw AttackError.invalidInput("the kit MIA needs at least 10 forget and 10 test examples, got \(k)")
+    }
     var rng = Xoshiro256StarStar(seed: Seeds.derive(seed, "kit-mia", "balance"))
     func draw(_ x: [Double]) -> [Double] { x.count == k ? x : rng.permutation(x.count).prefix(k).map { x[$0] } }
     let features = draw(testLosses) + draw(forgetLosses)
     let labels = [Bool](repeating: false, count: k) + [Bool](repeating: true, count: k)
     var total = 0.0
     for (train, test) in stratifiedShuffleSplits(labels: labels, seed: seed) {
-      let model = LogisticRegression.fit(features: train.map { features[$0] }, labels: train.map { labels[$0] }, dimensions: 1)
+      let model = LogisticRegression.fit(
+        features: train.map { features[$0] }, labels: train.map { labels[$0] }, dimensions: 1)
       let predicted = model.predict(features: test.map { features[$0] })
       var correct = 0
       for (p, i) in zip(predicted, test) where p == labels[i] { correct += 1 }
@@ -84,7 +88,9 @@ public enum KitMIA {
       let counts = classes.map(\.count)
       let exact = counts.map { Double(nTrain) * Double($0) / Double(n) }
       var take = exact.map { Int($0.rounded(.down)) }
-      let order = rng.permutation(counts.count).sorted { (exact[$0] - Double(take[$0])) > (exact[$1] - Double(take[$1])) }
+      let order = rng.permutation(counts.count).sorted {
+        (exact[$0] - Double(take[$0])) > (exact[$1] - Double(take[$1]))
+      }
       var missing = nTrain - take.reduce(0, +)
       for c in order where missing > 0 && take[c] < counts[c] {
         take[c] += 1
@@ -110,7 +116,9 @@ public struct KitMIAMetric: PopulationMetric {
     [
       MetricColumn(
         name: "kit_mia", header: "kit MIA", direction: .closestToRetrain,
-        description: "Starting-kit MIA: held-out accuracy of a logistic regression on per-example loss, forget vs test (balanced; chance 0.5), mean ± std over models.")
+        description:
+          "Starting-kit MIA: held-out accuracy of a logistic regression on per-example loss, forget vs test (balanced; chance 0.5), mean ± std over models."
+      )
     ]
   }
 
@@ -120,7 +128,8 @@ public struct KitMIAMetric: PopulationMetric {
     let seed = context.seed
     let accs = try WorkerPool.map(count: models.count, workers: context.workers) { i in
       try KitMIA.accuracy(
-        forgetLogits: models[i].logits["forget"]!, forgetLabels: fl, testLogits: models[i].logits["test"]!, testLabels: tl,
+        forgetLogits: models[i].logits["forget"]!, forgetLabels: fl, testLogits: models[i].logits["test"]!,
+        testLabels: tl,
         seed: Seeds.derive(seed, "kit-mia", String(i)))
     }
     return ["kit_mia": MetricValue(summarising: accs)]

@@ -23,13 +23,17 @@ import NumericCore
 public struct LiRAAttack: PopulationMetric {
   public init() {}
 
-  static let variants = [("lira_offline", false, false), ("lira_offline_pe", false, true), ("lira_online", true, false), ("lira_online_pe", true, true)]
+  static let variants = [
+    ("lira_offline", false, false), ("lira_offline_pe", false, true), ("lira_online", true, false),
+    ("lira_online_pe", true, true),
+  ]
 
   public var columns: [MetricColumn] {
     Self.variants.flatMap { name, online, perExample in
       AttackReport.columns(
         name, "LiRA \(online ? "online" : "offline")\(perExample ? " per-example σ" : "")",
-        "Carlini et al., S&P 2022; forget examples under the models (members) vs under held-out retrained models (non-members); OUT = half of the retrained models, IN = original-seeds.", tableAUC: name == "lira_online",
+        "Carlini et al., S&P 2022; forget examples under the models (members) vs under held-out retrained models (non-members); OUT = half of the retrained models, IN = original-seeds.",
+        tableAUC: name == "lira_online",
         tableTPR: name == "lira_online")
     }
   }
@@ -68,12 +72,16 @@ public struct LiRAAttack: PopulationMetric {
     let isIn = population.algorithm == OriginalSeeds.name
     let out = Reference(Self.confidences(split.references, "forget", f))
     let inAll = context.originals.map { Self.confidences($0, "forget", f) } ?? []
-    let members = Self.confidences(split.members, "forget", f), nonMembers = Self.confidences(split.nonMembers, "forget", f)
+    let members = Self.confidences(split.members, "forget", f),
+      nonMembers = Self.confidences(split.nonMembers, "forget", f)
     var results = [String: MetricValue]()
     for (name, online, perExample) in Self.variants {
       let cols = AttackReport.columns(name, "", "")
       if online && inAll.count < (perExample ? 2 : 1) + (isIn ? 1 : 0) {
-        results.merge(AttackReport.missing(cols, "needs original-seeds references (evaluation.reference_originals ≥ \(perExample ? 2 : 1))")) { $1 }
+        results.merge(
+          AttackReport.missing(
+            cols, "needs original-seeds references (evaluation.reference_originals ≥ \(perExample ? 2 : 1))")
+        ) { $1 }
         continue
       }
       func score(_ phi: [Double], _ inn: Reference?) -> [Double] {

@@ -57,7 +57,8 @@ public struct ForgetConfidenceMetric: PopulationMetric {
     [
       MetricColumn(
         name: "forget_confidence", header: "forget conf", direction: .closestToRetrain,
-        description: "Logit-scaled confidence log(p_y) − log(1 − p_y) on the forget set (challenge §3.1), mean over examples, mean ± std over models.",
+        description:
+          "Logit-scaled confidence log(p_y) − log(1 − p_y) on the forget set (challenge §3.1), mean over examples, mean ± std over models.",
         decimals: 2)
     ]
   }
@@ -72,7 +73,8 @@ public struct ForgetConfidenceMetric: PopulationMetric {
     }
     var v = MetricValue(summarising: means)
     // Histogram of all (model, example) confidences on fixed bins, for the report.
-    v.curve = Histogram(all, lower: Self.histogramRange.lowerBound, upper: Self.histogramRange.upperBound, bins: 70).points.map { [$0.0, $0.1] }
+    v.curve = Histogram(all, lower: Self.histogramRange.lowerBound, upper: Self.histogramRange.upperBound, bins: 70)
+      .points.map { [$0.0, $0.1] }
     return ["forget_confidence": v]
   }
 }

@@ -15,7 +15,9 @@ public struct LossThresholdAttack: PopulationMetric {
   public init() {}
 
   public var columns: [MetricColumn] {
-    AttackReport.columns("loss", "loss", "Yeom et al., CSF 2018: score −ℓ(x, y); members: forget examples, non-members: test examples.", tableAUC: false)
+    AttackReport.columns(
+      "loss", "loss", "Yeom et al., CSF 2018: score −ℓ(x, y); members: forget examples, non-members: test examples.",
+      tableAUC: false)
   }
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {

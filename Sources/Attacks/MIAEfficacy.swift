@@ -21,13 +21,16 @@ public struct MIAEfficacy: PopulationMetric {
     [
       MetricColumn(
         name: "mia_efficacy", header: "MIA-Efficacy %", direction: .closestToRetrain,
-        description: "Unlearn-Sparse/SalUn MIA-Efficacy: RBF SVC (C = 3, γ = 1) on p_y, retain vs test; share of forget examples predicted non-member; mean ± std over models.",
+        description:
+          "Unlearn-Sparse/SalUn MIA-Efficacy: RBF SVC (C = 3, γ = 1) on p_y, retain vs test; share of forget examples predicted non-member; mean ± std over models.",
         displayScale: 100, decimals: 1)
     ]
   }
 
   /// MIA-Efficacy of one model from its logits.
-  static func efficacy(retain: Tensor, retainLabels: [Int32], test: Tensor, testLabels: [Int32], forget: Tensor, forgetLabels: [Int32]) -> Double {
+  static func efficacy(
+    retain: Tensor, retainLabels: [Int32], test: Tensor, testLabels: [Int32], forget: Tensor, forgetLabels: [Int32]
+  ) -> Double {
     func confidence(_ z: Tensor, _ y: [Int32]) -> [[Double]] {
       Signals.probabilities(z).enumerated().map { [$0.element[Int(y[$0.offset])]] }
     }
@@ -35,7 +38,8 @@ public struct MIAEfficacy: PopulationMetric {
     let members = Array(confidence(retain, retainLabels).prefix(n))
     let nonMembers = confidence(test, testLabels)
     let svc = SVC.fit(
-      members + nonMembers, labels: Array(repeating: true, count: members.count) + Array(repeating: false, count: nonMembers.count),
+      members + nonMembers,
+      labels: Array(repeating: true, count: members.count) + Array(repeating: false, count: nonMembers.count),
       c: 3, gamma: 1)
     let f = confidence(forget, forgetLabels)
     return Double(f.filter { !svc.predict($0) }.count) / Double(Swift.max(f.count, 1))

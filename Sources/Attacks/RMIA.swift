@@ -28,14 +28,18 @@ public struct RMIAAttack: PopulationMetric {
 
   public var columns: [MetricColumn] {
     AttackReport.columns(
-      "rmia_offline", "RMIA offline", "Zarifzadeh et al., ICML 2024; γ = \(gamma), a = \(a); forget examples under the models vs under held-out retrained models; population z: validation.",
+      "rmia_offline", "RMIA offline",
+      "Zarifzadeh et al., ICML 2024; γ = \(gamma), a = \(a); forget examples under the models vs under held-out retrained models; population z: validation.",
       tableAUC: true)
       + AttackReport.columns(
-        "rmia_online", "RMIA online", "Zarifzadeh et al., ICML 2024; γ = \(gamma); IN = original-seeds, OUT = half of the retrained models.", tableAUC: false)
+        "rmia_online", "RMIA online",
+        "Zarifzadeh et al., ICML 2024; γ = \(gamma); IN = original-seeds, OUT = half of the retrained models.",
+        tableAUC: false)
   }
 
   static func trueClassProbabilities(_ p: Population, _ split: String, _ labels: [Int32]) -> [[Double]] {
-    p.models.map { m in Signals.probabilities(m.logits[split]!).enumerated().map { $0.element[Int(labels[$0.offset])] } }
+    p.models.map { m in Signals.probabilities(m.logits[split]!).enumerated().map { $0.element[Int(labels[$0.offset])] }
+    }
   }
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
@@ -48,7 +52,8 @@ public struct RMIAAttack: PopulationMetric {
     let outZ = Self.trueClassProbabilities(split.references, "validation", v)
     let inF = context.originals.map { Self.trueClassProbabilities($0, "forget", f) } ?? []
     let inZ = context.originals.map { Self.trueClassProbabilities($0, "validation", v) } ?? []
-    let memF = Self.trueClassProbabilities(split.members, "forget", f), memZ = Self.trueClassProbabilities(split.members, "validation", v)
+    let memF = Self.trueClassProbabilities(split.members, "forget", f),
+      memZ = Self.trueClassProbabilities(split.members, "validation", v)
     let nonF = Self.trueClassProbabilities(split.nonMembers, "forget", f)
     let nonZ = Self.trueClassProbabilities(split.nonMembers, "validation", v)
     var result = [String: MetricValue]()
@@ -86,7 +91,8 @@ public struct RMIAAttack: PopulationMetric {
       var pos = [Double]()
       for m in memF.indices {
         let skip = isIn && online ? m : nil
-        let px = skip == nil ? sharedF : prior(outF, inF, skip: skip), pz = skip == nil ? sharedZ : prior(outZ, inZ, skip: skip)
+        let px = skip == nil ? sharedF : prior(outF, inF, skip: skip),
+          pz = skip == nil ? sharedZ : prior(outZ, inZ, skip: skip)
         pos += scores(memF[m], memZ[m], priorX: px, priorZ: pz)
       }
       let neg = nonF.indices.flatMap { scores(nonF[$0], nonZ[$0], priorX: sharedF, priorZ: sharedZ) }

@@ -21,11 +21,13 @@ public struct RetrainDistance: PopulationMetric {
     [
       MetricColumn(
         name: "js_forget", header: "JS forget", direction: .lowerIsBetter,
-        description: "Jensen–Shannon divergence between the retrained and the model's output distributions on forget examples, mean over examples and model pairs.",
+        description:
+          "Jensen–Shannon divergence between the retrained and the model's output distributions on forget examples, mean over examples and model pairs.",
         decimals: 4),
       MetricColumn(
         name: "kl_forget", header: "KL forget", direction: .lowerIsBetter,
-        description: "KL(p_retrained ‖ p_model) on forget examples, mean over examples and model pairs.", decimals: 4, inTable: false),
+        description: "KL(p_retrained ‖ p_model) on forget examples, mean over examples and model pairs.", decimals: 4,
+        inTable: false),
       MetricColumn(
         name: "js_test", header: "JS test", direction: .lowerIsBetter,
         description: "Jensen–Shannon divergence to the retrained models on test examples.", decimals: 4, inTable: false),
@@ -34,7 +36,8 @@ public struct RetrainDistance: PopulationMetric {
         description: "KL(p_retrained ‖ p_model) on test examples.", decimals: 4, inTable: false),
       MetricColumn(
         name: "activation_distance", header: "act. dist", direction: .lowerIsBetter,
-        description: "Activation distance (Chundawat et al., AAAI 2023): ‖p_model − p_retrained‖₂ on forget examples, mean over examples and model pairs.",
+        description:
+          "Activation distance (Chundawat et al., AAAI 2023): ‖p_model − p_retrained‖₂ on forget examples, mean over examples and model pairs.",
         decimals: 4, inTable: false),
     ]
   }
@@ -59,7 +62,9 @@ public struct RetrainDistance: PopulationMetric {
     }
     var sums = [String: [Double]]()
     // Pair model i with retrained model i (the single original with every retrained model).
-    let pairs = u.models.count == 1 ? r.models.indices.map { (0, $0) } : (0..<Swift.min(u.models.count, r.models.count)).map { ($0, $0) }
+    let pairs =
+      u.models.count == 1
+      ? r.models.indices.map { (0, $0) } : (0..<Swift.min(u.models.count, r.models.count)).map { ($0, $0) }
     for (i, j) in pairs {
       for split in ["forget", "test"] {
         let q = Signals.probabilities(u.models[i].logits[split]!), p = Signals.probabilities(r.models[j].logits[split]!)
@@ -68,7 +73,9 @@ public struct RetrainDistance: PopulationMetric {
         sums["kl_\(split)", default: []].append(p.indices.reduce(0) { $0 + Self.kl(p[$1], q[$1]) } / n)
         sums["js_\(split)", default: []].append(p.indices.reduce(0) { $0 + Self.js(p[$1], q[$1]) } / n)
         if split == "forget" {
-          let ad = p.indices.reduce(0.0) { acc, x in acc + zip(p[x], q[x]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }
+          let ad = p.indices.reduce(0.0) { acc, x in
+            acc + zip(p[x], q[x]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+          }
           sums["activation_distance", default: []].append(ad / n)
         }
       }

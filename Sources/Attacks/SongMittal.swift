@@ -27,7 +27,8 @@ public struct SongMittalAttacks: PopulationMetric {
     Self.kinds.map { k in
       MetricColumn(
         name: "sm_\(k)", header: k == "modified_entropy" ? "m-entropy MIA" : "\(k) MIA", direction: .closestToRetrain,
-        description: "Song & Mittal (USENIX Sec 2021) \(k.replacingOccurrences(of: "_", with: " ")) attack with class thresholds from retain vs validation; balanced accuracy on forget vs test, mean ± std over models.",
+        description:
+          "Song & Mittal (USENIX Sec 2021) \(k.replacingOccurrences(of: "_", with: " ")) attack with class thresholds from retain vs validation; balanced accuracy on forget vs test, mean ± std over models.",
         inTable: k == "modified_entropy")
     }
   }
@@ -70,7 +71,9 @@ public struct SongMittalAttacks: PopulationMetric {
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
     let l = context.labels
-    guard let f = l["forget"], let t = l["test"], let r = l["retain"], let v = l["validation"], !f.isEmpty, !t.isEmpty, !v.isEmpty else {
+    guard let f = l["forget"], let t = l["test"], let r = l["retain"], let v = l["validation"], !f.isEmpty, !t.isEmpty,
+      !v.isEmpty
+    else {
       return AttackReport.missing(columns, "needs forget, test, retain and validation examples")
     }
     let classes = population.models.first?.logits["test"]?.rowLength ?? 0
@@ -81,14 +84,17 @@ public struct SongMittalAttacks: PopulationMetric {
       let pf = Signals.probabilities(m.logits["forget"]!), pt = Signals.probabilities(m.logits["test"]!)
       let pr = Signals.probabilities(m.logits["retain"]!), pv = Signals.probabilities(m.logits["validation"]!)
       for kind in Self.kinds {
-        func feats(_ p: [[Double]], _ y: [Int32]) -> [Double] { p.indices.map { Self.feature(kind, p[$0], Int(y[$0])) } }
+        func feats(_ p: [[Double]], _ y: [Int32]) -> [Double] {
+          p.indices.map { Self.feature(kind, p[$0], Int(y[$0])) }
+        }
         let (ff, ft, fr, fv) = (feats(pf, f), feats(pt, t), feats(pr, r), feats(pv, v))
         var tau = [Double](repeating: -.infinity, count: classes)
         if kind == "correctness" {
           tau = Array(repeating: 1, count: classes)
         } else {
           for c in 0..<classes {
-            tau[c] = Self.threshold(members: retainByClass[c].map { fr[$0] }, nonMembers: validationByClass[c].map { fv[$0] })
+            tau[c] = Self.threshold(
+              members: retainByClass[c].map { fr[$0] }, nonMembers: validationByClass[c].map { fv[$0] })
           }
         }
         let tpr = Double(f.indices.filter { ff[$0] >= tau[Int(f[$0])] }.count) / Double(f.count)
@@ -96,7 +102,8 @@ public struct SongMittalAttacks: PopulationMetric {
         perKind[kind, default: []].append(0.5 * (tpr + tnr))
       }
     }
-    return Dictionary(uniqueKeysWithValues: Self.kinds.map { ("sm_\($0)", MetricValue(summarising: perKind[$0] ?? [])) })
+    return Dictionary(
+      uniqueKeysWithValues: Self.kinds.map { ("sm_\($0)", MetricValue(summarising: perKind[$0] ?? [])) })
   }
 }
 
@@ -120,8 +127,11 @@ extension SongMittalAttacks {
             nonMembers: calN.filter { nonMemberLabels[$0] == c }.map { feature(kind, nonMembers[$0], c) })
         }
       }
-      let tpr = Double(evalM.filter { feature(kind, members[$0], memberLabels[$0]) >= tau[memberLabels[$0]] }.count) / Double(Swift.max(evalM.count, 1))
-      let tnr = Double(evalN.filter { feature(kind, nonMembers[$0], nonMemberLabels[$0]) < tau[nonMemberLabels[$0]] }.count)
+      let tpr =
+        Double(evalM.filter { feature(kind, members[$0], memberLabels[$0]) >= tau[memberLabels[$0]] }.count)
+        / Double(Swift.max(evalM.count, 1))
+      let tnr =
+        Double(evalN.filter { feature(kind, nonMembers[$0], nonMemberLabels[$0]) < tau[nonMemberLabels[$0]] }.count)
         / Double(Swift.max(evalN.count, 1))
       out[kind] = 0.5 * (tpr + tnr)
     }

@@ -22,21 +22,25 @@ public struct ULiRAAttack: PopulationMetric {
 
   public var columns: [MetricColumn] {
     AttackReport.columns(
-      "ulira", "U-LiRA", "Hayes et al., SaTML 2025: per-example Gaussians from shadow train-then-unlearn runs of the same algorithm.",
+      "ulira", "U-LiRA",
+      "Hayes et al., SaTML 2025: per-example Gaussians from shadow train-then-unlearn runs of the same algorithm.",
       tableAUC: false)
   }
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
     let f = context.labels["forget"]!
     guard let shadows = population.shadows, let inclusion = population.shadowInclusion, !f.isEmpty else {
-      return AttackReport.missing(columns, "opt-in: set evaluation.ulira_shadows ≥ 2 (approximate algorithms, one deletion round)")
+      return AttackReport.missing(
+        columns, "opt-in: set evaluation.ulira_shadows ≥ 2 (approximate algorithms, one deletion round)")
     }
     let phi = shadows.map { logitScaledConfidences(logits: $0.logits["forget"]!, labels: f) }
     var muIn = [Double](), muOut = [Double](), varIn = 0.0, varOut = 0.0
     for x in f.indices {
       let inn = phi.indices.filter { inclusion[$0][x] }.map { phi[$0][x] }
       let out = phi.indices.filter { !inclusion[$0][x] }.map { phi[$0][x] }
-      guard !inn.isEmpty, !out.isEmpty else { return AttackReport.missing(columns, "every candidate needs shadow runs with and without it") }
+      guard !inn.isEmpty, !out.isEmpty else {
+        return AttackReport.missing(columns, "every candidate needs shadow runs with and without it")
+      }
       muIn.append(Summary.median(inn))
       muOut.append(Summary.median(out))
       varIn += Summary.variance(inn) / Double(f.count)
@@ -46,8 +50,12 @@ public struct ULiRAAttack: PopulationMetric {
       p.indices.map { LiRAAttack.logNormal(p[$0], muIn[$0], varIn) - LiRAAttack.logNormal(p[$0], muOut[$0], varOut) }
     }
     let pos = population.models.flatMap { score(logitScaledConfidences(logits: $0.logits["forget"]!, labels: f)) }
-    let neg = context.retrained.models.flatMap { score(logitScaledConfidences(logits: $0.logits["forget"]!, labels: f)) }
-    guard !pos.isEmpty, !neg.isEmpty else { return AttackReport.missing(columns, "needs evaluated and retrained models") }
+    let neg = context.retrained.models.flatMap {
+      score(logitScaledConfidences(logits: $0.logits["forget"]!, labels: f))
+    }
+    guard !pos.isEmpty, !neg.isEmpty else {
+      return AttackReport.missing(columns, "needs evaluated and retrained models")
+    }
     return AttackReport.values("ulira", ROC(positives: pos, negatives: neg))
   }
 }

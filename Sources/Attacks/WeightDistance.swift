@@ -20,15 +20,21 @@ public struct WeightDistance: PopulationMetric {
     [
       MetricColumn(
         name: "weight_distance", header: "weight dist", direction: .lowerIsBetter,
-        description: "Normalised L2 distance ‖θ − θ_r*‖ / ‖θ_original − θ_r*‖ to the model retrained on retain from the original's initialisation (Thudi et al., EuroS&P 2022), mean ± std over models.",
+        description:
+          "Normalised L2 distance ‖θ − θ_r*‖ / ‖θ_original − θ_r*‖ to the model retrained on retain from the original's initialisation (Thudi et al., EuroS&P 2022), mean ± std over models.",
         decimals: 3)
     ]
   }
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    if population.kind == nil && population.algorithm == "original" { return ["weight_distance": MetricValue(mean: 1, note: "by definition")] }
+    if population.kind == nil && population.algorithm == "original" {
+      return ["weight_distance": MetricValue(mean: 1, note: "by definition")]
+    }
     if context.isReference || population.algorithm == OriginalSeeds.name {
-      return ["weight_distance": MetricValue(mean: nil, note: "trained from other initialisations: the distance is not meaningful")]
+      return [
+        "weight_distance": MetricValue(
+          mean: nil, note: "trained from other initialisations: the distance is not meaningful")
+      ]
     }
     guard let d = population.weightDistances else {
       return ["weight_distance": MetricValue(mean: nil, note: "ensembles have no single weight vector")]

@@ -31,7 +31,9 @@ public struct BadTeacher: UnlearningAlgorithm {
 
   public init(parameters r: ConfigReader) throws {
     retainFraction = try r.double("retain_fraction", default: 0.3)
-    guard retainFraction > 0, retainFraction <= 1 else { throw r.fail("retain_fraction", "must be in (0, 1], got \(retainFraction)") }
+    guard retainFraction > 0, retainFraction <= 1 else {
+      throw r.fail("retain_fraction", "must be in (0, 1], got \(retainFraction)")
+    }
     training = try r.training(defaults: Self.defaults)
     try r.finish()
   }
@@ -52,7 +54,8 @@ public struct BadTeacher: UnlearningAlgorithm {
     let targets = Tensor(shape: [data.count, good.rowLength], scalars: good.scalars + noise.scalars)
     try untilDeadline {
       try Trainer.train(
-        net, on: data, config: training, seed: Seeds.derive(request.seed, "bad-teacher", "shuffle"), softTargets: targets,
+        net, on: data, config: training, seed: Seeds.derive(request.seed, "bad-teacher", "shuffle"),
+        softTargets: targets,
         deadline: request.deadline)
     }
     return UnlearnedModel(net.weights)

@@ -59,7 +59,9 @@ public struct ExternalCommand: UnlearningAlgorithm {
   }
 
   /// Whether a configuration section describes an external algorithm (`kind: external`).
-  public static func isExternal(_ parameters: HyperParameters) -> Bool { parameters.values["kind"] == .string("external") }
+  public static func isExternal(_ parameters: HyperParameters) -> Bool {
+    parameters.values["kind"] == .string("external")
+  }
 
   /// Reads `algorithms.<name>` of the configuration.
   public init(name: String, parameters: HyperParameters, file: String) throws {
@@ -78,15 +80,22 @@ public struct ExternalCommand: UnlearningAlgorithm {
         }
       }
     default:
-      throw r.fail("command", "an external algorithm needs a command: a list of arguments such as [python3, my_unlearning.py], or one shell line")
+      throw r.fail(
+        "command",
+        "an external algorithm needs a command: a list of arguments such as [python3, my_unlearning.py], or one shell line"
+      )
     }
     let timeout = try r.double("timeout", default: 0)
-    guard timeout >= 0, timeout.isFinite else { throw r.fail("timeout", "must be a positive number of seconds, got \(timeout)") }
+    guard timeout >= 0, timeout.isFinite else {
+      throw r.fail("timeout", "must be a positive number of seconds, got \(timeout)")
+    }
     let exact = try r.bool("exact", default: false)
     let pass = try r.strings("pass_environment", default: [])
     var own = parameters.values
     for k in Self.reservedKeys { own[k] = nil }
-    self.init(name: name, command: command, timeout: timeout > 0 ? timeout : nil, exact: exact, passEnvironment: pass, parameters: own)
+    self.init(
+      name: name, command: command, timeout: timeout > 0 ? timeout : nil, exact: exact, passEnvironment: pass,
+      parameters: own)
   }
 
   public var hyperParameters: [String: ConfigValue] {
@@ -102,7 +111,8 @@ public struct ExternalCommand: UnlearningAlgorithm {
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
     let fm = FileManager.default
-    let work = request.scratchDirectory ?? fm.temporaryDirectory.appendingPathComponent("unlearn-\(name)-\(UUID().uuidString)")
+    let work =
+      request.scratchDirectory ?? fm.temporaryDirectory.appendingPathComponent("unlearn-\(name)-\(UUID().uuidString)")
     let ownsWork = request.scratchDirectory == nil
     try? fm.removeItem(at: work)
     // A failed job keeps the runner's work folder for debugging; a temporary one always goes.
@@ -123,25 +133,35 @@ public struct ExternalCommand: UnlearningAlgorithm {
     ]
     for v in passEnvironment { env[v] = ProcessInfo.processInfo.environment[v] }
     let limit = effectiveTimeout(request)
-    let (ending, _) = try Subprocess.run(command + [work.path], environment: env, log: log, timeout: limit, cancel: request.isCancelled)
+    let (ending, _) = try Subprocess.run(
+      command + [work.path], environment: env, log: log, timeout: limit, cancel: request.isCancelled)
 
     func failure(_ why: String) -> HarnessError {
       let tail = Subprocess.tail(log)
       let keep = ownsWork ? "" : "; its work folder is kept in \(work.path)"
       return HarnessError(
         "external command \(command.joined(separator: " "))",
-        why + (tail.isEmpty ? "" : "; the end of \(log.path):\n" + tail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")) + keep)
+        why
+          + (tail.isEmpty
+            ? ""
+            : "; the end of \(log.path):\n" + tail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+          + keep)
     }
     switch ending {
     case .exited(0): break
     case .exited(let code): throw failure("exited with status \(code)")
     case .signalled(let s): throw failure("was killed by signal \(s)")
-    case .timedOut(let t): throw failure("timed out after \(shortDecimal(t)) s and was killed (raise algorithms.\(name).timeout if it needs longer)")
-    case .cancelled: throw HarnessError("external command \(command.joined(separator: " "))", "stopped: the run was interrupted")
+    case .timedOut(let t):
+      throw failure(
+        "timed out after \(shortDecimal(t)) s and was killed (raise algorithms.\(name).timeout if it needs longer)")
+    case .cancelled:
+      throw HarnessError("external command \(command.joined(separator: " "))", "stopped: the run was interrupted")
     }
     let output = work.appendingPathComponent("unlearned.safetensors")
     guard fm.fileExists(atPath: output.path) else {
-      throw failure("exited normally but wrote no unlearned.safetensors in its work folder (the last argument, also $UNLEARN_WORK_DIR)")
+      throw failure(
+        "exited normally but wrote no unlearned.safetensors in its work folder (the last argument, also $UNLEARN_WORK_DIR)"
+      )
     }
     let weights: ModelWeights
     do { weights = try ModelFiles.load(output, architecture: request.original.architecture) } catch {
@@ -160,25 +180,33 @@ public struct ExternalCommand: UnlearningAlgorithm {
         NPYArray(shape: [ex.count] + shape, storage: .float32(ex.features.scalars)).encoded(),
         to: work.appendingPathComponent("\(split).npy"))
       try writeAtomically(
-        NPYArray(shape: [ex.count], storage: .int64(ex.labels.map(Int64.init))).encoded(), to: work.appendingPathComponent("\(split)_labels.npy"))
+        NPYArray(shape: [ex.count], storage: .int64(ex.labels.map(Int64.init))).encoded(),
+        to: work.appendingPathComponent("\(split)_labels.npy"))
     }
     for (split, ids) in [("forget", request.forgetIDs), ("retain", request.retainIDs)] {
       try writeAtomically(
-        NPYArray(shape: [ids.count], storage: .int64(ids.map(Int64.init))).encoded(), to: work.appendingPathComponent("\(split)_ids.npy"))
+        NPYArray(shape: [ids.count], storage: .int64(ids.map(Int64.init))).encoded(),
+        to: work.appendingPathComponent("\(split)_ids.npy"))
     }
     var training = [String: Any]()
     for (k, v) in request.training.configValues { training[k] = v.jsonValue }
-    var files: [String: Any] = ["model": "model.safetensors", "architecture": "architecture.json", "output": "unlearned.safetensors"]
-    for split in ["forget", "retain", "validation"] { files[split] = ["features": "\(split).npy", "labels": "\(split)_labels.npy"] }
+    var files: [String: Any] = [
+      "model": "model.safetensors", "architecture": "architecture.json", "output": "unlearned.safetensors",
+    ]
+    for split in ["forget", "retain", "validation"] {
+      files[split] = ["features": "\(split).npy", "labels": "\(split)_labels.npy"]
+    }
     for split in ["forget", "retain"] { files["\(split)_ids"] = "\(split)_ids.npy" }
     let body: [String: Any] = [
       "protocol": "unlearn.external", "protocol_version": Self.protocolVersion, "algorithm": name,
-      "seed": request.seed, "time_budget_seconds": request.timeBudget ?? NSNull(), "timeout_seconds": effectiveTimeout(request),
+      "seed": request.seed, "time_budget_seconds": request.timeBudget ?? NSNull(),
+      "timeout_seconds": effectiveTimeout(request),
       "hyper_parameters": parameters.mapValues(\.jsonValue), "training": training,
       "num_classes": request.original.architecture.numClasses, "input_shape": shape,
       "files": files,
     ]
-    let data = try JSONSerialization.data(withJSONObject: body, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    let data = try JSONSerialization.data(
+      withJSONObject: body, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     try writeAtomically(data, to: work.appendingPathComponent("request.json"))
   }
 }

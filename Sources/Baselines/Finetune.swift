@@ -33,7 +33,8 @@ public struct Finetune: RecipeAlgorithm {
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     try untilDeadline {
       try Trainer.train(
-        net, on: request.retain, config: training, seed: Seeds.derive(request.seed, "finetune", "shuffle"), deadline: request.deadline)
+        net, on: request.retain, config: training, seed: Seeds.derive(request.seed, "finetune", "shuffle"),
+        deadline: request.deadline)
     }
     return UnlearnedModel(net.weights)
   }

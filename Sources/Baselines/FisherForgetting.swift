@@ -42,7 +42,8 @@ public struct FisherForgetting: UnlearningAlgorithm {
     labels.reserveCapacity(retain.count * c)
     for _ in 0..<retain.count { for y in 0..<c { labels.append(Int32(y)) } }
     let expanded = LabeledExamples(
-      features: retain.features.gatherRows((0..<retain.count).flatMap { Array(repeating: $0, count: c) }), labels: labels)
+      features: retain.features.gatherRows((0..<retain.count).flatMap { Array(repeating: $0, count: c) }),
+      labels: labels)
     let fisher = FloatBuffer(count: net.parameterCount)
     for i in 0..<retain.count {
       if let d = request.deadline, d.hasPassed { break }

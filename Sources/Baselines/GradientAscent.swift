@@ -29,7 +29,8 @@ public struct GradientAscent: RecipeAlgorithm {
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     try untilDeadline {
       try Trainer.train(
-        net, on: request.forget, config: training, seed: Seeds.derive(request.seed, "gradient-ascent", "shuffle"), ascend: true,
+        net, on: request.forget, config: training, seed: Seeds.derive(request.seed, "gradient-ascent", "shuffle"),
+        ascend: true,
         deadline: request.deadline)
     }
     return UnlearnedModel(net.weights)

@@ -64,16 +64,21 @@ public struct InfluenceRemoval: UnlearningAlgorithm {
     cgIterations = try r.int("cg_iterations", default: 20, range: 1...100_000)
     noise = try r.double("noise", default: 0)
     solver = try r.string("solver", default: "auto")
-    guard ["auto", "exact", "cg"].contains(solver) else { throw r.fail("solver", "must be auto, exact or cg, got \(solver)") }
+    guard ["auto", "exact", "cg"].contains(solver) else {
+      throw r.fail("solver", "must be auto, exact or cg, got \(solver)")
+    }
     gradient = try r.string("gradient", default: "auto")
-    guard ["auto", "retain", "forget"].contains(gradient) else { throw r.fail("gradient", "must be auto, retain or forget, got \(gradient)") }
+    guard ["auto", "retain", "forget"].contains(gradient) else {
+      throw r.fail("gradient", "must be auto, retain or forget, got \(gradient)")
+    }
     guard damping >= 0, noise >= 0, (l2 ?? 0) >= 0 else { throw r.fail("damping", "l2, damping and noise must be ≥ 0") }
     try r.finish()
   }
 
   public var hyperParameters: [String: ConfigValue] {
     var h: [String: ConfigValue] = [
-      "damping": .double(damping), "cg_iterations": .int(cgIterations), "noise": .double(noise), "solver": .string(solver),
+      "damping": .double(damping), "cg_iterations": .int(cgIterations), "noise": .double(noise),
+      "solver": .string(solver),
       "gradient": .string(gradient),
     ]
     if let l2 { h["l2"] = .double(l2) }
@@ -99,11 +104,13 @@ public struct InfluenceRemoval: UnlearningAlgorithm {
     let step: [Double]
     if exact {
       guard request.original.architecture.kind == .softmax else {
-        throw HarnessError("algorithms.influence.solver", "the exact Hessian is implemented for softmax regression only; use cg")
+        throw HarnessError(
+          "algorithms.influence.solver", "the exact Hessian is implemented for softmax regression only; use cg")
       }
       step = try exactSoftmaxStep(net, retain: retain, gradient: g, lambda: lambda)
     } else {
-      step = conjugateGradientStep(net, retain: retain, theta: theta, gradient: g, lambda: lambda, deadline: request.deadline)
+      step = conjugateGradientStep(
+        net, retain: retain, theta: theta, gradient: g, lambda: lambda, deadline: request.deadline)
     }
     var rng = Xoshiro256StarStar(seed: Seeds.derive(request.seed, "influence", "noise"))
     let updated = theta.indices.map { i in Float(theta[i] - step[i] + (noise > 0 ? noise * rng.nextGaussian() : 0)) }
@@ -111,7 +118,9 @@ public struct InfluenceRemoval: UnlearningAlgorithm {
   }
 
   /// (H + δI)⁻¹ g with the exact Hessian of softmax regression (parameters: W [C, D] then b [C]).
-  func exactSoftmaxStep(_ net: Network, retain: LabeledExamples, gradient g: [Double], lambda: Double) throws -> [Double] {
+  func exactSoftmaxStep(_ net: Network, retain: LabeledExamples, gradient g: [Double], lambda: Double) throws
+    -> [Double]
+  {
     let n = retain.count, d = retain.features.rowLength, c = net.architecture.numClasses
     let e = d + 1
     let logits = net.logits(retain.features)
@@ -152,7 +161,8 @@ public struct InfluenceRemoval: UnlearningAlgorithm {
     }
     for i in 0..<size { h[i * size + i] += lambda + damping }
     guard let x = LinearAlgebra.choleskySolve(h, size: size, rhs: g) else {
-      throw HarnessError("influence", "the retain Hessian is not positive definite; raise algorithms.influence.damping or l2")
+      throw HarnessError(
+        "influence", "the retain Hessian is not positive definite; raise algorithms.influence.damping or l2")
     }
     return x
   }

@@ -29,7 +29,8 @@ public struct RandomLabels: RecipeAlgorithm {
     let data = randomlyRelabelled(request, seed: Seeds.derive(request.seed, "random-labels", "labels"))
     try untilDeadline {
       try Trainer.train(
-        net, on: data, config: training, seed: Seeds.derive(request.seed, "random-labels", "shuffle"), deadline: request.deadline)
+        net, on: data, config: training, seed: Seeds.derive(request.seed, "random-labels", "shuffle"),
+        deadline: request.deadline)
     }
     return UnlearnedModel(net.weights)
   }

@@ -28,9 +28,11 @@ public struct SCRUB: UnlearningAlgorithm {
   public var training: TrainingConfig
 
   public static let defaults = TrainingConfig(
-    epochs: 5, batchSize: 64, optimizer: .sgd, learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: .constant)
+    epochs: 5, batchSize: 64, optimizer: .sgd, learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: .constant
+  )
 
-  public init(alpha: Double = 0.001, gamma: Double = 0.99, maxSteps: Int = 2, training: TrainingConfig = SCRUB.defaults) {
+  public init(alpha: Double = 0.001, gamma: Double = 0.99, maxSteps: Int = 2, training: TrainingConfig = SCRUB.defaults)
+  {
     self.alpha = alpha
     self.gamma = gamma
     self.maxSteps = maxSteps
@@ -41,13 +43,17 @@ public struct SCRUB: UnlearningAlgorithm {
     alpha = try r.double("alpha", default: 0.001)
     gamma = try r.double("gamma", default: 0.99)
     maxSteps = try r.int("max_steps", default: 2, range: 0...100_000)
-    guard alpha >= 0, gamma >= 0, alpha + gamma > 0 else { throw r.fail("alpha", "alpha and gamma must be ≥ 0 and not both 0") }
+    guard alpha >= 0, gamma >= 0, alpha + gamma > 0 else {
+      throw r.fail("alpha", "alpha and gamma must be ≥ 0 and not both 0")
+    }
     training = try r.training(defaults: Self.defaults)
     try r.finish()
   }
 
   public var hyperParameters: [String: ConfigValue] {
-    training.configValues.merging(["alpha": .double(alpha), "gamma": .double(gamma), "max_steps": .int(maxSteps)]) { $1 }
+    training.configValues.merging(["alpha": .double(alpha), "gamma": .double(gamma), "max_steps": .int(maxSteps)]) {
+      $1
+    }
   }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
@@ -60,7 +66,8 @@ public struct SCRUB: UnlearningAlgorithm {
     for i in 0..<request.retain.count {
       for c in 0..<k {
         let onehot: Float = Int(request.retain.labels[i]) == c ? 1 : 0
-        mixed.scalars[i * k + c] = Float((alpha * Double(teacherRetain.scalars[i * k + c]) + gamma * Double(onehot)) / (alpha + gamma))
+        mixed.scalars[i * k + c] = Float(
+          (alpha * Double(teacherRetain.scalars[i * k + c]) + gamma * Double(onehot)) / (alpha + gamma))
       }
     }
     let opt = training.makeOptimizer()
@@ -73,12 +80,14 @@ public struct SCRUB: UnlearningAlgorithm {
         if epoch < maxSteps && request.forget.count > 0 {
           stage.learningRate = lr
           try Trainer.train(
-            net, on: request.forget, config: stage, seed: Seeds.derive(request.seed, "scrub", "max", String(epoch)), optimizer: opt,
+            net, on: request.forget, config: stage, seed: Seeds.derive(request.seed, "scrub", "max", String(epoch)),
+            optimizer: opt,
             ascend: true, softTargets: teacherForget, deadline: request.deadline)
         }
         stage.learningRate = lr * Float(alpha + gamma)
         try Trainer.train(
-          net, on: request.retain, config: stage, seed: Seeds.derive(request.seed, "scrub", "min", String(epoch)), optimizer: opt,
+          net, on: request.retain, config: stage, seed: Seeds.derive(request.seed, "scrub", "min", String(epoch)),
+          optimizer: opt,
           softTargets: mixed, deadline: request.deadline)
       }
     }

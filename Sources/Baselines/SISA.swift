@@ -40,7 +40,9 @@ public struct SISA: UnlearningAlgorithm {
   /// Recipe override (nil: the experiment's).
   public var training: TrainingConfig?
 
-  public init(shards: Int = 5, slices: Int = 4, aggregation: UnlearnedModel.Aggregation = .mean, training: TrainingConfig? = nil) {
+  public init(
+    shards: Int = 5, slices: Int = 4, aggregation: UnlearnedModel.Aggregation = .mean, training: TrainingConfig? = nil
+  ) {
     self.shards = shards
     self.slices = slices
     self.aggregation = aggregation
@@ -87,9 +89,13 @@ public struct SISA: UnlearningAlgorithm {
   }
 
   func validate(examples n: Int) throws {
-    guard shards >= 1, slices >= 1 else { throw HarnessError("algorithms.sisa", "shards and slices must be at least 1") }
+    guard shards >= 1, slices >= 1 else {
+      throw HarnessError("algorithms.sisa", "shards and slices must be at least 1")
+    }
     guard n >= shards * slices else {
-      throw HarnessError("algorithms.sisa", "\(shards) shards × \(slices) slices need at least \(shards * slices) training examples, got \(n)")
+      throw HarnessError(
+        "algorithms.sisa",
+        "\(shards) shards × \(slices) slices need at least \(shards * slices) training examples, got \(n)")
     }
   }
 
@@ -142,19 +148,23 @@ public struct SISA: UnlearningAlgorithm {
         next.checkpoints[k][r] = net.weights
         let kept = next.slices[k][0...r].flatMap { $0 }.sorted()
         let rows = try kept.map { id -> Int in
-          guard let i = retainRow[id] else { throw HarnessError("sisa", "example \(id) is neither in the retain nor the forget set") }
+          guard let i = retainRow[id] else {
+            throw HarnessError("sisa", "example \(id) is neither in the retain nor the forget set")
+          }
           return i
         }
         var stage = recipe
         stage.epochs = state.stageEpochs[r]
         try Trainer.train(
-          net, on: request.retain.subset(rows), config: stage, seed: ScratchSeeds.shuffle(request.seed, shard: k, slice: r),
+          net, on: request.retain.subset(rows), config: stage,
+          seed: ScratchSeeds.shuffle(request.seed, shard: k, slice: r),
           deadline: request.deadline)
         work += Double(stage.epochs * rows.count)
       }
       next.members[k] = net.weights
     }
     let full = Double(recipe.epochs * request.retain.count)
-    return UnlearnedModel(ensemble: next.members, aggregation: aggregation, workFraction: full > 0 ? work / full : 0, state: next)
+    return UnlearnedModel(
+      ensemble: next.members, aggregation: aggregation, workFraction: full > 0 ? work / full : 0, state: next)
   }
 }

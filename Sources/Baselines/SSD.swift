@@ -58,7 +58,8 @@ public struct SSD: UnlearningAlgorithm {
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
     let net = try Network(weights: request.original, maxBatch: Swift.max(batchSize, 256))
-    let full = importance(net, request.retain.appending(request.forget), seed: Seeds.derive(request.seed, "ssd", "train"))
+    let full = importance(
+      net, request.retain.appending(request.forget), seed: Seeds.derive(request.seed, "ssd", "train"))
     let forget = importance(net, request.forget, seed: Seeds.derive(request.seed, "ssd", "forget"))
     var theta = request.original.parameters
     for j in theta.indices {

@@ -6,7 +6,9 @@ import NumericCore
 /// SISA with one shard and one slice is bit for bit the retrained model.
 enum ScratchSeeds {
   /// Initialisation of shard `shard` (the monolithic model is shard 0).
-  static func initialization(_ seed: UInt64, shard: Int) -> UInt64 { Seeds.derive(seed, "scratch", "init", String(shard)) }
+  static func initialization(_ seed: UInt64, shard: Int) -> UInt64 {
+    Seeds.derive(seed, "scratch", "init", String(shard))
+  }
   /// Shuffling of slice stage `slice` of shard `shard`.
   static func shuffle(_ seed: UInt64, shard: Int, slice: Int) -> UInt64 {
     Seeds.derive(seed, "scratch", "shuffle", String(shard), String(slice))

@@ -26,7 +26,8 @@ func syntheticExamples(_ n: Int, _ d: Int, seed: UInt64) -> LabeledExamples {
 func throughput(_ arch: Architecture, examples: LabeledExamples, seconds: Double, seed: UInt64) throws -> Double {
   let net = try Network(architecture: arch, maxBatch: 64)
   net.initialize(seed: seed)
-  let config = TrainingConfig(epochs: 1, batchSize: 64, optimizer: .sgd, learningRate: 0.05, momentum: 0.9, weightDecay: 0, schedule: .constant)
+  let config = TrainingConfig(
+    epochs: 1, batchSize: 64, optimizer: .sgd, learningRate: 0.05, momentum: 0.9, weightDecay: 0, schedule: .constant)
   let opt = config.makeOptimizer()
   try Trainer.train(net, on: examples, config: config, seed: seed, optimizer: opt)
   var samples = 0
@@ -59,7 +60,9 @@ if arguments.contains("--layers") {
   let passes = 64 / net.microBatch
   print("per batch of 64 (\(passes) passes of \(net.microBatch))")
   for (name, f, b) in net.layerTimings(cnnData, batch: net.microBatch, repetitions: 200 * passes) {
-    print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "forward %6.2f ms  backward %6.2f ms", f * 5, b * 5))
+    print(
+      name.padding(toLength: 16, withPad: " ", startingAt: 0)
+        + String(format: "forward %6.2f ms  backward %6.2f ms", f * 5, b * 5))
   }
   exit(0)
 }
@@ -82,7 +85,10 @@ func runBinary(_ args: [String]) throws -> Double {
 func endToEnd() throws {
   let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("unlearn-bench-\(UUID().uuidString)")
   defer { try? FileManager.default.removeItem(at: tmp) }
-  let evalSeconds = try runBinary(["evaluate", "--models", "512", "--algorithms", "finetune", "--out", tmp.appendingPathComponent("run").path, "--quiet"])
+  let evalSeconds = try runBinary([
+    "evaluate", "--models", "512", "--algorithms", "finetune", "--out", tmp.appendingPathComponent("run").path,
+    "--quiet",
+  ])
   // Scores: 512 models × 1,000 examples per side, the unlearned side shifted by 0.3 SD.
   var rng = Xoshiro256StarStar(seed: 5)
   let (n, s) = (512, 1000)
@@ -95,8 +101,10 @@ func endToEnd() throws {
   var oracleSeconds: Double?
   if FileManager.default.fileExists(atPath: "scripts/challenge_oracle.py") {
     let u4 = tmp.appendingPathComponent("U4.npy"), r4 = tmp.appendingPathComponent("R4.npy")
-    try NPYArray(shape: [n, 4], storage: .float64((0..<n).flatMap { i in u[(i * s)..<(i * s + 4)] })).encoded().write(to: u4)
-    try NPYArray(shape: [n, 4], storage: .float64((0..<n).flatMap { i in r[(i * s)..<(i * s + 4)] })).encoded().write(to: r4)
+    try NPYArray(shape: [n, 4], storage: .float64((0..<n).flatMap { i in u[(i * s)..<(i * s + 4)] })).encoded().write(
+      to: u4)
+    try NPYArray(shape: [n, 4], storage: .float64((0..<n).flatMap { i in r[(i * s)..<(i * s + 4)] })).encoded().write(
+      to: r4)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["python3", "scripts/challenge_oracle.py", "score", u4.path, r4.path]
@@ -110,10 +118,14 @@ func endToEnd() throws {
   }
   print("| command | wall time | target |")
   print("|---|---|---|")
-  print("| unlearn evaluate --models 512 --algorithms finetune (digits, 1,024 models + scoring) | \(String(format: "%.1f", evalSeconds)) s | < 60 s |")
+  print(
+    "| unlearn evaluate --models 512 --algorithms finetune (digits, 1,024 models + scoring) | \(String(format: "%.1f", evalSeconds)) s | < 60 s |"
+  )
   print("| unlearn score challenge, 512 models × 1,000 examples | \(String(format: "%.2f", scoreSeconds)) s | < 5 s |")
   if let oracleSeconds {
-    print("| brute-force NumPy oracle, same input (4 examples, extrapolated) | \(String(format: "%.0f", oracleSeconds)) s | ratio \(String(format: "%.0f×", oracleSeconds / scoreSeconds)) |")
+    print(
+      "| brute-force NumPy oracle, same input (4 examples, extrapolated) | \(String(format: "%.0f", oracleSeconds)) s | ratio \(String(format: "%.0f×", oracleSeconds / scoreSeconds)) |"
+    )
   }
 }
 
@@ -124,7 +136,8 @@ if only == "evaluate" {
 }
 if let only {
   // Profiling aid: one model's training loop alone, no reference, no table.
-  let rate = try throughput(only == "cnn" ? cnn : mlp, examples: only == "cnn" ? cnnData : mlpData, seconds: seconds, seed: 3)
+  let rate = try throughput(
+    only == "cnn" ? cnn : mlp, examples: only == "cnn" ? cnnData : mlpData, seconds: seconds, seed: 3)
   print("\(only): \(Int(rate)) samples/s (fastest epoch: \(Int(lastFastestRate)))")
   exit(0)
 }
@@ -187,14 +200,22 @@ for (name, target, pick) in [("MLP 64-128-128-10", "≥ 4×", 0), ("CNN 1×28×2
     let ours = pick == 0 ? r.mlp : r.cnn
     let theirs = r.torch.map { pick == 0 ? $0.mlp : $0.cnn }
     if let theirs { ratios.append(ours / theirs) }
-    print("| \(name) | \(i + 1) | \(fmt(ours)) | \(theirs.map(fmt) ?? "n/a") | \(theirs.map { ratio(ours / $0) } ?? "n/a") | |")
+    print(
+      "| \(name) | \(i + 1) | \(fmt(ours)) | \(theirs.map(fmt) ?? "n/a") | \(theirs.map { ratio(ours / $0) } ?? "n/a") | |"
+    )
   }
   let ours = median(measured.map { pick == 0 ? $0.mlp : $0.cnn })
-  print("| **\(name)** | **median** | **\(fmt(ours))** | \(ratios.isEmpty ? "n/a" : fmt(median(measured.compactMap { r in r.torch.map { pick == 0 ? $0.mlp : $0.cnn } }))) | **\(ratios.isEmpty ? "n/a" : ratio(median(ratios)))** | \(target) |")
+  print(
+    "| **\(name)** | **median** | **\(fmt(ours))** | \(ratios.isEmpty ? "n/a" : fmt(median(measured.compactMap { r in r.torch.map { pick == 0 ? $0.mlp : $0.cnn } }))) | **\(ratios.isEmpty ? "n/a" : ratio(median(ratios)))** | \(target) |"
+  )
 }
 print("")
-print("Scaling: 2 workers \(fmt(twoWorkers)) samples/s vs 1 worker \(fmt(oneWorker)) samples/s = \(String(format: "%.2f×", twoWorkers / oneWorker)) (target ≥ 1.8×)")
-if let torch { print("PyTorch \(torch.torch), torch.set_num_threads(1)") } else {
+print(
+  "Scaling: 2 workers \(fmt(twoWorkers)) samples/s vs 1 worker \(fmt(oneWorker)) samples/s = \(String(format: "%.2f×", twoWorkers / oneWorker)) (target ≥ 1.8×)"
+)
+if let torch {
+  print("PyTorch \(torch.torch), torch.set_num_threads(1)")
+} else {
   print("PyTorch reference not run: install torch (pip install torch) to measure it in the same run.")
 }
 print("")

@@ -13,7 +13,9 @@ struct DatasetCommand: ParsableCommand {
   struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Load a PNG dataset, check every file, and print a JSON summary.",
-      discussion: "Prints num_examples, classes, per_class counts and shape [channels, height, width]; exits non-zero with an error naming the offending file.")
+      discussion:
+        "Prints num_examples, classes, per_class counts and shape [channels, height, width]; exits non-zero with an error naming the offending file."
+    )
 
     @Argument(help: ArgumentHelp("The dataset folder, or a manifest CSV.", valueName: "path"))
     var path: String

@@ -18,7 +18,10 @@ struct Evaluate: ParsableCommand {
   @Option(help: ArgumentHelp("Run folder (default: results/<name>).", valueName: "dir"))
   var out: String?
 
-  @Option(help: ArgumentHelp("Models per algorithm, and retrained references (default: the configuration's evaluation.models, 64).", valueName: "n"))
+  @Option(
+    help: ArgumentHelp(
+      "Models per algorithm, and retrained references (default: the configuration's evaluation.models, 64).",
+      valueName: "n"))
   var models: Int?
 
   @Option(help: ArgumentHelp("Worker threads (default: one per core).", valueName: "n"))
@@ -33,7 +36,8 @@ struct Evaluate: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "Run only share i of n of the jobs (0-based), for a cluster; join the shards with unlearn merge.",
-      discussion: "Without it, a Slurm job array's SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT give the shard when set.",
+      discussion:
+        "Without it, a Slurm job array's SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT give the shard when set.",
       valueName: "i/n"))
   var shard: String?
 
@@ -59,7 +63,8 @@ struct Evaluate: ParsableCommand {
       if let models { spec.evaluation.models = models }
       if let workers { spec.evaluation.workers = workers }
       if let algorithms {
-        spec.evaluation.algorithms = algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        spec.evaluation.algorithms = algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+          .filter { !$0.isEmpty }
       }
       let log: @Sendable (String) -> Void = { [quiet] line in
         if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
@@ -73,9 +78,11 @@ struct Evaluate: ParsableCommand {
         log("shard \(s) (from \(source))")
       }
       if let assigned, assigned.count == 1 { log("one shard of one: running every job; unlearn merge still joins it") }
-      let folder = out ?? (assigned.map { "results/\(spec.name).shard-\($0.index)-of-\($0.count)" } ?? "results/\(spec.name)")
+      let folder =
+        out ?? (assigned.map { "results/\(spec.name).shard-\($0.index)-of-\($0.count)" } ?? "results/\(spec.name)")
       EvaluationSession.handleInterrupts()
-      if let report = try EvaluationSession.run(spec, out: folder, file: file, shard: assigned, quiet: quiet, log: log) {
+      if let report = try EvaluationSession.run(spec, out: folder, file: file, shard: assigned, quiet: quiet, log: log)
+      {
         print(report.markdown, terminator: "")
       }
     }

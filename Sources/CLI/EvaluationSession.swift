@@ -44,25 +44,35 @@ enum EvaluationSession {
     runner.shard = shard
     let meter = ProgressMeter(quiet: quiet)
     runner.onJobDone = { meter.update(done: $0, total: $1) }
-    log("\(spec.name)\(shard.map { " shard \($0)" } ?? ""): \(experiment.dataset.count) images, forget \(experiment.splits.forget.count), retain \(experiment.splits.retain.count), test \(experiment.splits.test.count); \(spec.evaluation.models) models × \(names.joined(separator: ", ")) → \(folder.url.path)")
+    log(
+      "\(spec.name)\(shard.map { " shard \($0)" } ?? ""): \(experiment.dataset.count) images, forget \(experiment.splits.forget.count), retain \(experiment.splits.retain.count), test \(experiment.splits.test.count); \(spec.evaluation.models) models × \(names.joined(separator: ", ")) → \(folder.url.path)"
+    )
     let outcome = try runner.run(progress: log)
     if interrupted.load(ordering: .relaxed) {
       throw HarnessError(
-        "interrupted", "finished jobs are kept in \(folder.url.path); run the same command again to resume from where it stopped")
+        "interrupted",
+        "finished jobs are kept in \(folder.url.path); run the same command again to resume from where it stopped")
     }
     if let shard {
-      let record = ShardRecord(toolVersion: toolVersion, shard: shard, jobs: outcome.assigned, failures: outcome.failures)
+      let record = ShardRecord(
+        toolVersion: toolVersion, shard: shard, jobs: outcome.assigned, failures: outcome.failures)
       try writeAtomically(try record.json(), to: folder.url.appendingPathComponent("shard.json"))
-      log("shard \(shard): \(outcome.assigned.count) jobs (\(outcome.jobsSkipped) already done, \(outcome.failures.count) failed) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; when every shard is done: unlearn merge SHARD_DIR... --out RUN")
+      log(
+        "shard \(shard): \(outcome.assigned.count) jobs (\(outcome.jobsSkipped) already done, \(outcome.failures.count) failed) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; when every shard is done: unlearn merge SHARD_DIR... --out RUN"
+      )
       for f in outcome.failures { log("failed: \(f.algorithm) #\(f.index): \(f.reason)") }
       return nil
     }
     log("scoring")
-    let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: toolVersion)
+    let report = try EvaluationReport.make(
+      outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: toolVersion)
     try report.write(to: folder.url)
-    let manifest = try RunManifest.make(folder: folder, experiment: experiment, toolVersion: toolVersion, workers: threads)
+    let manifest = try RunManifest.make(
+      folder: folder, experiment: experiment, toolVersion: toolVersion, workers: threads)
     try writeAtomically(try manifest.json(), to: folder.url.appendingPathComponent("manifest.json"))
-    log("wrote \(folder.url.path)/results.json, table.md, table.csv, table.tex, report.html, plots/ and manifest.json in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+    log(
+      "wrote \(folder.url.path)/results.json, table.md, table.csv, table.tex, report.html, plots/ and manifest.json in \(String(format: "%.1f", Date().timeIntervalSince(start))) s"
+    )
     for f in outcome.failures { log("failed: \(f.algorithm) #\(f.index): \(f.reason)") }
     return report
   }

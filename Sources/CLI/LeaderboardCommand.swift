@@ -6,8 +6,11 @@ import NumericCore
 /// `unlearn leaderboard RUN...`: ranks algorithms across finished runs.
 struct LeaderboardCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "leaderboard", abstract: "Rank algorithms across one or many runs, with bootstrap intervals over seeds.",
-    discussion: "Writes leaderboard.md, .csv, .tex and .html into --out (default: the current folder) and prints the Markdown table.")
+    commandName: "leaderboard",
+    abstract: "Rank algorithms across one or many runs, with bootstrap intervals over seeds.",
+    discussion:
+      "Writes leaderboard.md, .csv, .tex and .html into --out (default: the current folder) and prints the Markdown table."
+  )
 
   @Argument(help: ArgumentHelp("Run folders written by unlearn evaluate.", valueName: "run"))
   var runs: [String]
@@ -32,7 +35,9 @@ struct LeaderboardCommand: ParsableCommand {
   func run() throws {
     try reportingErrors {
       guard let metric = Registry.metrics.first(where: { $0.columns.contains { $0.name == by } }) else {
-        throw HarnessError("--by \(by)", "unknown metric; known: \(Registry.metrics.flatMap { $0.columns.map(\.name) }.joined(separator: ", "))")
+        throw HarnessError(
+          "--by \(by)",
+          "unknown metric; known: \(Registry.metrics.flatMap { $0.columns.map(\.name) }.joined(separator: ", "))")
       }
       let data = try runs.map { try Leaderboard.load(URL(fileURLWithPath: $0)) }
       let board = try Leaderboard.make(

@@ -37,12 +37,15 @@ struct Merge: ParsableCommand {
       let records = try ShardMerge.merge(shards, into: target)
       let config = target.appendingPathComponent("config.yaml")
       guard let yaml = FileManager.default.contents(atPath: config.path) else {
-        throw HarnessError(shards[0].appendingPathComponent("config.yaml").path, "missing: the shard folder is incomplete")
+        throw HarnessError(
+          shards[0].appendingPathComponent("config.yaml").path, "missing: the shard folder is incomplete")
       }
       var spec = try ExperimentSpec.load(yaml: String(decoding: yaml, as: UTF8.self), file: config.path)
       if let workers { spec.evaluation.workers = workers }
       let jobs = records.map(\.jobs.count).reduce(0, +), failed = records.map(\.failures.count).reduce(0, +)
-      log("merged \(records.count) shards (\(jobs) jobs\(failed > 0 ? ", \(failed) failed: they run again now" : "")) into \(target.path)")
+      log(
+        "merged \(records.count) shards (\(jobs) jobs\(failed > 0 ? ", \(failed) failed: they run again now" : "")) into \(target.path)"
+      )
       EvaluationSession.handleInterrupts()
       if let report = try EvaluationSession.run(spec, out: target.path, file: config.path, quiet: quiet, log: log) {
         print(report.markdown, terminator: "")

@@ -34,7 +34,9 @@ final class ProgressMeter: Sendable {
       let elapsed = now.timeIntervalSince(s.start)
       let fraction = Double(done) / Double(total)
       let finished = done == total
-      if !terminal && !finished && fraction - s.lastFraction < 0.1 && now.timeIntervalSince(s.lastLine) < 30 { return nil }
+      if !terminal && !finished && fraction - s.lastFraction < 0.1 && now.timeIntervalSince(s.lastLine) < 30 {
+        return nil
+      }
       s.lastLine = now
       s.lastFraction = fraction
       return Self.describe(done: done, total: total, elapsed: elapsed, label: label)

@@ -29,7 +29,8 @@ enum Registry {
   /// The metrics of the result table, in column order.
   static let metrics: [any PopulationMetric] = [
     AccuracyMetric(), ForgetConfidenceMetric(), ChallengeMetric(), KitMIAMetric(), MIAEfficacy(), SongMittalAttacks(),
-    LossThresholdAttack(), LiRAAttack(), RMIAAttack(), ULiRAAttack(), RetrainDistance(), WeightDistance(), AccuracyGap(), TimeMetric(),
+    LossThresholdAttack(), LiRAAttack(), RMIAAttack(), ULiRAAttack(), RetrainDistance(), WeightDistance(),
+    AccuracyGap(), TimeMetric(),
   ]
 
   /// Algorithms registered by a participant's own executable (``UnlearnCLI/main(registering:)``).
@@ -46,23 +47,27 @@ enum Registry {
     let params = spec.algorithms[name] ?? HyperParameters()
     if ExternalCommand.isExternal(params) {
       guard !algorithmNames.contains(name) else {
-        throw HarnessError("\(file): algorithms.\(name)", "\(name) is a built-in algorithm; give the external one another name")
+        throw HarnessError(
+          "\(file): algorithms.\(name)", "\(name) is a built-in algorithm; give the external one another name")
       }
       return try ExternalCommand(name: name, parameters: params, file: file)
     }
     guard let entry = allAlgorithms.first(where: { $0.name == name }) else {
       throw HarnessError(
         "algorithm \(name)",
-        "unknown; known algorithms: \(algorithmNames.joined(separator: ", ")), or a section algorithms.\(name) with kind: external and a command")
+        "unknown; known algorithms: \(algorithmNames.joined(separator: ", ")), or a section algorithms.\(name) with kind: external and a command"
+      )
     }
     return try entry.make(params.reader(algorithm: name, file: file), spec)
   }
 
   /// Rejects hyper-parameter sections for algorithms nobody knows (typos).
   static func checkParameterSections(_ spec: ExperimentSpec, file: String) throws {
-    for name in spec.algorithms.keys.sorted() where !algorithmNames.contains(name) && !ExternalCommand.isExternal(spec.algorithms[name]!) {
+    for name in spec.algorithms.keys.sorted()
+    where !algorithmNames.contains(name) && !ExternalCommand.isExternal(spec.algorithms[name]!) {
       throw HarnessError(
-        "\(file): algorithms.\(name)", "unknown algorithm; known: \(algorithmNames.joined(separator: ", ")) (or add kind: external and a command)")
+        "\(file): algorithms.\(name)",
+        "unknown algorithm; known: \(algorithmNames.joined(separator: ", ")) (or add kind: external and a command)")
     }
   }
 }

@@ -35,7 +35,8 @@ struct Rerun: ParsableCommand {
       guard !FileManager.default.fileExists(atPath: target) else {
         throw HarnessError(target, "already exists; a replay needs a fresh folder (delete it or pass --out)")
       }
-      let spec = try ExperimentSpec.load(yaml: manifest.config, file: source.appendingPathComponent("manifest.json").path)
+      let spec = try ExperimentSpec.load(
+        yaml: manifest.config, file: source.appendingPathComponent("manifest.json").path)
       let log: @Sendable (String) -> Void = { [quiet] line in
         if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
       }
@@ -48,11 +49,17 @@ struct Rerun: ParsableCommand {
       for (file, hash) in manifest.files.sorted(by: { $0.key < $1.key }) {
         let url = source.appendingPathComponent(file)
         let stored = (try? SHA256.hex(fileAt: url)) ?? "missing"
-        if stored != hash { rows.append((file, stored == "missing" ? "missing in the run folder" : "stored file differs from the manifest")) }
+        if stored != hash {
+          rows.append(
+            (file, stored == "missing" ? "missing in the run folder" : "stored file differs from the manifest"))
+        }
       }
       if !quiet { for r in rows { print("\(r.status)\t\(r.file)") } }
       let bad = rows.filter { $0.status != "identical" }
-      print(bad.isEmpty ? "verified: all \(rows.count) files identical" : "NOT verified: \(bad.count) of \(rows.count) files differ or are missing")
+      print(
+        bad.isEmpty
+          ? "verified: all \(rows.count) files identical"
+          : "NOT verified: \(bad.count) of \(rows.count) files differ or are missing")
       if !bad.isEmpty { throw ExitCode.failure }
     }
   }

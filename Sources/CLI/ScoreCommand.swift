@@ -45,7 +45,9 @@ struct ScoreCommand: ParsableCommand {
     func validate() throws {
       let accs = [retainAccuracyUnlearned, retainAccuracyRetrained, testAccuracyUnlearned, testAccuracyRetrained]
       if accs.contains(where: { $0 != nil }) && accs.contains(where: { $0 == nil }) {
-        throw ValidationError("give all four accuracies (--retain-accuracy-unlearned/-retrained, --test-accuracy-unlearned/-retrained) or none")
+        throw ValidationError(
+          "give all four accuracies (--retain-accuracy-unlearned/-retrained, --test-accuracy-unlearned/-retrained) or none"
+        )
       }
       if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
@@ -68,16 +70,22 @@ struct ScoreCommand: ParsableCommand {
       try reportingErrors {
         let u = try read(unlearned), r = try read(retrained)
         guard u.dtype == r.dtype else {
-          throw HarnessError("\(unlearned), \(retrained)", "dtypes differ (\(u.dtype) and \(r.dtype)); save both as float32 or both as float64")
+          throw HarnessError(
+            "\(unlearned), \(retrained)",
+            "dtypes differ (\(u.dtype) and \(r.dtype)); save both as float32 or both as float64")
         }
         guard u.shape == r.shape else {
-          throw HarnessError("\(unlearned), \(retrained)", "shapes differ (\(u.shape) and \(r.shape)); both must be [models, examples\(labels == nil ? "" : ", classes")] with the same models count and example order")
+          throw HarnessError(
+            "\(unlearned), \(retrained)",
+            "shapes differ (\(u.shape) and \(r.shape)); both must be [models, examples\(labels == nil ? "" : ", classes")] with the same models count and example order"
+          )
         }
         let models: Int, examples: Int
         let uc: [Double], rc: [Double]
         if let labels {
           guard u.shape.count == 3 else {
-            throw HarnessError(unlearned, "with --labels, expected logits of shape [models, examples, classes], got \(u.shape)")
+            throw HarnessError(
+              unlearned, "with --labels, expected logits of shape [models, examples, classes], got \(u.shape)")
           }
           (models, examples) = (u.shape[0], u.shape[1])
           let y = try readLabels(labels, examples: examples, classes: u.shape[2])
@@ -85,7 +93,10 @@ struct ScoreCommand: ParsableCommand {
           rc = confidences(r, labels: y)
         } else {
           guard u.shape.count == 2 else {
-            throw HarnessError(unlearned, "expected logit-scaled confidences of shape [models, examples], got \(u.shape) (pass --labels for logits)")
+            throw HarnessError(
+              unlearned,
+              "expected logit-scaled confidences of shape [models, examples], got \(u.shape) (pass --labels for logits)"
+            )
           }
           (models, examples) = (u.shape[0], u.shape[1])
           uc = u.doubles
@@ -94,12 +105,15 @@ struct ScoreCommand: ParsableCommand {
         let result: ChallengeScore.Result
         do {
           result = try ChallengeScore.evaluate(
-            unlearned: uc, retrained: rc, models: models, examples: examples, workers: workers ?? WorkerPool.availableCores)
+            unlearned: uc, retrained: rc, models: models, examples: examples,
+            workers: workers ?? WorkerPool.availableCores)
         } catch let e as AttackError {
           throw HarnessError("\(unlearned), \(retrained)", e.description)
         }
         var score: Double?
-        if let ru = retainAccuracyUnlearned, let rr = retainAccuracyRetrained, let tu = testAccuracyUnlearned, let tr = testAccuracyRetrained {
+        if let ru = retainAccuracyUnlearned, let rr = retainAccuracyRetrained, let tu = testAccuracyUnlearned,
+          let tr = testAccuracyRetrained
+        {
           score = ChallengeScore.score(
             forgettingQuality: result.forgettingQuality, retainAccuracyUnlearned: ru, retainAccuracyRetrained: rr,
             testAccuracyUnlearned: tu, testAccuracyRetrained: tr)
@@ -122,8 +136,12 @@ struct ScoreCommand: ParsableCommand {
     func readLabels(_ path: String, examples: Int, classes: Int) throws -> [Int] {
       let a: NPYArray
       do { a = try NPYArray.read(URL(fileURLWithPath: path)) } catch { throw HarnessError(path, "\(error)") }
-      guard let y = a.integers else { throw HarnessError(path, "labels must be integers (int64, int32 or uint8), got \(a.dtype)") }
-      guard a.shape == [examples] else { throw HarnessError(path, "expected \(examples) labels (one per example), got shape \(a.shape)") }
+      guard let y = a.integers else {
+        throw HarnessError(path, "labels must be integers (int64, int32 or uint8), got \(a.dtype)")
+      }
+      guard a.shape == [examples] else {
+        throw HarnessError(path, "expected \(examples) labels (one per example), got shape \(a.shape)")
+      }
       if let bad = y.firstIndex(where: { $0 < 0 || $0 >= classes }) {
         throw HarnessError(path, "label \(y[bad]) of example \(bad) is outside 0..<\(classes)")
       }

@@ -19,7 +19,10 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// Options shared by commands that read an experiment configuration.
 struct ConfigOptions: ParsableArguments {
-  @Option(name: .long, help: ArgumentHelp("YAML experiment configuration.", discussion: "Without it, the embedded digits default runs.", valueName: "file"))
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "YAML experiment configuration.", discussion: "Without it, the embedded digits default runs.", valueName: "file"))
   var config: String?
 
   func load() throws -> ExperimentSpec {

@@ -28,7 +28,8 @@ struct Train: ParsableCommand {
       let epochs = spec.training.epochs
       let weights = try experiment.trainOriginal { epoch, loss in
         if !quiet && !json && (epoch + 1 == epochs || (epoch + 1) % 10 == 0) {
-          FileHandle.standardError.write(Data("epoch \(epoch + 1)/\(epochs)  loss \(String(format: "%.4f", loss))\n".utf8))
+          FileHandle.standardError.write(
+            Data("epoch \(epoch + 1)/\(epochs)  loss \(String(format: "%.4f", loss))\n".utf8))
         }
       }
       let seconds = Date().timeIntervalSince(start)
@@ -56,7 +57,9 @@ struct Train: ParsableCommand {
         return
       }
       let arch = experiment.architecture
-      print("\(spec.name): \(arch.kind.rawValue) on \(experiment.dataset.count) images \(experiment.dataset.shape), \(weights.parameters.count) parameters, trained in \(String(format: "%.2f", seconds)) s")
+      print(
+        "\(spec.name): \(arch.kind.rawValue) on \(experiment.dataset.count) images \(experiment.dataset.shape), \(weights.parameters.count) parameters, trained in \(String(format: "%.2f", seconds)) s"
+      )
       print("split        examples  accuracy")
       for (name, acc) in accs {
         let n = experiment.splits.named.first { $0.name == name }!.ids.count

@@ -8,7 +8,10 @@ struct Unlearn: ParsableCommand {
     commandName: "unlearn",
     abstract: "The reference evaluation harness for machine unlearning.",
     version: toolVersion,
-    subcommands: [Evaluate.self, Merge.self, Rerun.self, ScoreCommand.self, LeaderboardCommand.self, Train.self, DatasetCommand.self])
+    subcommands: [
+      Evaluate.self, Merge.self, Rerun.self, ScoreCommand.self, LeaderboardCommand.self, Train.self,
+      DatasetCommand.self,
+    ])
 }
 
 /// The harness version written into every output.
@@ -34,7 +37,9 @@ public enum UnlearnCLI {
     public var name: String
     public var make: @Sendable (ConfigReader, ExperimentSpec) throws -> any UnlearningAlgorithm
 
-    public init(name: String, make: @escaping @Sendable (ConfigReader, ExperimentSpec) throws -> any UnlearningAlgorithm) {
+    public init(
+      name: String, make: @escaping @Sendable (ConfigReader, ExperimentSpec) throws -> any UnlearningAlgorithm
+    ) {
       self.name = name
       self.make = make
     }

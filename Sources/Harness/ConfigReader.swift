@@ -21,7 +21,9 @@ public final class ConfigReader {
     let loaded: Any?
     do { loaded = try Yams.load(yaml: text) } catch { throw HarnessError(file, "invalid YAML (\(error))") }
     if loaded == nil { return ConfigReader(values: [:], path: "", file: file) }
-    guard let map = loaded as? [String: Any] else { throw HarnessError(file, "the top level must be a mapping of keys to values") }
+    guard let map = loaded as? [String: Any] else {
+      throw HarnessError(file, "the top level must be a mapping of keys to values")
+    }
     return ConfigReader(values: map, path: "", file: file)
   }
 
@@ -89,7 +91,8 @@ public final class ConfigReader {
     return a.map { "\($0)" }
   }
 
-  public func choice<E: RawRepresentable & CaseIterable>(_ k: String, default d: E) throws -> E where E.RawValue == String {
+  public func choice<E: RawRepresentable & CaseIterable>(_ k: String, default d: E) throws -> E
+  where E.RawValue == String {
     guard let v = raw(k) else { return d }
     guard let s = v as? String, let e = E(rawValue: s) else {
       throw fail(k, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got \(v)")
@@ -101,7 +104,9 @@ public final class ConfigReader {
   public func finish() throws {
     let unknown = Set(values.keys).subtracting(used).sorted()
     if let k = unknown.first {
-      throw HarnessError("\(file): \(key(k))", "unknown key; check the spelling (known keys here: \(used.sorted().joined(separator: ", ")))")
+      throw HarnessError(
+        "\(file): \(key(k))",
+        "unknown key; check the spelling (known keys here: \(used.sorted().joined(separator: ", ")))")
     }
   }
 }

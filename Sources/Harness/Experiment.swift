@@ -53,7 +53,8 @@ public enum ModelFiles {
   public static func save(_ weights: ModelWeights, to directory: URL, name: String = "model") throws {
     let net = try Network(weights: weights, maxBatch: 1)
     let meta = ["format": "pt", "torch_module": "nn.Sequential(\(weights.architecture.torchSequential))"]
-    try writeAtomically(Safetensors.encode(net.namedTensors, metadata: meta), to: directory.appendingPathComponent("\(name).safetensors"))
+    try writeAtomically(
+      Safetensors.encode(net.namedTensors, metadata: meta), to: directory.appendingPathComponent("\(name).safetensors"))
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
     try writeAtomically(try enc.encode(weights.architecture), to: directory.appendingPathComponent("architecture.json"))

@@ -55,7 +55,8 @@ public struct EvaluationSpec: Codable, Sendable, Equatable {
   public var uliraShadows: Int = 0
 
   public init(
-    models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0, timeBudget: Double = 0, rounds: Int = 1,
+    models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0, timeBudget: Double = 0,
+    rounds: Int = 1,
     referenceOriginals: Int = 16
   ) {
     self.referenceOriginals = referenceOriginals
@@ -102,7 +103,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
 
   public init(
     name: String = "digits", seed: UInt64 = 0, dataset: DatasetSpec = DatasetSpec(), split: SplitConfig = SplitConfig(),
-    model: ModelSpec = ModelSpec(), training: TrainingConfig = TrainingConfig(), evaluation: EvaluationSpec = EvaluationSpec(),
+    model: ModelSpec = ModelSpec(), training: TrainingConfig = TrainingConfig(),
+    evaluation: EvaluationSpec = EvaluationSpec(),
     algorithms: [String: HyperParameters] = [:]
   ) {
     self.name = name
@@ -155,9 +157,12 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     spec.evaluation.workers = try e.int("workers", default: spec.evaluation.workers, range: 0...4096)
     spec.evaluation.timeBudget = try e.double("time_budget", default: spec.evaluation.timeBudget)
     spec.evaluation.rounds = try e.int("rounds", default: spec.evaluation.rounds, range: 1...1000)
-    spec.evaluation.referenceOriginals = try e.int("reference_originals", default: spec.evaluation.referenceOriginals, range: 0...100_000)
+    spec.evaluation.referenceOriginals = try e.int(
+      "reference_originals", default: spec.evaluation.referenceOriginals, range: 0...100_000)
     spec.evaluation.uliraShadows = try e.int("ulira_shadows", default: spec.evaluation.uliraShadows, range: 0...100_000)
-    guard spec.evaluation.timeBudget >= 0 else { throw HarnessError("\(file): evaluation.time_budget", "must be ≥ 0 seconds (0: unlimited)") }
+    guard spec.evaluation.timeBudget >= 0 else {
+      throw HarnessError("\(file): evaluation.time_budget", "must be ≥ 0 seconds (0: unlimited)")
+    }
     try e.finish()
     spec.algorithms = try r.hyperParameters("algorithms")
     try r.finish()
@@ -166,7 +171,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
 
   /// Reads a YAML configuration file.
   public static func load(file url: URL) throws -> ExperimentSpec {
-    guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
+    guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8)
+    else {
       throw HarnessError(url.path, "configuration file is missing or unreadable")
     }
     return try load(yaml: text, file: url.path)
@@ -175,23 +181,32 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
   /// The resolved configuration as YAML (every default written out), readable by ``load(yaml:file:)``.
   public var yaml: String {
     func list(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ", ") + "]" }
-    func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+    func quoted(_ s: String) -> String {
+      "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
     var lines = [
-      "name: \(quoted(name))", "seed: \(seed)", "dataset:", "  path: \(quoted(dataset.path))", "  layout: \(dataset.layout.rawValue)",
+      "name: \(quoted(name))", "seed: \(seed)", "dataset:", "  path: \(quoted(dataset.path))",
+      "  layout: \(dataset.layout.rawValue)",
       "split:", "  seed: \(split.seed)", "  test_fraction: \(split.testFraction)",
       "  validation_fraction: \(split.validationFraction)", "  stratified: \(split.stratified)", "  forget:",
       "    strategy: \(split.forget.strategy.rawValue)", "    fraction: \(split.forget.fraction)",
     ]
     if let c = split.forget.className { lines.append("    class: \(quoted(c))") }
-    if !split.forget.groups.isEmpty { lines.append("    groups: [" + split.forget.groups.map(quoted).joined(separator: ", ") + "]") }
+    if !split.forget.groups.isEmpty {
+      lines.append("    groups: [" + split.forget.groups.map(quoted).joined(separator: ", ") + "]")
+    }
     if !split.forget.ids.isEmpty { lines.append("    ids: \(list(split.forget.ids))") }
     lines += [
-      "model:", "  architecture: \(model.architecture.rawValue)", "  hidden: \(list(model.hidden))", "  channels: \(list(model.channels))",
-      "training:", "  epochs: \(training.epochs)", "  batch_size: \(training.batchSize)", "  optimizer: \(training.optimizer.rawValue)",
-      "  learning_rate: \(training.learningRate)", "  momentum: \(training.momentum)", "  weight_decay: \(training.weightDecay)",
+      "model:", "  architecture: \(model.architecture.rawValue)", "  hidden: \(list(model.hidden))",
+      "  channels: \(list(model.channels))",
+      "training:", "  epochs: \(training.epochs)", "  batch_size: \(training.batchSize)",
+      "  optimizer: \(training.optimizer.rawValue)",
+      "  learning_rate: \(training.learningRate)", "  momentum: \(training.momentum)",
+      "  weight_decay: \(training.weightDecay)",
       "  schedule: \(training.schedule.rawValue)", "  class_weighting: \(training.classWeighting.rawValue)",
       "evaluation:", "  models: \(evaluation.models)",
-      "  algorithms: [" + evaluation.algorithms.map { ConfigValue.string($0).description }.joined(separator: ", ") + "]",
+      "  algorithms: [" + evaluation.algorithms.map { ConfigValue.string($0).description }.joined(separator: ", ")
+        + "]",
       "  workers: \(evaluation.workers)", "  time_budget: \(evaluation.timeBudget)", "  rounds: \(evaluation.rounds)",
       "  reference_originals: \(evaluation.referenceOriginals)", "  ulira_shadows: \(evaluation.uliraShadows)",
     ]

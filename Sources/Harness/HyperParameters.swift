@@ -3,7 +3,11 @@ import Networks
 
 /// One configuration value, as YAML gives it.
 public enum ConfigValue: Sendable, Equatable, Codable, CustomStringConvertible {
-  case int(Int), double(Double), bool(Bool), string(String), list([ConfigValue])
+  case int(Int)
+  case double(Double)
+  case bool(Bool)
+  case string(String)
+  case list([ConfigValue])
 
   /// Converts a value loaded by Yams (nil for mappings and other shapes).
   init?(yaml v: Any) {
@@ -40,18 +44,25 @@ public enum ConfigValue: Sendable, Equatable, Codable, CustomStringConvertible {
     case .int(let i): String(i)
     case .double(let d): "\(d)"
     case .bool(let b): b ? "true" : "false"
-    case .string(let s): "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    case .string(let s):
+      "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     case .list(let a): "[" + a.map(\.description).joined(separator: ", ") + "]"
     }
   }
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.singleValueContainer()
-    if let b = try? c.decode(Bool.self) { self = .bool(b) }
-    else if let i = try? c.decode(Int.self) { self = .int(i) }
-    else if let d = try? c.decode(Double.self) { self = .double(d) }
-    else if let s = try? c.decode(String.self) { self = .string(s) }
-    else { self = .list(try c.decode([ConfigValue].self)) }
+    if let b = try? c.decode(Bool.self) {
+      self = .bool(b)
+    } else if let i = try? c.decode(Int.self) {
+      self = .int(i)
+    } else if let d = try? c.decode(Double.self) {
+      self = .double(d)
+    } else if let s = try? c.decode(String.self) {
+      self = .string(s)
+    } else {
+      self = .list(try c.decode([ConfigValue].self))
+    }
   }
 
   public func encode(to encoder: any Encoder) throws {

@@ -81,7 +81,9 @@ public enum Subprocess {
     while true {
       let r = waitpid(pid, &status, WNOHANG)
       if r == pid { break }
-      if r < 0 && errno != EINTR { throw HarnessError(executable, "lost track of the process (\(String(cString: strerror(errno))))") }
+      if r < 0 && errno != EINTR {
+        throw HarnessError(executable, "lost track of the process (\(String(cString: strerror(errno))))")
+      }
       cancelled = cancel()
       if cancelled || (timeout.map { elapsed() > $0 } ?? false) {
         timedOut = !cancelled

@@ -60,7 +60,9 @@ public struct OriginalTrainingRequest: Sendable {
   public var training: TrainingConfig
   public var seed: UInt64
 
-  public init(architecture: Architecture, train: LabeledExamples, trainIDs: [Int], training: TrainingConfig, seed: UInt64) {
+  public init(
+    architecture: Architecture, train: LabeledExamples, trainIDs: [Int], training: TrainingConfig, seed: UInt64
+  ) {
     self.architecture = architecture
     self.train = train
     self.trainIDs = trainIDs
@@ -110,7 +112,9 @@ public struct UnlearnedModel: Sendable, Equatable {
     workFraction = nil
   }
 
-  public init(ensemble: [ModelWeights], aggregation: Aggregation, workFraction: Double? = nil, state: (any Sendable)? = nil) {
+  public init(
+    ensemble: [ModelWeights], aggregation: Aggregation, workFraction: Double? = nil, state: (any Sendable)? = nil
+  ) {
     precondition(!ensemble.isEmpty)
     members = ensemble
     self.aggregation = ensemble.count == 1 && aggregation != .vote ? .single : aggregation

@@ -37,7 +37,10 @@ public struct Architecture: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case kind, inputShape = "input_shape", numClasses = "num_classes", hidden, channels
+    case kind
+    case inputShape = "input_shape"
+    case numClasses = "num_classes"
+    case hidden, channels
     case kernelSize = "kernel_size"
   }
 
@@ -47,22 +50,31 @@ public struct Architecture: Codable, Sendable, Equatable {
   /// Checks that the description can be built; throws with the offending field.
   public func validate() throws {
     guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
-      throw NetworkError.invalidArchitecture("input_shape must be [channels, height, width] with positive entries, got \(inputShape)")
+      throw NetworkError.invalidArchitecture(
+        "input_shape must be [channels, height, width] with positive entries, got \(inputShape)")
     }
-    guard numClasses >= 2 else { throw NetworkError.invalidArchitecture("num_classes must be at least 2, got \(numClasses)") }
+    guard numClasses >= 2 else {
+      throw NetworkError.invalidArchitecture("num_classes must be at least 2, got \(numClasses)")
+    }
     switch kind {
     case .softmax: break
     case .mlp:
-      guard hidden.allSatisfy({ $0 > 0 }) else { throw NetworkError.invalidArchitecture("hidden widths must be positive, got \(hidden)") }
+      guard hidden.allSatisfy({ $0 > 0 }) else {
+        throw NetworkError.invalidArchitecture("hidden widths must be positive, got \(hidden)")
+      }
     case .cnn:
       guard !channels.isEmpty, channels.allSatisfy({ $0 > 0 }) else {
-        throw NetworkError.invalidArchitecture("cnn channels must be a non-empty list of positive counts, got \(channels)")
+        throw NetworkError.invalidArchitecture(
+          "cnn channels must be a non-empty list of positive counts, got \(channels)")
       }
-      guard kernelSize % 2 == 1, kernelSize > 0 else { throw NetworkError.invalidArchitecture("kernel_size must be odd, got \(kernelSize)") }
+      guard kernelSize % 2 == 1, kernelSize > 0 else {
+        throw NetworkError.invalidArchitecture("kernel_size must be odd, got \(kernelSize)")
+      }
       var h = inputShape[1], w = inputShape[2]
       for _ in channels {
         guard h >= 2 && w >= 2 else {
-          throw NetworkError.invalidArchitecture("input \(inputShape) is too small for \(channels.count) pooling blocks")
+          throw NetworkError.invalidArchitecture(
+            "input \(inputShape) is too small for \(channels.count) pooling blocks")
         }
         h /= 2
         w /= 2
@@ -91,7 +103,8 @@ public struct Architecture: Codable, Sendable, Equatable {
       if c > 1 { layers.append(ToChannelMajor(channels: c, planeSize: h * w)) }
       var cin = c, hh = h, ww = w
       for cout in channels {
-        let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: kernelSize, padding: kernelSize / 2, height: hh, width: ww)
+        let conv = Conv2D(
+          inChannels: cin, outChannels: cout, kernel: kernelSize, padding: kernelSize / 2, height: hh, width: ww)
         layers.append(conv)
         // nn.ReLU() then nn.MaxPool2d(2), fused: max(relu(x)) = relu(max(x)), one pass instead of two.
         layers.append(MaxPool2D(channels: cout, height: hh, width: ww, relu: true))

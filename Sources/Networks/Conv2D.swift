@@ -36,11 +36,13 @@ public final class Conv2D: Layer {
   private var colGrad: FloatBuffer = FloatBuffer(count: 0)
 
   public init(
-    inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int, columnBudget: Int = 128 * 1024,
+    inChannels: Int, outChannels: Int, kernel: Int, padding: Int, height: Int, width: Int,
+    columnBudget: Int = 128 * 1024,
     storedColumnLimit: Int = 4 * 1024 * 1024
   ) {
     precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && padding >= 0 && columnBudget > 0)
-    precondition(height + 2 * padding >= kernel && width + 2 * padding >= kernel, "Conv2D: kernel larger than the padded input")
+    precondition(
+      height + 2 * padding >= kernel && width + 2 * padding >= kernel, "Conv2D: kernel larger than the padded input")
     self.inChannels = inChannels
     self.outChannels = outChannels
     self.kernel = kernel

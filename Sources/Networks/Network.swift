@@ -208,8 +208,12 @@ public final class Network {
   private func load(_ examples: LabeledExamples, indices: ArraySlice<Int>) {
     precondition(indices.count <= maxBatch, "batch of \(indices.count) exceeds maxBatch \(maxBatch)")
     let d = architecture.inputSize
-    precondition(examples.features.rowLength == d, "examples have \(examples.features.rowLength) features, the network expects \(d)")
-    Kernels.gatherRows(examples.features.scalars, rowLength: d, indices: indices, into: activations[0].view(offset: 0, count: indices.count * d))
+    precondition(
+      examples.features.rowLength == d,
+      "examples have \(examples.features.rowLength) features, the network expects \(d)")
+    Kernels.gatherRows(
+      examples.features.scalars, rowLength: d, indices: indices,
+      into: activations[0].view(offset: 0, count: indices.count * d))
     Kernels.gatherLabels(examples.labels, indices: indices, into: labelBuffer)
   }
 
@@ -221,11 +225,15 @@ public final class Network {
   /// gradient are still those of the whole batch.
   /// - Returns: the loss.
   @discardableResult
-  public func computeGradients(_ examples: LabeledExamples, indices: ArraySlice<Int>, classWeights: [Float]? = nil) -> Double {
+  public func computeGradients(_ examples: LabeledExamples, indices: ArraySlice<Int>, classWeights: [Float]? = nil)
+    -> Double
+  {
     let k = architecture.numClasses
     var normalizer: Double? = nil
     if indices.count > microBatch {
-      normalizer = classWeights.map { w in indices.reduce(0.0) { $0 + Double(w[Int(examples.labels[$1])]) } } ?? Double(indices.count)
+      normalizer =
+        classWeights.map { w in indices.reduce(0.0) { $0 + Double(w[Int(examples.labels[$1])]) } }
+        ?? Double(indices.count)
     }
     return accumulateGradients(over: indices) { part in
       self.load(examples, indices: part)
@@ -241,14 +249,17 @@ public final class Network {
   /// (a teacher's softmax, or a mixture with one-hot labels); the loss is
   /// ``Kernels/softmaxSoftCrossEntropy(logits:targets:rows:classes:batch:grad:)``.
   @discardableResult
-  public func computeGradients(_ examples: LabeledExamples, softTargets targets: Tensor, indices: ArraySlice<Int>) -> Double {
+  public func computeGradients(_ examples: LabeledExamples, softTargets targets: Tensor, indices: ArraySlice<Int>)
+    -> Double
+  {
     let k = architecture.numClasses
     precondition(targets.rows == examples.count && targets.rowLength == k, "soft targets must be [examples, classes]")
     if targetBuffer.count < maxBatch * k { targetBuffer = FloatBuffer(count: maxBatch * k) }
     let batch = indices.count
     return accumulateGradients(over: indices) { part in
       self.load(examples, indices: part)
-      Kernels.gatherRows(targets.scalars, rowLength: k, indices: part, into: self.targetBuffer.view(offset: 0, count: part.count * k))
+      Kernels.gatherRows(
+        targets.scalars, rowLength: k, indices: part, into: self.targetBuffer.view(offset: 0, count: part.count * k))
       let logits = self.forwardLoaded(batch: part.count)
       return Kernels.softmaxSoftCrossEntropy(
         logits: logits, targets: self.targetBuffer.view(offset: 0, count: part.count * k), rows: part.count, classes: k,
@@ -317,7 +328,9 @@ public final class Network {
 
   /// Seconds spent in each layer's forward and backward over `repetitions`
   /// training steps on the first `batch` examples (a profiling aid for `make bench`).
-  public func layerTimings(_ examples: LabeledExamples, batch: Int, repetitions: Int) -> [(layer: String, forward: Double, backward: Double)] {
+  public func layerTimings(_ examples: LabeledExamples, batch: Int, repetitions: Int) -> [(
+    layer: String, forward: Double, backward: Double
+  )] {
     let idx = Array(0..<batch)[...]
     load(examples, indices: idx)
     var fwd = [Double](repeating: 0, count: layers.count), bwd = fwd
@@ -345,10 +358,13 @@ public final class Network {
       let idx = Array(start..<end)
       load(examples, indices: idx[...])
       let logits = forwardLoaded(batch: idx.count)
-      let w = classWeights.map { cw in idx.reduce(0.0) { $0 + Double(cw[Int(examples.labels[$1])]) } } ?? Double(idx.count)
-      total += w * Kernels.softmaxCrossEntropy(
-        logits: logits, labels: labelBuffer, rows: idx.count, classes: architecture.numClasses,
-        classWeights: classWeights, grad: nil)
+      let w =
+        classWeights.map { cw in idx.reduce(0.0) { $0 + Double(cw[Int(examples.labels[$1])]) } } ?? Double(idx.count)
+      total +=
+        w
+        * Kernels.softmaxCrossEntropy(
+          logits: logits, labels: labelBuffer, rows: idx.count, classes: architecture.numClasses,
+          classWeights: classWeights, grad: nil)
       weight += w
       start = end
     }
@@ -358,12 +374,15 @@ public final class Network {
   /// Logits `[N, classes]` for the rows of `features` `[N, D]`.
   public func logits(_ features: Tensor) -> Tensor {
     let n = features.rows, d = architecture.inputSize, k = architecture.numClasses
-    precondition(features.rowLength == d || n == 0, "features have \(features.rowLength) columns, the network expects \(d)")
+    precondition(
+      features.rowLength == d || n == 0, "features have \(features.rowLength) columns, the network expects \(d)")
     var out = [Float](repeating: 0, count: n * k)
     var start = 0
     while start < n {
       let end = Swift.min(start + maxBatch, n)
-      Kernels.gatherRows(features.scalars, rowLength: d, indices: (start..<end).map { $0 }[...], into: activations[0].view(offset: 0, count: (end - start) * d))
+      Kernels.gatherRows(
+        features.scalars, rowLength: d, indices: (start..<end).map { $0 }[...],
+        into: activations[0].view(offset: 0, count: (end - start) * d))
       let logits = forwardLoaded(batch: end - start)
       for i in 0..<((end - start) * k) { out[start * k + i] = logits[i] }
       start = end
@@ -401,7 +420,10 @@ public final class Network {
       var off = offsets[i]
       for (suffix, shape) in l.parameterShapes {
         let n = shape.reduce(1, *)
-        out.append(.init(name: "layers.\(torchIndex).\(suffix)", tensor: Tensor(shape: shape, scalars: parameters.view(offset: off, count: n).array)))
+        out.append(
+          .init(
+            name: "layers.\(torchIndex).\(suffix)",
+            tensor: Tensor(shape: shape, scalars: parameters.view(offset: off, count: n).array)))
         off += n
       }
       torchIndex += l.torchModuleCount
@@ -422,9 +444,15 @@ public final class Network {
     flat.reserveCapacity(parameters.count)
     let specs = tensorSpecs
     for (name, shape) in specs {
-      guard let t = byName[name] else { throw NetworkError.weightsMismatch("\(source): missing tensor '\(name)' (shape \(shape))") }
-      guard t.shape == shape else { throw NetworkError.weightsMismatch("\(source): tensor '\(name)' has shape \(t.shape), expected \(shape)") }
-      guard t.scalars.allSatisfy(\.isFinite) else { throw NetworkError.weightsMismatch("\(source): tensor '\(name)' contains NaN or infinite values") }
+      guard let t = byName[name] else {
+        throw NetworkError.weightsMismatch("\(source): missing tensor '\(name)' (shape \(shape))")
+      }
+      guard t.shape == shape else {
+        throw NetworkError.weightsMismatch("\(source): tensor '\(name)' has shape \(t.shape), expected \(shape)")
+      }
+      guard t.scalars.allSatisfy(\.isFinite) else {
+        throw NetworkError.weightsMismatch("\(source): tensor '\(name)' contains NaN or infinite values")
+      }
       flat.append(contentsOf: t.scalars)
     }
     let extra = Set(byName.keys).subtracting(specs.map(\.name))

@@ -45,8 +45,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   public func validate() throws {
     guard epochs >= 0 else { throw NetworkError.invalidTraining("epochs must be ≥ 0, got \(epochs)") }
     guard batchSize >= 1 else { throw NetworkError.invalidTraining("batch_size must be ≥ 1, got \(batchSize)") }
-    guard learningRate.isFinite, learningRate >= 0 else { throw NetworkError.invalidTraining("learning_rate must be ≥ 0, got \(learningRate)") }
-    guard momentum >= 0, momentum < 1 else { throw NetworkError.invalidTraining("momentum must be in [0, 1), got \(momentum)") }
+    guard learningRate.isFinite, learningRate >= 0 else {
+      throw NetworkError.invalidTraining("learning_rate must be ≥ 0, got \(learningRate)")
+    }
+    guard momentum >= 0, momentum < 1 else {
+      throw NetworkError.invalidTraining("momentum must be in [0, 1), got \(momentum)")
+    }
     guard weightDecay >= 0 else { throw NetworkError.invalidTraining("weight_decay must be ≥ 0, got \(weightDecay)") }
   }
 
@@ -110,11 +114,13 @@ public enum Trainer {
   ) throws -> Double {
     try config.validate()
     guard config.batchSize <= network.maxBatch else {
-      throw NetworkError.invalidTraining("batch_size \(config.batchSize) exceeds the network's maximum batch \(network.maxBatch)")
+      throw NetworkError.invalidTraining(
+        "batch_size \(config.batchSize) exceeds the network's maximum batch \(network.maxBatch)")
     }
     let n = examples.count
     guard n > 0 else { return .nan }
-    let weights = classWeights(config.classWeighting, labels: examples.labels, numClasses: network.architecture.numClasses)
+    let weights = classWeights(
+      config.classWeighting, labels: examples.labels, numClasses: network.architecture.numClasses)
     let opt = optimizer ?? config.makeOptimizer()
     var rng = Xoshiro256StarStar(seed: seed)
     var order = Array(0..<n)

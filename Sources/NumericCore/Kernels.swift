@@ -125,9 +125,13 @@ public enum Kernels {
     precondition(first >= 0 && first + nb <= batch)
     precondition(col.count >= channels * k * k * n && input.count >= channels * batch * height * width)
     if isSameConvolution(height: height, width: width, kernel: k, padding: pad) {
-      im2colShifted(input, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k, padding: pad, into: col)
+      im2colShifted(
+        input, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k,
+        padding: pad, into: col)
     } else {
-      im2colByRows(input, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k, padding: pad, into: col)
+      im2colByRows(
+        input, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k,
+        padding: pad, into: col)
     }
   }
 
@@ -242,9 +246,13 @@ public enum Kernels {
       (ip + (c * batch + first) * height * width).update(repeating: 0, count: nb * height * width)
     }
     if isSameConvolution(height: height, width: width, kernel: k, padding: pad) {
-      col2imShifted(col, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k, padding: pad, into: input)
+      col2imShifted(
+        col, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k,
+        padding: pad, into: input)
     } else {
-      col2imByRows(col, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k, padding: pad, into: input)
+      col2imByRows(
+        col, channels: channels, batch: batch, first: first, count: nb, height: height, width: width, kernel: k,
+        padding: pad, into: input)
     }
   }
 
@@ -353,7 +361,8 @@ public enum Kernels {
           let cdi = SIMD8<Int32>(repeating: 2).replacing(with: 3, where: m2)
           let m3 = cd .> ab
           UnsafeMutableRawPointer(yp + o + ox).storeBytes(of: ab.replacing(with: cd, where: m3), as: SIMD8<Float>.self)
-          UnsafeMutableRawPointer(ap + o + ox).storeBytes(of: abi.replacing(with: cdi, where: m3), as: SIMD8<Int32>.self)
+          UnsafeMutableRawPointer(ap + o + ox).storeBytes(
+            of: abi.replacing(with: cdi, where: m3), as: SIMD8<Int32>.self)
           ox += 8
         }
         // Rows of 4 to 7 outputs (the second pool of the 28×28 CNN has 7): four at a time, the last four overlapping.
@@ -368,7 +377,8 @@ public enum Kernels {
           let cdi = SIMD4<Int32>(repeating: 2).replacing(with: 3, where: m2)
           let m3 = cd .> ab
           UnsafeMutableRawPointer(yp + o + ox).storeBytes(of: ab.replacing(with: cd, where: m3), as: SIMD4<Float>.self)
-          UnsafeMutableRawPointer(ap + o + ox).storeBytes(of: abi.replacing(with: cdi, where: m3), as: SIMD4<Int32>.self)
+          UnsafeMutableRawPointer(ap + o + ox).storeBytes(
+            of: abi.replacing(with: cdi, where: m3), as: SIMD4<Int32>.self)
           ox += 4
         }
         while ox < wo {
@@ -413,10 +423,14 @@ public enum Kernels {
               g.replace(with: 0, where: .!(y .> 0))
             }
             let c = UnsafeRawPointer(ap + o + ox).loadUnaligned(as: SIMD8<Int32>.self)
-            let g2 = SIMD16(g[0], g[0], g[1], g[1], g[2], g[2], g[3], g[3], g[4], g[4], g[5], g[5], g[6], g[6], g[7], g[7])
-            let c2 = SIMD16(c[0], c[0], c[1], c[1], c[2], c[2], c[3], c[3], c[4], c[4], c[5], c[5], c[6], c[6], c[7], c[7])
-            UnsafeMutableRawPointer(top + 2 * ox).storeBytes(of: zero.replacing(with: g2, where: c2 .== topCodes), as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(bottom + 2 * ox).storeBytes(of: zero.replacing(with: g2, where: c2 .== bottomCodes), as: SIMD16<Float>.self)
+            let g2 = SIMD16(
+              g[0], g[0], g[1], g[1], g[2], g[2], g[3], g[3], g[4], g[4], g[5], g[5], g[6], g[6], g[7], g[7])
+            let c2 = SIMD16(
+              c[0], c[0], c[1], c[1], c[2], c[2], c[3], c[3], c[4], c[4], c[5], c[5], c[6], c[6], c[7], c[7])
+            UnsafeMutableRawPointer(top + 2 * ox).storeBytes(
+              of: zero.replacing(with: g2, where: c2 .== topCodes), as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(bottom + 2 * ox).storeBytes(
+              of: zero.replacing(with: g2, where: c2 .== bottomCodes), as: SIMD16<Float>.self)
             ox += 8
           }
           while wo >= 4 && wo < 8 && ox < wo {
@@ -429,7 +443,8 @@ public enum Kernels {
             let c = UnsafeRawPointer(ap + o + ox).loadUnaligned(as: SIMD4<Int32>.self)
             let g2 = SIMD8(g[0], g[0], g[1], g[1], g[2], g[2], g[3], g[3])
             let c2 = SIMD8(c[0], c[0], c[1], c[1], c[2], c[2], c[3], c[3])
-            UnsafeMutableRawPointer(top + 2 * ox).storeBytes(of: zero.lowHalf.replacing(with: g2, where: c2 .== topCodes.lowHalf), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(top + 2 * ox).storeBytes(
+              of: zero.lowHalf.replacing(with: g2, where: c2 .== topCodes.lowHalf), as: SIMD8<Float>.self)
             UnsafeMutableRawPointer(bottom + 2 * ox).storeBytes(
               of: zero.lowHalf.replacing(with: g2, where: c2 .== bottomCodes.lowHalf), as: SIMD8<Float>.self)
             ox += 4

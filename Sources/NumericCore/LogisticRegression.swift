@@ -26,7 +26,9 @@ public struct LogisticRegression: Sendable, Equatable {
   ///   - features: `n × d` row-major.
   ///   - labels: `n` booleans (true = class 1).
   ///   - c: inverse regularisation strength, scikit-learn's `C`.
-  public static func fit(features: [Double], labels: [Bool], dimensions d: Int, c: Double = 1, maxIterations: Int = 100) -> LogisticRegression {
+  public static func fit(features: [Double], labels: [Bool], dimensions d: Int, c: Double = 1, maxIterations: Int = 100)
+    -> LogisticRegression
+  {
     let n = labels.count
     precondition(features.count == n * d, "LogisticRegression: \(features.count) features for \(n) × \(d)")
     let m = d + 1

@@ -137,7 +137,8 @@ public struct NPYArray: Sendable, Equatable {
     let body = Array(bytes[(headerStart + headerLength)...])
     func load<T>(_ type: T.Type, _ size: Int) throws -> [T] {
       guard body.count == count * size else {
-        throw fail("expected \(count * size) data bytes for shape \(shape) and dtype \(descrValue), found \(body.count)")
+        throw fail(
+          "expected \(count * size) data bytes for shape \(shape) and dtype \(descrValue), found \(body.count)")
       }
       return body.withUnsafeBytes { raw in Array(raw.bindMemory(to: T.self).prefix(count)) }
     }
@@ -157,7 +158,9 @@ public struct NPYArray: Sendable, Equatable {
   /// Reads a `.npy` file.
   public static func read(_ url: URL) throws -> NPYArray {
     let data: Data
-    do { data = try Data(contentsOf: url) } catch { throw NumericCoreError.unreadableFile(url.path, "\(error.localizedDescription)") }
+    do { data = try Data(contentsOf: url) } catch {
+      throw NumericCoreError.unreadableFile(url.path, "\(error.localizedDescription)")
+    }
     return try decode(data, name: url.path)
   }
 

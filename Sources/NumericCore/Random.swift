@@ -29,7 +29,10 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
 
   public init(seed: UInt64) {
     var sm = SplitMix64(seed: seed)
-    s0 = sm.next(); s1 = sm.next(); s2 = sm.next(); s3 = sm.next()
+    s0 = sm.next()
+    s1 = sm.next()
+    s2 = sm.next()
+    s3 = sm.next()
   }
 
   @inlinable static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
@@ -37,7 +40,10 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
   public mutating func next() -> UInt64 {
     let result = Self.rotl(s1 &* 5, 7) &* 9
     let t = s1 << 17
-    s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
     s2 ^= t
     s3 = Self.rotl(s3, 45)
     return result
@@ -107,7 +113,10 @@ public enum Seeds {
 
   public static func derive(_ seed: UInt64, path: [String]) -> UInt64 {
     var bytes = [UInt8]("seed:\(seed)".utf8)
-    for p in path { bytes.append(0x1F); bytes.append(contentsOf: p.utf8) }
+    for p in path {
+      bytes.append(0x1F)
+      bytes.append(contentsOf: p.utf8)
+    }
     let digest = SHA256.hash(bytes)
     var v: UInt64 = 0
     for i in 0..<8 { v = (v << 8) | UInt64(digest[i]) }

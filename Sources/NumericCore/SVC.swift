@@ -18,7 +18,8 @@ public struct SVC: Sendable {
   public var gamma: Double
 
   /// Fits on `x` (rows) with labels (true = class 1).
-  public static func fit(_ x: [[Double]], labels: [Bool], c: Double = 1, gamma: Double, tolerance: Double = 1e-3) -> SVC {
+  public static func fit(_ x: [[Double]], labels: [Bool], c: Double = 1, gamma: Double, tolerance: Double = 1e-3) -> SVC
+  {
     let n = x.count
     precondition(n == labels.count && n > 0)
     let y = labels.map { $0 ? 1.0 : -1.0 }
@@ -47,9 +48,13 @@ public struct SVC: Sendable {
       var i = -1
       for t in 0..<n {
         if y[t] > 0 {
-          if !upper(t) && -g[t] >= gmax { gmax = -g[t]; i = t }
+          if !upper(t) && -g[t] >= gmax {
+            gmax = -g[t]
+            i = t
+          }
         } else if !lower(t) && g[t] >= gmax {
-          gmax = g[t]; i = t
+          gmax = g[t]
+          i = t
         }
       }
       guard i >= 0 else { break }
@@ -64,7 +69,10 @@ public struct SVC: Sendable {
           if diff > 0 {
             let quad = kmat[i * n + i] + kmat[t * n + t] - 2 * y[i] * qit
             let obj = -(diff * diff) / (quad > 0 ? quad : tau)
-            if obj <= best { best = obj; j = t }
+            if obj <= best {
+              best = obj
+              j = t
+            }
           }
         } else {
           guard !upper(t) else { continue }
@@ -73,7 +81,10 @@ public struct SVC: Sendable {
           if diff > 0 {
             let quad = kmat[i * n + i] + kmat[t * n + t] + 2 * y[i] * qit
             let obj = -(diff * diff) / (quad > 0 ? quad : tau)
-            if obj <= best { best = obj; j = t }
+            if obj <= best {
+              best = obj
+              j = t
+            }
           }
         }
       }
@@ -88,14 +99,22 @@ public struct SVC: Sendable {
         alpha[i] += delta
         alpha[j] += delta
         if diff > 0 {
-          if alpha[j] < 0 { alpha[j] = 0; alpha[i] = diff }
+          if alpha[j] < 0 {
+            alpha[j] = 0
+            alpha[i] = diff
+          }
         } else if alpha[i] < 0 {
-          alpha[i] = 0; alpha[j] = -diff
+          alpha[i] = 0
+          alpha[j] = -diff
         }
         if diff > 0 {
-          if alpha[i] > c { alpha[i] = c; alpha[j] = c - diff }
+          if alpha[i] > c {
+            alpha[i] = c
+            alpha[j] = c - diff
+          }
         } else if alpha[j] > c {
-          alpha[j] = c; alpha[i] = c + diff
+          alpha[j] = c
+          alpha[i] = c + diff
         }
       } else {
         var quad = kmat[i * n + i] + kmat[j * n + j] - 2 * qij
@@ -105,14 +124,22 @@ public struct SVC: Sendable {
         alpha[i] -= delta
         alpha[j] += delta
         if sum > c {
-          if alpha[i] > c { alpha[i] = c; alpha[j] = sum - c }
+          if alpha[i] > c {
+            alpha[i] = c
+            alpha[j] = sum - c
+          }
         } else if alpha[j] < 0 {
-          alpha[j] = 0; alpha[i] = sum
+          alpha[j] = 0
+          alpha[i] = sum
         }
         if sum > c {
-          if alpha[j] > c { alpha[j] = c; alpha[i] = sum - c }
+          if alpha[j] > c {
+            alpha[j] = c
+            alpha[i] = sum - c
+          }
         } else if alpha[i] < 0 {
-          alpha[i] = 0; alpha[j] = sum
+          alpha[i] = 0
+          alpha[j] = sum
         }
       }
       let di = alpha[i] - oldI, dj = alpha[j] - oldJ

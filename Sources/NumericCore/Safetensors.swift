@@ -35,7 +35,8 @@ public enum Safetensors {
     for e in entries {
       let bytes = e.tensor.scalars.count * 4
       let shape = e.tensor.shape.map(String.init).joined(separator: ",")
-      parts.append("\(jsonString(e.name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+      parts.append(
+        "\(jsonString(e.name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
       offset += bytes
     }
     var header = "{" + parts.joined(separator: ",") + "}"
@@ -57,13 +58,16 @@ public enum Safetensors {
     var n: UInt64 = 0
     for i in (0..<8).reversed() { n = n << 8 | UInt64(bytes[i]) }
     guard n <= UInt64(maximumHeaderBytes) else {
-      throw fail("declared header size \(n) bytes exceeds the \(maximumHeaderBytes)-byte limit (corrupt or not a safetensors file)")
+      throw fail(
+        "declared header size \(n) bytes exceeds the \(maximumHeaderBytes)-byte limit (corrupt or not a safetensors file)"
+      )
     }
     guard 8 + Int(n) <= bytes.count else {
       throw fail("declared header size \(n) bytes runs past the end of the \(bytes.count)-byte file")
     }
     let headerBytes = Data(bytes[8..<(8 + Int(n))])
-    guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any] else {
+    guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any]
+    else {
       throw fail("header is not a JSON object")
     }
     let dataArea = bytes[(8 + Int(n))...]
@@ -80,11 +84,14 @@ public enum Safetensors {
       }
       guard let info = value as? [String: Any] else { throw fail("tensor '\(key)': entry is not an object") }
       guard let dtype = info["dtype"] as? String else { throw fail("tensor '\(key)': missing dtype") }
-      guard let shapeAny = info["shape"] as? [Any], let offsetsAny = info["data_offsets"] as? [Any], offsetsAny.count == 2
+      guard let shapeAny = info["shape"] as? [Any], let offsetsAny = info["data_offsets"] as? [Any],
+        offsetsAny.count == 2
       else { throw fail("tensor '\(key)': missing or malformed shape/data_offsets") }
       var shape = [Int]()
       for d in shapeAny {
-        guard let v = (d as? NSNumber)?.intValue, v >= 0, v <= 1 << 31 else { throw fail("tensor '\(key)': bad shape \(shapeAny)") }
+        guard let v = (d as? NSNumber)?.intValue, v >= 0, v <= 1 << 31 else {
+          throw fail("tensor '\(key)': bad shape \(shapeAny)")
+        }
         shape.append(v)
       }
       guard let begin = (offsetsAny[0] as? NSNumber)?.intValue, let end = (offsetsAny[1] as? NSNumber)?.intValue,
@@ -100,10 +107,14 @@ public enum Safetensors {
       let scalars: [Float]
       switch dtype {
       case "F32":
-        guard raw.count == count * 4 else { throw fail("tensor '\(key)': shape \(shape) needs \(count * 4) bytes, offsets give \(raw.count)") }
+        guard raw.count == count * 4 else {
+          throw fail("tensor '\(key)': shape \(shape) needs \(count * 4) bytes, offsets give \(raw.count)")
+        }
         scalars = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
       case "F64":
-        guard raw.count == count * 8 else { throw fail("tensor '\(key)': shape \(shape) needs \(count * 8) bytes, offsets give \(raw.count)") }
+        guard raw.count == count * 8 else {
+          throw fail("tensor '\(key)': shape \(shape) needs \(count * 8) bytes, offsets give \(raw.count)")
+        }
         scalars = raw.withUnsafeBytes { $0.bindMemory(to: Double.self).map { Float($0) } }
       default:
         throw fail("tensor '\(key)': unsupported dtype \(dtype) (save the weights as float32)")
@@ -115,11 +126,17 @@ public enum Safetensors {
     var cursor = 0
     for (begin, e) in entries {
       guard begin == cursor else {
-        throw fail(begin < cursor ? "tensor '\(e.name)' overlaps the previous tensor's bytes" : "gap before tensor '\(e.name)' in the data area")
+        throw fail(
+          begin < cursor
+            ? "tensor '\(e.name)' overlaps the previous tensor's bytes"
+            : "gap before tensor '\(e.name)' in the data area")
       }
-      cursor += e.tensor.count * (header[e.name].flatMap { ($0 as? [String: Any])?["dtype"] as? String } == "F64" ? 8 : 4)
+      cursor +=
+        e.tensor.count * (header[e.name].flatMap { ($0 as? [String: Any])?["dtype"] as? String } == "F64" ? 8 : 4)
     }
-    guard cursor == dataArea.count else { throw fail("\(dataArea.count - cursor) trailing bytes after the last tensor") }
+    guard cursor == dataArea.count else {
+      throw fail("\(dataArea.count - cursor) trailing bytes after the last tensor")
+    }
     return (entries.map(\.entry), metadata)
   }
 

@@ -1,8 +1,8 @@
 import Foundation
 import Harness
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Attacks
 
@@ -57,7 +57,9 @@ import TestSupport
 /// Populations of 2-class models whose logits are [0, φ] with label 1, so the
 /// logit-scaled confidence of every example is exactly φ.
 enum Synthetic {
-  static func tensor(_ phi: [Double]) -> Tensor { Tensor(shape: [phi.count, 2], scalars: phi.flatMap { [Float(0), Float($0)] }) }
+  static func tensor(_ phi: [Double]) -> Tensor {
+    Tensor(shape: [phi.count, 2], scalars: phi.flatMap { [Float(0), Float($0)] })
+  }
 
   /// One model: forget examples at `phi`, the other splits (non-members for every model) at `population`.
   static func model(_ phi: [Double], population: [Double]) -> ModelOutputs {
@@ -66,7 +68,9 @@ enum Synthetic {
   }
 
   /// K models: forget example x at μ_x (+ shift) plus unit noise; the population split unshifted.
-  static func population(_ name: String, models k: Int, means: [Double], shift: Double, rng: inout Xoshiro256StarStar) -> Population {
+  static func population(_ name: String, models k: Int, means: [Double], shift: Double, rng: inout Xoshiro256StarStar)
+    -> Population
+  {
     Population(
       algorithm: name, kind: .approximate,
       models: (0..<k).map { _ in
@@ -74,7 +78,8 @@ enum Synthetic {
       }, seconds: nil)
   }
 
-  static func context(retrained: Population, originals: Population?, n: Int, isReference: Bool = false) -> MetricContext {
+  static func context(retrained: Population, originals: Population?, n: Int, isReference: Bool = false) -> MetricContext
+  {
     let labels = [Int32](repeating: 1, count: n)
     return MetricContext(
       labels: ["forget": labels, "test": labels, "retain": labels, "validation": labels], retrained: retrained,
@@ -105,7 +110,8 @@ enum Synthetic {
       #expect(abs(auc - 0.5) < 0.03, "\(v): \(auc)")
     }
     // The retrained population against itself sits at chance.
-    let r = try LiRAAttack().evaluate(retrained, context: Synthetic.context(retrained: retrained, originals: originals, n: n, isReference: true))
+    let r = try LiRAAttack().evaluate(
+      retrained, context: Synthetic.context(retrained: retrained, originals: originals, n: n, isReference: true))
     #expect(abs(r["lira_online_auc"]!.mean! - 0.5) < 0.04)
     // TPR at 1 % FPR comes with a Clopper–Pearson interval around it.
     let tpr = try #require(l["lira_online_tpr_at_1pct_fpr"])
@@ -119,8 +125,10 @@ enum Synthetic {
     let retrained = Synthetic.population("retrain", models: 32, means: means, shift: 0, rng: &rng)
     let originals = Synthetic.population("original-seeds", models: 8, means: means, shift: 2, rng: &rng)
     let ctx = Synthetic.context(retrained: retrained, originals: originals, n: n)
-    let leaky = try RMIAAttack().evaluate(Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng), context: ctx)
-    let clean = try RMIAAttack().evaluate(Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng), context: ctx)
+    let leaky = try RMIAAttack().evaluate(
+      Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng), context: ctx)
+    let clean = try RMIAAttack().evaluate(
+      Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng), context: ctx)
     #expect(leaky["rmia_offline_auc"]!.mean! > 0.8 && leaky["rmia_online_auc"]!.mean! > 0.8)
     #expect(abs(clean["rmia_offline_auc"]!.mean! - 0.5) < 0.04)
   }
@@ -134,7 +142,8 @@ enum Synthetic {
     let p = [0.7, 0.2, 0.1]
     #expect(SongMittalAttacks.feature("confidence", p, 0) == 0.7)
     #expect(SongMittalAttacks.feature("correctness", p, 1) == 0)
-    #expect(abs(SongMittalAttacks.feature("entropy", p, 0) - (0.7 * log(0.7) + 0.2 * log(0.2) + 0.1 * log(0.1))) < 1e-12)
+    #expect(
+      abs(SongMittalAttacks.feature("entropy", p, 0) - (0.7 * log(0.7) + 0.2 * log(0.2) + 0.1 * log(0.1))) < 1e-12)
     // Modified entropy, Song & Mittal: −[−(1 − p_y) log p_y − Σ_{i≠y} p_i log(1 − p_i)].
     let expected = 0.3 * log(0.7) + 0.2 * log(0.8) + 0.1 * log(0.9)
     #expect(abs(SongMittalAttacks.feature("modified_entropy", p, 0) - expected) < 1e-12)
@@ -144,7 +153,8 @@ enum Synthetic {
     let p = [0.5, 0.5], q = [0.9, 0.1]
     #expect(abs(RetrainDistance.kl(p, q) - (0.5 * log(0.5 / 0.9) + 0.5 * log(0.5 / 0.1))) < 1e-12)
     #expect(RetrainDistance.js(p, p) == 0)
-    #expect(RetrainDistance.js([1, 0], [0, 1]) <= log(2) + 1e-9 && RetrainDistance.js([1, 0], [0, 1]) > log(2) - 1e-6)
+    #expect(
+      RetrainDistance.js([1, 0], [0, 1]) <= log(2) + 1e-9 && RetrainDistance.js([1, 0], [0, 1]) > log(2) - 1e-6)
   }
 
   @Test func miaEfficacy_countsForgetExamplesCalledNonMembers() {
@@ -154,8 +164,14 @@ enum Synthetic {
       Tensor(shape: [n, 2], scalars: (0..<n).flatMap { _ in [Float(0), Float(log(p / (1 - p)))] })
     }
     let y = [Int32](repeating: 1, count: 40)
-    #expect(MIAEfficacy.efficacy(retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.98, 40), forgetLabels: y) == 0)
-    #expect(MIAEfficacy.efficacy(retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.55, 40), forgetLabels: y) == 1)
+    #expect(
+      MIAEfficacy.efficacy(
+        retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.98, 40), forgetLabels: y)
+        == 0)
+    #expect(
+      MIAEfficacy.efficacy(
+        retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.55, 40), forgetLabels: y)
+        == 1)
   }
 }
 
@@ -172,7 +188,10 @@ enum Synthetic {
     let means = (0..<n).map { _ in 2 * rng.nextGaussian() }
     let inclusion = ULiRAShadows.inclusion(shadows: s, candidates: n, seed: 1)
     // Shadow runs: a candidate that was trained on, then unlearned, keeps a shift of 2.
-    let shadows = (0..<s).map { k in Synthetic.model(means.indices.map { means[$0] + (inclusion[k][$0] ? 2 : 0) + rng.nextGaussian() }, population: means) }
+    let shadows = (0..<s).map { k in
+      Synthetic.model(
+        means.indices.map { means[$0] + (inclusion[k][$0] ? 2 : 0) + rng.nextGaussian() }, population: means)
+    }
     let retrained = Synthetic.population("retrain", models: 16, means: means, shift: 0, rng: &rng)
     var leaky = Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng)
     var clean = Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng)

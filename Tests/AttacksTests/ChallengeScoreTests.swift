@@ -1,7 +1,7 @@
 import Foundation
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Attacks
 
@@ -152,11 +152,15 @@ private func handEpsilon(fpr: Float, fnr: Float) -> Float {
   }
 
   @Test func evaluate_rejectsBadInput() {
-    #expect(throws: AttackError.self) { try ChallengeScore.evaluate(unlearned: [1], retrained: [1], models: 1, examples: 1) }
+    #expect(throws: AttackError.self) {
+      try ChallengeScore.evaluate(unlearned: [1], retrained: [1], models: 1, examples: 1)
+    }
     #expect(throws: AttackError.self) {
       try ChallengeScore.evaluate(unlearned: [1, .nan], retrained: [1, 2], models: 2, examples: 1)
     }
-    #expect(throws: AttackError.self) { try ChallengeScore.evaluate(unlearned: [1, 2, 3], retrained: [1, 2], models: 2, examples: 1) }
+    #expect(throws: AttackError.self) {
+      try ChallengeScore.evaluate(unlearned: [1, 2, 3], retrained: [1, 2], models: 2, examples: 1)
+    }
   }
 }
 
@@ -165,26 +169,34 @@ private func handEpsilon(fpr: Float, fnr: Float) -> Float {
 /// heavy tails, narrow-inside-wide samples).
 @Suite struct ChallengeOracleTests {
   struct Expected: Decodable {
-    var num_models: Int
+    var numModels: Int
     var epsilons: [Double]
     var points: [Double]
-    var forgetting_quality: Double
-    var degenerate_examples: [Int]
+    var forgettingQuality: Double
+    var degenerateExamples: [Int]
+
+    enum CodingKeys: String, CodingKey {
+      case numModels = "num_models"
+      case epsilons, points
+      case forgettingQuality = "forgetting_quality"
+      case degenerateExamples = "degenerate_examples"
+    }
   }
 
   @Test(arguments: ["same512", "shift64", "far64", "narrow100", "tiny3", "cauchy128", "lattice32"])
   func matchesTheOracle(_ name: String) throws {
     let dir = TestSupport.fixtures.appendingPathComponent("challenge")
-    let all = try JSONDecoder().decode([String: Expected].self, from: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+    let all = try JSONDecoder().decode(
+      [String: Expected].self, from: Data(contentsOf: dir.appendingPathComponent("expected.json")))
     let expected = try #require(all[name])
     let u = try NPYArray.read(dir.appendingPathComponent("\(name)_U.npy"))
     let r = try NPYArray.read(dir.appendingPathComponent("\(name)_R.npy"))
     let result = try ChallengeScore.evaluate(
       unlearned: u.doubles, retrained: r.doubles, models: u.shape[0], examples: u.shape[1], workers: 2)
-    #expect(result.numModels == expected.num_models)
+    #expect(result.numModels == expected.numModels)
     #expect(result.epsilons == expected.epsilons)
     #expect(result.points == expected.points)
-    #expect(result.forgettingQuality == expected.forgetting_quality)
-    #expect(result.degenerateExamples == expected.degenerate_examples)
+    #expect(result.forgettingQuality == expected.forgettingQuality)
+    #expect(result.degenerateExamples == expected.degenerateExamples)
   }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Attacks
 
@@ -58,7 +58,8 @@ import TestSupport
     let f = (0..<50).map { Double($0) / 50 }, t = (0..<80).map { Double($0) / 70 }
     let a = try KitMIA.accuracy(forgetLosses: f, testLosses: t, seed: 9)
     #expect(a == (try KitMIA.accuracy(forgetLosses: f, testLosses: t, seed: 9)))
-    let splits = KitMIA.stratifiedShuffleSplits(labels: Array(repeating: false, count: 50) + Array(repeating: true, count: 50), seed: 3)
+    let splits = KitMIA.stratifiedShuffleSplits(
+      labels: Array(repeating: false, count: 50) + Array(repeating: true, count: 50), seed: 3)
     #expect(splits.count == 10)
     for (train, test) in splits {
       #expect(test.count == 10 && train.count == 90)
@@ -77,7 +78,8 @@ import TestSupport
   @Test func rejectsBadInput() {
     #expect(throws: AttackError.self) { try KitMIA.accuracy(forgetLosses: [], testLosses: [1], seed: 0) }
     #expect(throws: AttackError.self) {
-      try KitMIA.accuracy(forgetLosses: Array(repeating: .nan, count: 20), testLosses: Array(repeating: 1, count: 20), seed: 0)
+      try KitMIA.accuracy(
+        forgetLosses: Array(repeating: .nan, count: 20), testLosses: Array(repeating: 1, count: 20), seed: 0)
     }
   }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Harness
 import Networks
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Baselines
 
@@ -17,14 +17,16 @@ enum Small {
     let forget = ids ?? e.splits.forget
     let retain = e.splits.train.filter { !Set(forget).contains($0) }
     return UnlearningRequest(
-      original: original, forget: e.examples(forget), retain: e.examples(retain), validation: e.examples(e.splits.validation),
+      original: original, forget: e.examples(forget), retain: e.examples(retain),
+      validation: e.examples(e.splits.validation),
       forgetIDs: forget, retainIDs: retain, training: e.spec.training, seed: seed, own: own)
   }
 
   static func trainRequest(seed: UInt64) -> OriginalTrainingRequest {
     let e = experiment
     return OriginalTrainingRequest(
-      architecture: e.architecture, train: e.examples(e.splits.train), trainIDs: e.splits.train, training: e.spec.training, seed: seed)
+      architecture: e.architecture, train: e.examples(e.splits.train), trainIDs: e.splits.train,
+      training: e.spec.training, seed: seed)
   }
 
   static func loss(_ w: ModelWeights, _ split: [Int]) throws -> Double {
@@ -68,7 +70,8 @@ enum Small {
     var stage = train.spec.training
     stage.epochs = e[2]
     let keptIDs = state.slices[2].flatMap { $0 }.filter { !forget.contains($0) }.sorted()
-    try Trainer.train(net, on: train.examples(keptIDs), config: stage, seed: ScratchSeeds.shuffle(7, shard: 2, slice: 2))
+    try Trainer.train(
+      net, on: train.examples(keptIDs), config: stage, seed: ScratchSeeds.shuffle(7, shard: 2, slice: 2))
     #expect(net.weights == late.members[2])
     // Forgetting from the first slice redoes more work.
     let early = try sisa.unlearn(Small.request(seed: 7, forget: Array(state.slices[1][0].prefix(2)), own: own))
@@ -129,7 +132,8 @@ enum Small {
     let net = try Network(architecture: arch, maxBatch: examples.count)
     net.initialize(seed: 1)
     let config = TrainingConfig(
-      epochs: 4000, batchSize: examples.count, optimizer: .sgd, learningRate: 0.5, momentum: 0.9, weightDecay: l2, schedule: .constant)
+      epochs: 4000, batchSize: examples.count, optimizer: .sgd, learningRate: 0.5, momentum: 0.9, weightDecay: l2,
+      schedule: .constant)
     try Trainer.train(net, on: examples, config: config, seed: 1)
     return net.weights
   }
@@ -146,7 +150,8 @@ enum Small {
     let before = original.distance(to: retrained), after = step.distance(to: retrained)
     #expect(after <= 0.05 * before, "influence step left \(after) of \(before)")
     // The CG solver with finite-difference Hessian products agrees on this convex problem.
-    let cg = try InfluenceRemoval(l2: Double(l2), damping: 0, cgIterations: 200, solver: "cg", gradient: "retain").unlearn(req).members[0]
+    let cg = try InfluenceRemoval(l2: Double(l2), damping: 0, cgIterations: 200, solver: "cg", gradient: "retain")
+      .unlearn(req).members[0]
     #expect(cg.distance(to: retrained) <= 0.05 * before, "CG step left \(cg.distance(to: retrained)) of \(before)")
   }
 }
@@ -211,16 +216,21 @@ enum Small {
 
   @Test func hyperParameters_readFromTheConfigWithDefaults() throws {
     let spec = try ExperimentSpec.load(
-      yaml: "algorithms:\n  finetune: {epochs: 2}\n  retrain: {learning_rate: 0.01}\n  sisa: {shards: 3, aggregation: vote}\n", file: "c.yaml")
+      yaml:
+        "algorithms:\n  finetune: {epochs: 2}\n  retrain: {learning_rate: 0.01}\n  sisa: {shards: 3, aggregation: vote}\n",
+      file: "c.yaml")
     let f = try Finetune(parameters: spec.algorithms["finetune"]!.reader(algorithm: "finetune"))
     #expect(f.training.epochs == 2 && f.training.learningRate == Finetune.defaults.learningRate)
-    let r = try Retrain(parameters: spec.algorithms["retrain"]!.reader(algorithm: "retrain"), experimentTraining: spec.training)
+    let r = try Retrain(
+      parameters: spec.algorithms["retrain"]!.reader(algorithm: "retrain"), experimentTraining: spec.training)
     #expect(r.training?.learningRate == 0.01 && r.training?.epochs == spec.training.epochs)
     #expect(f.hyperParameters["learning_rate"] == .double(0.1))
     let s = try SISA(parameters: spec.algorithms["sisa"]!.reader(algorithm: "sisa"), experimentTraining: spec.training)
     #expect(s.shards == 3 && s.slices == 4 && s.aggregation == .vote)
     #expect(throws: HarnessError.self) {
-      try SISA(parameters: HyperParameters(["aggregation": .string("single")]).reader(algorithm: "sisa"), experimentTraining: spec.training)
+      try SISA(
+        parameters: HyperParameters(["aggregation": .string("single")]).reader(algorithm: "sisa"),
+        experimentTraining: spec.training)
     }
   }
 }

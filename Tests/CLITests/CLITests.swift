@@ -1,12 +1,14 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import UnlearnCLI
 
 /// Runs the built `unlearn` binary and returns (status, stdout, stderr).
 func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
-  let candidates = [".build/release/unlearn", ".build/debug/unlearn"].map { TestSupport.repositoryRoot.appendingPathComponent($0) }
+  let candidates = [".build/release/unlearn", ".build/debug/unlearn"].map {
+    TestSupport.repositoryRoot.appendingPathComponent($0)
+  }
   guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
     throw CocoaError(.fileNoSuchFile)
   }
@@ -49,8 +51,11 @@ func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
 
   @Test func datasetInspect_badFileExitsNonZeroNamingIt() throws {
     let root = TestSupport.temporaryDirectory("cli")
-    try FileManager.default.copyItem(at: TestSupport.fixtures.appendingPathComponent("png/gray8.png"), to: root.appendingPathComponent("a.png"))
-    try FileManager.default.copyItem(at: TestSupport.fixtures.appendingPathComponent("png/bad-truncated.png"), to: root.appendingPathComponent("b.png"))
+    try FileManager.default.copyItem(
+      at: TestSupport.fixtures.appendingPathComponent("png/gray8.png"), to: root.appendingPathComponent("a.png"))
+    try FileManager.default.copyItem(
+      at: TestSupport.fixtures.appendingPathComponent("png/bad-truncated.png"), to: root.appendingPathComponent("b.png")
+    )
     try Data("path,label\na.png,0\nb.png,1\n".utf8).write(to: root.appendingPathComponent("labels.csv"))
     let (status, out, err) = try runUnlearn(["dataset", "inspect", root.path])
     #expect(status != 0 && out.isEmpty)
@@ -82,9 +87,13 @@ func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
 
 @Suite struct ProgressTests {
   @Test func describe_givesCountRateAndETA() {
-    #expect(ProgressMeter.describe(done: 16, total: 64, elapsed: 8, label: "jobs") == "16/64 jobs · 2.0 jobs/s · ETA 0:24")
-    #expect(ProgressMeter.describe(done: 2, total: 10, elapsed: 10, label: "jobs") == "2/10 jobs · 5.0 s per job · ETA 0:40")
-    #expect(ProgressMeter.describe(done: 10, total: 10, elapsed: 3725, label: "jobs") == "10/10 jobs · 372.5 s per job · took 1:02:05")
+    #expect(
+      ProgressMeter.describe(done: 16, total: 64, elapsed: 8, label: "jobs") == "16/64 jobs · 2.0 jobs/s · ETA 0:24")
+    #expect(
+      ProgressMeter.describe(done: 2, total: 10, elapsed: 10, label: "jobs") == "2/10 jobs · 5.0 s per job · ETA 0:40")
+    #expect(
+      ProgressMeter.describe(done: 10, total: 10, elapsed: 3725, label: "jobs")
+        == "10/10 jobs · 372.5 s per job · took 1:02:05")
     #expect(ProgressMeter.clock(59.6) == "1:00")
   }
 
@@ -92,14 +101,22 @@ func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
   @Test func evaluate_reportsProgressInPlainLines_andNothingWhenQuiet() throws {
     let dir = TestSupport.temporaryDirectory("progress")
     let config = dir.appendingPathComponent("c.yaml")
-    try Data("dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [16]}\ntraining: {epochs: 2}\nevaluation: {models: 4, algorithms: [finetune]}\n".utf8)
-      .write(to: config)
-    let (s0, _, err) = try runUnlearn(["evaluate", "--config", config.path, "--out", dir.appendingPathComponent("a").path])
+    try Data(
+      "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [16]}\ntraining: {epochs: 2}\nevaluation: {models: 4, algorithms: [finetune]}\n"
+        .utf8
+    )
+    .write(to: config)
+    let (s0, _, err) = try runUnlearn([
+      "evaluate", "--config", config.path, "--out", dir.appendingPathComponent("a").path,
+    ])
     #expect(s0 == 0)
-    let lines = err.split(separator: "\n").filter { $0.contains("/24 jobs") }  // 4 retrain, 16 original-seeds, 4 finetune
+    // 4 retrain, 16 original-seeds, 4 finetune
+    let lines = err.split(separator: "\n").filter { $0.contains("/24 jobs") }
     #expect(lines.count >= 2 && lines.last!.contains("24/24 jobs") && lines.last!.contains("took"), "\(err)")
     #expect(lines.dropLast().allSatisfy { $0.contains("ETA") } && !err.contains("\r"), "\(err)")
-    let (s1, _, quietErr) = try runUnlearn(["evaluate", "--config", config.path, "--out", dir.appendingPathComponent("b").path, "--quiet"])
+    let (s1, _, quietErr) = try runUnlearn([
+      "evaluate", "--config", config.path, "--out", dir.appendingPathComponent("b").path, "--quiet",
+    ])
     #expect(s1 == 0 && quietErr.isEmpty, "\(quietErr)")
   }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Harness
 import Networks
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import UnlearnCLI
 
@@ -17,12 +17,17 @@ enum Conformance {
   static let experiment = TestSupport.smallDigitsExperiment(epochs: 4)
   static let original: ModelWeights = try! experiment.trainOriginal()
 
-  static func request(_ algorithm: any UnlearningAlgorithm, seed: UInt64, budget: Double? = nil) throws -> UnlearningRequest {
+  static func request(_ algorithm: any UnlearningAlgorithm, seed: UInt64, budget: Double? = nil) throws
+    -> UnlearningRequest
+  {
     let e = experiment, s = e.splits
     let own = try algorithm.trainOriginal(
-      OriginalTrainingRequest(architecture: e.architecture, train: e.examples(s.train), trainIDs: s.train, training: e.spec.training, seed: 9))
+      OriginalTrainingRequest(
+        architecture: e.architecture, train: e.examples(s.train), trainIDs: s.train, training: e.spec.training, seed: 9)
+    )
     return UnlearningRequest(
-      original: original, forget: e.examples(s.forget), retain: e.examples(s.retain), validation: e.examples(s.validation),
+      original: original, forget: e.examples(s.forget), retain: e.examples(s.retain),
+      validation: e.examples(s.validation),
       forgetIDs: s.forget, retainIDs: s.retain, training: e.spec.training, seed: seed, timeBudget: budget, own: own)
   }
 
@@ -38,7 +43,8 @@ enum Conformance {
     let req = try Conformance.request(algo, seed: 1)
     let before = req.original
     let a = try algo.unlearn(req)
-    #expect(a.members.allSatisfy { $0.architecture == before.architecture && $0.parameters.count == before.parameters.count })
+    #expect(
+      a.members.allSatisfy { $0.architecture == before.architecture && $0.parameters.count == before.parameters.count })
     #expect(a.allFinite)
     #expect(req.original == before && Conformance.original == before)
     #expect(try algo.unlearn(req) == a, "\(name) is not deterministic for a seed")
@@ -47,7 +53,13 @@ enum Conformance {
     #expect(try a.logits(x).scalars.allSatisfy(\.isFinite))
     // Hyper-parameters are reported, and the resolved ones read back to the same algorithm.
     let params = HyperParameters(algo.hyperParameters)
-    let again = try Registry.algorithm(name, spec: { var s = Conformance.experiment.spec; s.algorithms[name] = params; return s }(), file: "t")
+    let again = try Registry.algorithm(
+      name,
+      spec: {
+        var s = Conformance.experiment.spec
+        s.algorithms[name] = params
+        return s
+      }(), file: "t")
     #expect(HyperParameters(again.hyperParameters) == params)
   }
 
@@ -63,6 +75,7 @@ enum Conformance {
     } catch NetworkError.deadlineExceeded {
       #expect(algo.kind == .exact, "\(name) is approximate: it should stop and return its model")
     }
-    #expect(Date().timeIntervalSince(start) < 1.0, "\(name) ran \(Date().timeIntervalSince(start)) s on a 0.5 ms budget")
+    #expect(
+      Date().timeIntervalSince(start) < 1.0, "\(name) ran \(Date().timeIntervalSince(start)) s on a 0.5 ms budget")
   }
 }

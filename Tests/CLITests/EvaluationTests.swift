@@ -1,12 +1,12 @@
 import Foundation
 import Networks
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Attacks
-@testable import UnlearnCLI
 @testable import Harness
+@testable import UnlearnCLI
 
 /// A quick evaluation: digits, MLP 64-16-10, 4 epochs, 3 models of each algorithm.
 enum QuickRun {
@@ -21,9 +21,12 @@ enum QuickRun {
   }
 
   static func runner(_ spec: ExperimentSpec = spec, workers: Int, dir: URL) throws -> EvaluationRunner {
-    let algos = try ["retrain", "finetune", "gradient-ascent"].map { try Registry.algorithm($0, spec: spec, file: "test") }
+    let algos = try ["retrain", "finetune", "gradient-ascent"].map {
+      try Registry.algorithm($0, spec: spec, file: "test")
+    }
     return EvaluationRunner(
-      experiment: try PreparedExperiment(spec: spec), algorithms: algos, models: spec.evaluation.models, workers: workers,
+      experiment: try PreparedExperiment(spec: spec), algorithms: algos, models: spec.evaluation.models,
+      workers: workers,
       folder: RunFolder(dir), referenceOriginals: spec.evaluation.referenceOriginals)
   }
 
@@ -44,10 +47,12 @@ enum QuickRun {
     let ra = try QuickRun.runner(workers: 1, dir: a).run()
     _ = try QuickRun.runner(workers: 2, dir: b).run()
     let oa = try QuickRun.outputs(a), ob = try QuickRun.outputs(b)
-    #expect(oa.count == 4 + 1 + 4 + (3 * 3 + 2) * 4)  // labels, original weights and logits; 9 jobs + 2 original-seeds, 4 splits each
+    // labels, original weights and logits; 9 jobs + 2 original-seeds, 4 splits each
+    #expect(oa.count == 4 + 1 + 4 + (3 * 3 + 2) * 4)
     #expect(oa == ob)
     #expect(ra.failures.isEmpty && ra.jobsRun == 11)
-    #expect(ra.populations[0].map(\.algorithm) == ["original", "retrain", "original-seeds", "finetune", "gradient-ascent"])
+    #expect(
+      ra.populations[0].map(\.algorithm) == ["original", "retrain", "original-seeds", "finetune", "gradient-ascent"])
   }
 
   @Test func aRestartedRun_recomputesOnlyUnfinishedJobs_andEndsWithTheSameBytes() throws {
@@ -93,12 +98,14 @@ enum QuickRun {
     spec.evaluation.models = 4
     let runner = try QuickRun.runner(spec, workers: 2, dir: dir)
     let outcome = try runner.run()
-    let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
+    let report = try EvaluationReport.make(
+      outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
     try report.write(to: dir)
     #expect(report.rows.map(\.algorithm) == ["original", "retrain", "original-seeds", "finetune", "gradient-ascent"])
     for row in report.rows {
       for c in [
-        "retain_accuracy", "forget_accuracy", "test_accuracy", "kit_mia", "forgetting_quality", "challenge_score", "mia_efficacy",
+        "retain_accuracy", "forget_accuracy", "test_accuracy", "kit_mia", "forgetting_quality", "challenge_score",
+        "mia_efficacy",
         "sm_modified_entropy", "loss_auc", "lira_online_auc", "rmia_offline_auc", "js_forget", "avg_gap",
       ] {
         #expect(row.metrics[c]?.mean != nil, "\(row.algorithm) \(c)")
@@ -122,8 +129,11 @@ enum QuickRun {
     let md = try String(contentsOf: dir.appendingPathComponent("table.md"), encoding: .utf8)
     #expect(md.contains("| retrain | exact | 4 |") && md.contains("| finetune | approximate | 4 |"))
     let csv = try String(contentsOf: dir.appendingPathComponent("table.csv"), encoding: .utf8)
-    #expect(csv.split(separator: "\n").count == 6 && csv.hasPrefix("algorithm,round,kind,models,failed,retain_accuracy_mean"))
-    let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("results.json"))) as? [String: Any])
+    #expect(
+      csv.split(separator: "\n").count == 6 && csv.hasPrefix("algorithm,round,kind,models,failed,retain_accuracy_mean"))
+    let json = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("results.json")))
+        as? [String: Any])
     #expect(json["schema"] as? String == "unlearn.results" && json["schema_version"] as? Int == 1)
     // LaTeX, the self-contained HTML page and the PNG plots.
     let tex = try String(contentsOf: dir.appendingPathComponent("table.tex"), encoding: .utf8)
@@ -133,7 +143,9 @@ enum QuickRun {
     // Self-contained: nothing is fetched (the only URL is the SVG namespace).
     #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href=") && !html.contains("@import"))
     let plots = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("plots").path).sorted()
-    #expect(plots.contains("roc-lira_online.png") && plots.contains("epsilon-finetune.png") && plots.contains("confidence-finetune.png"))
+    #expect(
+      plots.contains("roc-lira_online.png") && plots.contains("epsilon-finetune.png")
+        && plots.contains("confidence-finetune.png"))
     for p in plots {
       let image = try PNGImage.decode(Data(contentsOf: dir.appendingPathComponent("plots/\(p)")), name: p)
       #expect(image.width == 480 && image.height == 340 && image.channels == 3)
@@ -157,16 +169,20 @@ enum QuickRun {
     }
     func make(_ dir: URL, workers: Int) throws -> EvaluationRunner {
       let algos = try ["retrain", "sisa", "finetune"].map { try Registry.algorithm($0, spec: spec, file: "t") }
-      return EvaluationRunner(experiment: exp, algorithms: algos, models: 2, workers: workers, folder: RunFolder(dir), rounds: 3)
+      return EvaluationRunner(
+        experiment: exp, algorithms: algos, models: 2, workers: workers, folder: RunFolder(dir), rounds: 3)
     }
     let a = TestSupport.temporaryDirectory("rounds1"), b = TestSupport.temporaryDirectory("rounds2")
     let runner = try make(a, workers: 1)
     let outcome = try runner.run()
     _ = try make(b, workers: 2).run()
     #expect(try QuickRun.outputs(a) == QuickRun.outputs(b))
-    #expect(FileManager.default.fileExists(atPath: RunFolder(a).job("sisa", 1).appendingPathComponent("round-3/forget.npy").path))
+    #expect(
+      FileManager.default.fileExists(
+        atPath: RunFolder(a).job("sisa", 1).appendingPathComponent("round-3/forget.npy").path))
     #expect(outcome.populations.count == 3)
-    let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "t")
+    let report = try EvaluationReport.make(
+      outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "t")
     #expect(report.rows.filter { $0.algorithm == "finetune" }.map(\.round) == [1, 2, 3])
     // SISA retrains only the shards a small batch touches: less than one full retraining per round.
     let sisaWork = report.rows.filter { $0.algorithm == "sisa" }.compactMap { $0.metrics["work_redone"]?.mean }
@@ -187,11 +203,13 @@ enum QuickRun {
     let dir = TestSupport.temporaryDirectory("broken-algo")
     let spec = QuickRun.spec
     let runner = EvaluationRunner(
-      experiment: try PreparedExperiment(spec: spec), algorithms: [try Registry.algorithm("retrain", spec: spec, file: "t"), Broken()],
+      experiment: try PreparedExperiment(spec: spec),
+      algorithms: [try Registry.algorithm("retrain", spec: spec, file: "t"), Broken()],
       models: 3, workers: 2, folder: RunFolder(dir))
     let outcome = try runner.run()
     #expect(outcome.failures.count == 3 && outcome.failures.allSatisfy { $0.reason.contains("non-finite") })
-    let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
+    let report = try EvaluationReport.make(
+      outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
     #expect(report.rows[2].models == 0 && report.rows[2].failures.count == 3)
     #expect(report.markdown.contains("| broken | approximate | 0 (3 failed) |"))
   }
@@ -200,7 +218,8 @@ enum QuickRun {
 @Suite(.serialized) struct EvaluateCommandTests {
   func writeConfig(_ dir: URL, models: Int, epochs: Int) throws -> String {
     let url = dir.appendingPathComponent("c.yaml")
-    let yaml = "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [32]}\ntraining: {epochs: \(epochs)}\nevaluation: {models: \(models)}\n"
+    let yaml =
+      "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [32]}\ntraining: {epochs: \(epochs)}\nevaluation: {models: \(models)}\n"
     try Data(yaml.utf8).write(to: url)
     return url.path
   }
@@ -208,12 +227,16 @@ enum QuickRun {
   @Test func evaluate_printsTheTable() throws {
     let dir = TestSupport.temporaryDirectory("eval")
     let (status, out, err) = try runUnlearn([
-      "evaluate", "--config", writeConfig(dir, models: 2, epochs: 3), "--out", dir.appendingPathComponent("run").path, "--quiet",
+      "evaluate", "--config", writeConfig(dir, models: 2, epochs: 3), "--out", dir.appendingPathComponent("run").path,
+      "--quiet",
     ])
     #expect(status == 0, "\(err)")
-    for row in ["| original |", "| retrain | exact | 2 |", "| finetune |", "| gradient-ascent |"] { #expect(out.contains(row), "\(out)") }
+    for row in ["| original |", "| retrain | exact | 2 |", "| finetune |", "| gradient-ascent |"] {
+      #expect(out.contains(row), "\(out)")
+    }
     let (s2, out2, _) = try runUnlearn([
-      "evaluate", "--config", writeConfig(dir, models: 2, epochs: 3), "--out", dir.appendingPathComponent("run").path, "--quiet",
+      "evaluate", "--config", writeConfig(dir, models: 2, epochs: 3), "--out", dir.appendingPathComponent("run").path,
+      "--quiet",
       "--algorithms", "finetune",
     ])
     #expect(s2 == 0 && out2.contains("| finetune |") && !out2.contains("gradient-ascent"))
@@ -286,7 +309,9 @@ enum QuickRun {
     let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     #expect(p.terminationStatus != 0 && message.contains("run the same command again to resume"), "\(message)")
-    #expect(!message.contains("Fatal") && !FileManager.default.fileExists(atPath: out.appendingPathComponent("results.json").path))
+    #expect(
+      !message.contains("Fatal")
+        && !FileManager.default.fileExists(atPath: out.appendingPathComponent("results.json").path))
     let (s1, _, e1) = try runUnlearn(["evaluate", "--config", config, "--out", out.path, "--quiet"])
     #expect(s1 == 0, "\(e1)")
     #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("manifest.json").path))
@@ -311,7 +336,8 @@ enum QuickRun {
     #expect(status == 0, "\(err)")
     let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
     let expected = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("expected.json"))) as? [String: [String: Any]])
+      try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+        as? [String: [String: Any]])
     #expect(json["epsilons"] as? [Double] == expected["shift64"]?["epsilons"] as? [Double])
     #expect(json["num_models"] as? Int == 64)
     let f = try #require(json["forgetting_quality"] as? Double)
@@ -322,13 +348,15 @@ enum QuickRun {
   @Test func logitsWithLabels_giveTheSameAsConfidences() throws {
     let dir = TestSupport.temporaryDirectory("score")
     let (m, s, c) = (6, 5, 3)
-    let lu = TestSupport.randomValues(m * s * c, seed: 1).map { $0 * 4 }, lr = TestSupport.randomValues(m * s * c, seed: 2).map { $0 * 4 }
+    let lu = TestSupport.randomValues(m * s * c, seed: 1).map { $0 * 4 },
+      lr = TestSupport.randomValues(m * s * c, seed: 2).map { $0 * 4 }
     let y: [Int64] = [0, 2, 1, 1, 0]
     try NPYArray(shape: [m, s, c], storage: .float32(lu)).encoded().write(to: dir.appendingPathComponent("u.npy"))
     try NPYArray(shape: [m, s, c], storage: .float32(lr)).encoded().write(to: dir.appendingPathComponent("r.npy"))
     try NPYArray(shape: [s], storage: .int64(y)).encoded().write(to: dir.appendingPathComponent("y.npy"))
     let (status, out, err) = try runUnlearn([
-      "score", "challenge", "--unlearned", dir.appendingPathComponent("u.npy").path, "--retrained", dir.appendingPathComponent("r.npy").path,
+      "score", "challenge", "--unlearned", dir.appendingPathComponent("u.npy").path, "--retrained",
+      dir.appendingPathComponent("r.npy").path,
       "--labels", dir.appendingPathComponent("y.npy").path,
     ])
     #expect(status == 0, "\(err)")
@@ -343,15 +371,20 @@ enum QuickRun {
 
   @Test func mismatchedInputs_areClearErrors() throws {
     let dir = TestSupport.temporaryDirectory("score-bad")
-    try NPYArray(shape: [64, 16], storage: .float32(Array(repeating: 1, count: 1024))).encoded().write(to: dir.appendingPathComponent("f32.npy"))
-    try NPYArray(shape: [64], storage: .int64(Array(repeating: 1, count: 64))).encoded().write(to: dir.appendingPathComponent("i64.npy"))
+    try NPYArray(shape: [64, 16], storage: .float32(Array(repeating: 1, count: 1024))).encoded().write(
+      to: dir.appendingPathComponent("f32.npy"))
+    try NPYArray(shape: [64], storage: .int64(Array(repeating: 1, count: 64))).encoded().write(
+      to: dir.appendingPathComponent("i64.npy"))
     let u = fixtures.appendingPathComponent("shift64_U.npy").path
     let cases: [([String], String)] = [
       (["--unlearned", u, "--retrained", fixtures.appendingPathComponent("far64_R.npy").path], "shapes differ"),
       (["--unlearned", u, "--retrained", dir.appendingPathComponent("f32.npy").path], "dtypes differ"),
       (["--unlearned", dir.appendingPathComponent("i64.npy").path, "--retrained", u], "not supported"),
       (["--unlearned", dir.appendingPathComponent("missing.npy").path, "--retrained", u], "missing.npy"),
-      (["--unlearned", u, "--retrained", u, "--labels", dir.appendingPathComponent("i64.npy").path], "[models, examples, classes]"),
+      (
+        ["--unlearned", u, "--retrained", u, "--labels", dir.appendingPathComponent("i64.npy").path],
+        "[models, examples, classes]"
+      ),
       (["--unlearned", u, "--retrained", u, "--retain-accuracy-unlearned", "99"], "all four accuracies"),
     ]
     for (args, needle) in cases {
@@ -368,9 +401,12 @@ enum QuickRun {
     let run = dir.appendingPathComponent("run")
     _ = try QuickRun.runner(workers: 2, dir: run).run()
     let runner = try QuickRun.runner(workers: 2, dir: run)
-    let report = try EvaluationReport.make(outcome: try runner.run(), runner: runner, metrics: Registry.metrics, toolVersion: "t")
+    let report = try EvaluationReport.make(
+      outcome: try runner.run(), runner: runner, metrics: Registry.metrics, toolVersion: "t")
     try report.write(to: run)
-    let (status, out, err) = try runUnlearn(["leaderboard", run.path, "--out", dir.path, "--bootstrap", "10", "--by", "forget_accuracy"])
+    let (status, out, err) = try runUnlearn([
+      "leaderboard", run.path, "--out", dir.path, "--bootstrap", "10", "--by", "forget_accuracy",
+    ])
     #expect(status == 0, "\(err)")
     #expect(out.contains("| 1 | ") && out.contains("| 2 | ") && out.contains("| ref | retrain |"), "\(out)")
     for f in ["leaderboard.md", "leaderboard.csv", "leaderboard.tex", "leaderboard.html"] {
@@ -390,10 +426,13 @@ enum QuickRun {
   @Test func scoreMIA_onLossesAndOnLogits() throws {
     let dir = TestSupport.temporaryDirectory("score-mia")
     // Members have smaller losses: a perfect separation.
-    try NPYArray(shape: [40], storage: .float64((0..<40).map { 0.01 * Double($0) })).encoded().write(to: dir.appendingPathComponent("m.npy"))
-    try NPYArray(shape: [40], storage: .float64((0..<40).map { 1 + Double($0) })).encoded().write(to: dir.appendingPathComponent("n.npy"))
+    try NPYArray(shape: [40], storage: .float64((0..<40).map { 0.01 * Double($0) })).encoded().write(
+      to: dir.appendingPathComponent("m.npy"))
+    try NPYArray(shape: [40], storage: .float64((0..<40).map { 1 + Double($0) })).encoded().write(
+      to: dir.appendingPathComponent("n.npy"))
     let (status, out, err) = try runUnlearn([
-      "score", "mia", "--members", dir.appendingPathComponent("m.npy").path, "--nonmembers", dir.appendingPathComponent("n.npy").path,
+      "score", "mia", "--members", dir.appendingPathComponent("m.npy").path, "--nonmembers",
+      dir.appendingPathComponent("n.npy").path,
     ])
     #expect(status == 0, "\(err)")
     let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
@@ -401,9 +440,11 @@ enum QuickRun {
     // The kit's L2-regularised logistic regression on raw losses need not reach 1 (C = 1 limits the slope).
     #expect((json["kit_mia"] as? Double ?? 0) > 0.9)
     // Logits without labels are an error naming the option.
-    try NPYArray(shape: [4, 3], storage: .float32(Array(repeating: 0, count: 12))).encoded().write(to: dir.appendingPathComponent("z.npy"))
+    try NPYArray(shape: [4, 3], storage: .float32(Array(repeating: 0, count: 12))).encoded().write(
+      to: dir.appendingPathComponent("z.npy"))
     let (s2, _, e2) = try runUnlearn([
-      "score", "mia", "--members", dir.appendingPathComponent("z.npy").path, "--nonmembers", dir.appendingPathComponent("z.npy").path,
+      "score", "mia", "--members", dir.appendingPathComponent("z.npy").path, "--nonmembers",
+      dir.appendingPathComponent("z.npy").path,
     ])
     #expect(s2 != 0 && e2.contains("--member-labels"))
   }
@@ -422,7 +463,9 @@ enum QuickRun {
     let (s0, _, e0) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
     #expect(s0 == 0, "\(e0)")
     let manifest = try RunManifest.read(run.appendingPathComponent("manifest.json"))
-    #expect(manifest.files.keys.contains("jobs/sisa/0001/forget.npy") && manifest.files.keys.contains("original/model.safetensors"))
+    #expect(
+      manifest.files.keys.contains("jobs/sisa/0001/forget.npy")
+        && manifest.files.keys.contains("original/model.safetensors"))
     #expect(manifest.timingFiles.contains("jobs/sisa/0001/job.json"))
     let (s1, out1, e1) = try runUnlearn(["rerun", run.path, "--verify", "--quiet"])
     #expect(s1 == 0 && out1.contains("verified: all"), "\(out1) \(e1)")
@@ -431,8 +474,10 @@ enum QuickRun {
     var bytes = try Data(contentsOf: target)
     bytes[bytes.count - 1] ^= 1
     try bytes.write(to: target)
-    let (s2, out2, _) = try runUnlearn(["rerun", run.path, "--verify", "--out", dir.appendingPathComponent("replay2").path])
-    
+    let (s2, out2, _) = try runUnlearn([
+      "rerun", run.path, "--verify", "--out", dir.appendingPathComponent("replay2").path,
+    ])
+
     #expect(s2 != 0 && out2.contains("jobs/finetune/0000/test.npy") && out2.contains("NOT verified"), "\(out2)")
     // A replay into an existing folder is refused.
     let (s3, _, e3) = try runUnlearn(["rerun", run.path, "--out", dir.appendingPathComponent("replay2").path])

@@ -1,12 +1,12 @@
 import Foundation
 import Networks
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Baselines
-@testable import UnlearnCLI
 @testable import Harness
+@testable import UnlearnCLI
 
 /// The external-algorithm protocol: the shipped NumPy example end to end, and every
 /// way a command can fail giving a failed row with its reason.
@@ -37,7 +37,8 @@ import TestSupport
     let (status, out, err) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
     #expect(status == 0, "\(err)")
     #expect(out.contains("| numpy-finetune | approximate | 2 |"), "\(out)")
-    let log = try String(contentsOf: run.appendingPathComponent("jobs/numpy-finetune/0000/external.log"), encoding: .utf8)
+    let log = try String(
+      contentsOf: run.appendingPathComponent("jobs/numpy-finetune/0000/external.log"), encoding: .utf8)
     #expect(log.contains("3 epochs") && log.contains("wrote unlearned.safetensors"), "\(log)")
     // The work folder is cleaned after success, and the manifest hashes the logits (not the log).
     #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent(".work/numpy-finetune/0000").path))
@@ -47,9 +48,12 @@ import TestSupport
     let (s2, out2, e2) = try runUnlearn(["rerun", run.path, "--verify", "--quiet"])
     #expect(s2 == 0 && out2.contains("verified: all"), "\(out2) \(e2)")
     // The fine-tuned models moved away from the original.
-    let results = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json"))) as! [String: Any]
+    let results =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json")))
+      as! [String: Any]
     let rows = results["rows"] as! [[String: Any]]
-    #expect(rows.contains { $0["algorithm"] as? String == "numpy-finetune" && ($0["failures"] as? [Any])?.isEmpty == true })
+    #expect(
+      rows.contains { $0["algorithm"] as? String == "numpy-finetune" && ($0["failures"] as? [Any])?.isEmpty == true })
   }
 
   /// Whether `python3` can import `module` (the PyTorch template runs only where torch is installed).
@@ -82,7 +86,9 @@ import TestSupport
 
       """.utf8
     ).write(to: config)
-    let (status, out, err) = try runUnlearn(["evaluate", "--config", config.path, "--out", dir.appendingPathComponent("run").path, "--quiet"])
+    let (status, out, err) = try runUnlearn([
+      "evaluate", "--config", config.path, "--out", dir.appendingPathComponent("run").path, "--quiet",
+    ])
     #expect(status == 0 && out.contains("| torch-template | approximate | 2 |"), "\(out)\n\(err)")
   }
 
@@ -113,7 +119,10 @@ import TestSupport
     let py = try script(dir, "rewrite.py", rewrite)
     let cases: [(name: String, command: [String], timeout: Double?, reason: String)] = [
       ("good", [py, "copy"], nil, ""),
-      ("exit-1", [try script(dir, "fail.sh", "#!/bin/sh\necho 'something broke' >&2\nexit 1\n")], nil, "exited with status 1"),
+      (
+        "exit-1", [try script(dir, "fail.sh", "#!/bin/sh\necho 'something broke' >&2\nexit 1\n")], nil,
+        "exited with status 1"
+      ),
       ("hang", [try script(dir, "hang.sh", "#!/bin/sh\necho started\nsleep 60\n")], 1, "timed out after 1 s"),
       ("nan", [py, "nan"], nil, "NaN or infinite"),
       ("shape", [py, "shape"], nil, "has shape [4, 4], expected [16]"),
@@ -126,11 +135,14 @@ import TestSupport
     let algos: [any UnlearningAlgorithm] =
       [try Registry.algorithm("retrain", spec: spec, file: "t")]
       + cases.map { ExternalCommand(name: $0.name, command: $0.command, timeout: $0.timeout) }
-    let runner = EvaluationRunner(experiment: try PreparedExperiment(spec: spec), algorithms: algos, models: 2, workers: 2, folder: RunFolder(dir.appendingPathComponent("run")))
+    let runner = EvaluationRunner(
+      experiment: try PreparedExperiment(spec: spec), algorithms: algos, models: 2, workers: 2,
+      folder: RunFolder(dir.appendingPathComponent("run")))
     let start = Date()
     let outcome = try runner.run()
     #expect(Date().timeIntervalSince(start) < 40, "the hanging command was not killed at its time-out")
-    let report = try EvaluationReport.make(outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
+    let report = try EvaluationReport.make(
+      outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
     for c in cases {
       let failures = outcome.failures.filter { $0.algorithm == c.name }
       let row = try #require(report.rows.first { $0.algorithm == c.name })
@@ -146,7 +158,9 @@ import TestSupport
     #expect(exit1.contains("something broke") && exit1.contains("work folder is kept"), "\(exit1)")
     #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/.work/nan/0000/request.json").path))
     #expect(report.markdown.contains("| exit-1 | approximate | 0 (2 failed) |"))
-    #expect(report.markdown.contains("- hang: 2 failed; #0: external command \(dir.path)/hang.sh: timed out after 1 s"), "\(report.markdown)")
+    #expect(
+      report.markdown.contains("- hang: 2 failed; #0: external command \(dir.path)/hang.sh: timed out after 1 s"),
+      "\(report.markdown)")
     // The copy writes the original unchanged: the row scores like the original.
     let good = try #require(report.rows.first { $0.algorithm == "good" })
     let original = try #require(report.rows.first { $0.algorithm == "original" })
@@ -166,18 +180,25 @@ import TestSupport
     req.jobDirectory = dir.appendingPathComponent("job")
     req.scratchDirectory = dir.appendingPathComponent("work")
     let algo = try ExternalCommand(
-      name: "lister", parameters: HyperParameters(["kind": .string("external"), "command": .list([.string(list)]), "alpha": .double(0.5)]),
+      name: "lister",
+      parameters: HyperParameters([
+        "kind": .string("external"), "command": .list([.string(list)]), "alpha": .double(0.5),
+      ]),
       file: "t")
     #expect(throws: HarnessError.self) { try algo.unlearn(req) }
     let log = try String(contentsOf: dir.appendingPathComponent("job/external.log"), encoding: .utf8)
     for f in [
-      "architecture.json", "forget.npy", "forget_labels.npy", "forget_ids.npy", "model.safetensors", "request.json", "retain.npy",
+      "architecture.json", "forget.npy", "forget_labels.npy", "forget_ids.npy", "model.safetensors", "request.json",
+      "retain.npy",
       "retain_labels.npy", "retain_ids.npy", "validation.npy", "validation_labels.npy",
     ] {
       #expect(log.contains(f + "\n"), "\(f) missing: \(log)")
     }
-    #expect(log.contains("\"seed\" : 42") && log.contains("\"alpha\" : 0.5") && log.contains("\"timeout_seconds\" : 30"), "\(log)")
-    #expect(log.contains("OMP_NUM_THREADS=1") && log.contains("UNLEARN_WORK_DIR=\(dir.appendingPathComponent("work").path)"))
+    #expect(
+      log.contains("\"seed\" : 42") && log.contains("\"alpha\" : 0.5") && log.contains("\"timeout_seconds\" : 30"),
+      "\(log)")
+    #expect(
+      log.contains("OMP_NUM_THREADS=1") && log.contains("UNLEARN_WORK_DIR=\(dir.appendingPathComponent("work").path)"))
     // A clean environment: nothing of the harness's own environment beyond PATH and HOME.
     #expect(!log.contains("XDG_") && !log.contains("SWIFT"), "\(log)")
     let work = dir.appendingPathComponent("work")
@@ -185,20 +206,28 @@ import TestSupport
     #expect(features.shape == [exp.splits.forget.count, 1, 8, 8])
     let ids = try NPYArray.read(work.appendingPathComponent("retain_ids.npy"))
     #expect(ids.storage == .int64(exp.splits.retain.map(Int64.init)))
-    let weights = try ModelFiles.load(work.appendingPathComponent("model.safetensors"), architecture: original.architecture)
+    let weights = try ModelFiles.load(
+      work.appendingPathComponent("model.safetensors"), architecture: original.architecture)
     #expect(weights == original)
   }
 
   @Test func configuration_errorsNameTheKey() throws {
     func make(_ values: [String: ConfigValue]) throws -> ExternalCommand {
-      try ExternalCommand(name: "x", parameters: HyperParameters(values.merging(["kind": .string("external")]) { $1 }), file: "c.yaml")
+      try ExternalCommand(
+        name: "x", parameters: HyperParameters(values.merging(["kind": .string("external")]) { $1 }), file: "c.yaml")
     }
     #expect { try make([:]) } throws: { "\($0)".contains("c.yaml: algorithms.x.command") }
-    #expect { try make(["command": .string("true"), "timeout": .int(-1)]) } throws: { "\($0)".contains("algorithms.x.timeout") }
+    #expect { try make(["command": .string("true"), "timeout": .int(-1)]) } throws: {
+      "\($0)".contains("algorithms.x.timeout")
+    }
     var spec = ExperimentSpec()
     spec.algorithms["finetune"] = HyperParameters(["kind": .string("external"), "command": .string("true")])
-    #expect { try Registry.algorithm("finetune", spec: spec, file: "c.yaml") } throws: { "\($0)".contains("is a built-in algorithm") }
+    #expect { try Registry.algorithm("finetune", spec: spec, file: "c.yaml") } throws: {
+      "\($0)".contains("is a built-in algorithm")
+    }
     let shell = try make(["command": .string("python3 my.py --fast"), "exact": .bool(true), "lr": .double(0.1)])
-    #expect(shell.command == ["/bin/sh", "-c", "python3 my.py --fast"] && shell.kind == .exact && shell.parameters == ["lr": .double(0.1)])
+    #expect(
+      shell.command == ["/bin/sh", "-c", "python3 my.py --fast"] && shell.kind == .exact
+        && shell.parameters == ["lr": .double(0.1)])
   }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Harness
 @testable import UnlearnCLI
@@ -9,7 +9,9 @@ import TestSupport
 @Suite(.serialized) struct ShardTests {
   /// The metrics of results.json by row, without the wall-time ones (measured, never replayed).
   static func metricsWithoutTimes(_ run: URL) throws -> [String: [String: String]] {
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json"))) as! [String: Any]
+    let json =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json")))
+      as! [String: Any]
     var out = [String: [String: String]]()
     for row in json["rows"] as! [[String: Any]] {
       let metrics = row["metrics"] as! [String: Any]
@@ -38,7 +40,8 @@ import TestSupport
       let d = dir.appendingPathComponent("shard-\(i)")
       // Shards may run on machines of different sizes: shard 1 uses one worker.
       let (s, out, e) = try runUnlearn(
-        ["evaluate", "--config", config.path, "--shard", "\(i)/3", "--out", d.path] + (i == 1 ? ["--workers", "1"] : []))
+        ["evaluate", "--config", config.path, "--shard", "\(i)/3", "--out", d.path]
+          + (i == 1 ? ["--workers", "1"] : []))
       #expect(s == 0 && out.isEmpty && e.contains("shard \(i)/3"), "\(e)")
       let record = try ShardRecord.read(d)
       #expect(record.shard == i && record.shards == 3 && record.failures.isEmpty)
@@ -49,9 +52,13 @@ import TestSupport
     #expect(assigned == 4 * 3 + 2)  // retrain, sisa, finetune × 4, original-seeds × 2: each job in exactly one shard
 
     // Incomplete or mixed sets are refused, naming what is wrong.
-    let (m1, _, e1) = try runUnlearn(["merge", shardDirs[0], shardDirs[2], "--out", dir.appendingPathComponent("m1").path])
+    let (m1, _, e1) = try runUnlearn([
+      "merge", shardDirs[0], shardDirs[2], "--out", dir.appendingPathComponent("m1").path,
+    ])
     #expect(m1 != 0 && e1.contains("shard 1/3 missing"), "\(e1)")
-    let (m2, _, e2) = try runUnlearn(["merge", shardDirs[0], shardDirs[1], shardDirs[1], "--out", dir.appendingPathComponent("m2").path])
+    let (m2, _, e2) = try runUnlearn([
+      "merge", shardDirs[0], shardDirs[1], shardDirs[1], "--out", dir.appendingPathComponent("m2").path,
+    ])
     #expect(m2 != 0 && e2.contains("is shard 1/3 again"), "\(e2)")
     let (m3, _, e3) = try runUnlearn(["merge", single.path, "--out", dir.appendingPathComponent("m3").path])
     #expect(m3 != 0 && e3.contains("has no shard.json"), "\(e3)")
@@ -67,7 +74,11 @@ import TestSupport
     #expect(a.config == b.config && a.originalWeightsSHA256 == b.originalWeightsSHA256)
     #expect(try Self.metricsWithoutTimes(single) == Self.metricsWithoutTimes(merged))
     // The tables agree column for column up to the three wall-time columns at the end.
-    let strip = { (t: String) in t.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).dropLast(4).joined(separator: "|") } }
+    let strip = { (t: String) in
+      t.split(separator: "\n").map {
+        $0.split(separator: "|", omittingEmptySubsequences: false).dropLast(4).joined(separator: "|")
+      }
+    }
     #expect(strip(table) == strip(mergedTable))
     // The merged run replays like any other.
     let (sv, ov, ev) = try runUnlearn(["rerun", merged.path, "--verify", "--quiet"])
@@ -76,12 +87,18 @@ import TestSupport
 
   @Test func shardsFromTheScheduler() throws {
     #expect(try ShardSpec.fromEnvironment([:], shards: nil) == nil)
-    let slurm = try #require(try ShardSpec.fromEnvironment(["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "4"], shards: nil))
+    let slurm = try #require(
+      try ShardSpec.fromEnvironment(
+        ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "4"], shards: nil))
     #expect(slurm.shard == (try ShardSpec(index: 2, count: 4)))
     let k8s = try #require(try ShardSpec.fromEnvironment(["JOB_COMPLETION_INDEX": "5"], shards: 8))
     #expect(k8s.shard == (try ShardSpec(index: 5, count: 8)))
-    #expect { try ShardSpec.fromEnvironment(["JOB_COMPLETION_INDEX": "1"], shards: nil) } throws: { "\($0)".contains("--shards") }
-    #expect { try ShardSpec.fromEnvironment(["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "3"], shards: nil) } throws: {
+    #expect { try ShardSpec.fromEnvironment(["JOB_COMPLETION_INDEX": "1"], shards: nil) } throws: {
+      "\($0)".contains("--shards")
+    }
+    #expect {
+      try ShardSpec.fromEnvironment(["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "3"], shards: nil)
+    } throws: {
       "\($0)".contains("contiguous")
     }
     #expect { try ShardSpec.fromEnvironment([:], shards: 3) } throws: { "\($0)".contains("JOB_COMPLETION_INDEX") }

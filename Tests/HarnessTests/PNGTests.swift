@@ -1,7 +1,7 @@
 import Foundation
 import Harness
-import Testing
 import TestSupport
+import Testing
 
 struct ExpectedImage: Decodable {
   var width: Int
@@ -18,7 +18,10 @@ struct ExpectedImage: Decodable {
 
   @Test func fixtures_coverEveryColourTypeBitDepthAndInterlace() {
     let names = Set(Self.expected.keys)
-    for base in ["gray1", "gray2", "gray4", "gray8", "gray16", "graya8", "graya16", "rgb8", "rgb16", "rgba8", "rgba16", "palette1", "palette2", "palette4", "palette8", "palette8-trns"] {
+    for base in [
+      "gray1", "gray2", "gray4", "gray8", "gray16", "graya8", "graya16", "rgb8", "rgb16", "rgba8", "rgba16", "palette1",
+      "palette2", "palette4", "palette8", "palette8-trns",
+    ] {
       #expect(names.contains("\(base).png") && names.contains("\(base)-adam7.png"), "missing fixture \(base)")
     }
   }
@@ -46,6 +49,8 @@ struct ExpectedImage: Decodable {
   }
 
   @Test func read_missingFileIsNamed() {
-    #expect { try PNGImage.read(URL(fileURLWithPath: "/nonexistent/x.png")) } throws: { "\($0)".contains("/nonexistent/x.png") }
+    #expect { try PNGImage.read(URL(fileURLWithPath: "/nonexistent/x.png")) } throws: {
+      "\($0)".contains("/nonexistent/x.png")
+    }
   }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Harness
 import Networks
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct SplitTests {
   static let digits = try! Dataset.load(path: TestSupport.digitsPath)
@@ -51,8 +51,11 @@ import TestSupport
     let base = try Splits.make(Self.digits, config: SplitConfig())
     var cfg = SplitConfig()
     cfg.forget = ForgetSpec(strategy: .ids, ids: [base.test[0]])
-    Fixture.expectError("not in the training split", naming: "split.forget.ids") { _ = try Splits.make(Self.digits, config: cfg) }
-    let bad = Splits(train: base.train, test: base.test + [base.train[0]], validation: base.validation, forget: base.forget)
+    Fixture.expectError("not in the training split", naming: "split.forget.ids") {
+      _ = try Splits.make(Self.digits, config: cfg)
+    }
+    let bad = Splits(
+      train: base.train, test: base.test + [base.train[0]], validation: base.validation, forget: base.forget)
     Fixture.expectError("in both train and test", naming: "splits") { try bad.validate(numExamples: 1797) }
   }
 
@@ -88,26 +91,39 @@ import TestSupport
     spec.split.forget = ForgetSpec(strategy: .ids, ids: [1, 2, 3])
     spec.training.learningRate = 0.125
     spec.evaluation = EvaluationSpec(models: 8, algorithms: ["finetune"], workers: 1)
-    spec.algorithms = ["finetune": HyperParameters(["epochs": .int(2), "learning_rate": .double(0.5), "schedule": .string("constant")])]
+    spec.algorithms = [
+      "finetune": HyperParameters(["epochs": .int(2), "learning_rate": .double(0.5), "schedule": .string("constant")])
+    ]
     #expect(try ExperimentSpec.load(yaml: spec.yaml) == spec)
   }
 
   @Test func algorithmSections_areReadStrictlyByTheAlgorithm() throws {
-    let spec = try ExperimentSpec.load(yaml: "algorithms:\n  finetune: {epochs: 2, learnin_rate: 0.1}\n", file: "c.yaml")
+    let spec = try ExperimentSpec.load(
+      yaml: "algorithms:\n  finetune: {epochs: 2, learnin_rate: 0.1}\n", file: "c.yaml")
     let r = try #require(spec.algorithms["finetune"]).reader(algorithm: "finetune", file: "c.yaml")
     #expect(try r.training(defaults: TrainingConfig()).epochs == 2)
     Fixture.expectError("unknown key", naming: "c.yaml: algorithms.finetune.learnin_rate") { try r.finish() }
     Fixture.expectError("must be a mapping", naming: "algorithms.finetune") {
       _ = try ExperimentSpec.load(yaml: "algorithms:\n  finetune: 3\n", file: "c.yaml")
     }
-    Fixture.expectError("in 2...", naming: "evaluation.models") { _ = try ExperimentSpec.load(yaml: "evaluation: {models: 1}\n", file: "c.yaml") }
+    Fixture.expectError("in 2...", naming: "evaluation.models") {
+      _ = try ExperimentSpec.load(yaml: "evaluation: {models: 1}\n", file: "c.yaml")
+    }
   }
 
   @Test func unknownKeysAndBadValues_nameTheKey() {
-    Fixture.expectError("unknown key", naming: "training.epoch") { _ = try ExperimentSpec.load(yaml: "training:\n  epoch: 3\n", file: "c.yaml") }
-    Fixture.expectError("expected an integer", naming: "training.epochs") { _ = try ExperimentSpec.load(yaml: "training:\n  epochs: many\n", file: "c.yaml") }
-    Fixture.expectError("must be one of", naming: "model.architecture") { _ = try ExperimentSpec.load(yaml: "model:\n  architecture: resnet\n", file: "c.yaml") }
-    Fixture.expectError("momentum", naming: "c.yaml") { _ = try ExperimentSpec.load(yaml: "training:\n  momentum: 1.5\n", file: "c.yaml") }
+    Fixture.expectError("unknown key", naming: "training.epoch") {
+      _ = try ExperimentSpec.load(yaml: "training:\n  epoch: 3\n", file: "c.yaml")
+    }
+    Fixture.expectError("expected an integer", naming: "training.epochs") {
+      _ = try ExperimentSpec.load(yaml: "training:\n  epochs: many\n", file: "c.yaml")
+    }
+    Fixture.expectError("must be one of", naming: "model.architecture") {
+      _ = try ExperimentSpec.load(yaml: "model:\n  architecture: resnet\n", file: "c.yaml")
+    }
+    Fixture.expectError("momentum", naming: "c.yaml") {
+      _ = try ExperimentSpec.load(yaml: "training:\n  momentum: 1.5\n", file: "c.yaml")
+    }
   }
 }
 

@@ -1,12 +1,13 @@
 import Foundation
 import Networks
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 /// Checks a layer's backward pass against central finite differences of
 /// L = Σ r ⊙ forward(x) for a fixed random r (so ∂L/∂y = r), in double-checked float.
-func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScale: Float = 1, tolerance: Double = 2e-2) {
+func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScale: Float = 1, tolerance: Double = 2e-2)
+{
   layer.prepare(maxBatch: batch)
   let nIn = batch * layer.inputSize, nOut = batch * layer.outputSize
   let x = FloatBuffer(TestSupport.randomValues(nIn, seed: seed).map { $0 * inputScale })
@@ -56,19 +57,27 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
   }
 
   @Test func conv2D_gradientMatchesFiniteDifference() {
-    checkLayerGradients(Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4), batch: 3, seed: 20)
-    checkLayerGradients(Conv2D(inChannels: 1, outChannels: 2, kernel: 3, padding: 0, height: 4, width: 5), batch: 2, seed: 21)
+    checkLayerGradients(
+      Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4), batch: 3, seed: 20)
+    checkLayerGradients(
+      Conv2D(inChannels: 1, outChannels: 2, kernel: 3, padding: 0, height: 4, width: 5), batch: 2, seed: 21)
     // A column budget of one example per chunk: the chunked passes must give the same gradients.
-    checkLayerGradients(Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 1), batch: 3, seed: 22)
+    checkLayerGradients(
+      Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 1), batch: 3,
+      seed: 22)
     // Chunks whose columns are not kept from the forward pass (rebuilt in backward).
     checkLayerGradients(
-      Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 1, storedColumnLimit: 0), batch: 3, seed: 22)
+      Conv2D(
+        inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 1, storedColumnLimit: 0
+      ), batch: 3, seed: 22)
   }
 
   /// Kept columns and rebuilt columns give bit-identical gradients.
   @Test func conv2D_keptAndRebuiltColumns_giveTheSameGradients() {
     func gradients(_ limit: Int) -> [Float] {
-      let conv = Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 2 * 18 * 20, storedColumnLimit: limit)
+      let conv = Conv2D(
+        inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 2 * 18 * 20,
+        storedColumnLimit: limit)
       conv.prepare(maxBatch: 5)
       let x = FloatBuffer(TestSupport.randomValues(5 * conv.inputSize, seed: 25))
       let p = FloatBuffer(TestSupport.randomValues(conv.parameterCount, seed: 26))
@@ -77,7 +86,8 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
       let dp = FloatBuffer(count: conv.parameterCount)
       conv.forward(x.view, y.view, batch: 5, parameters: p.view)
       conv.backward(
-        input: x.view, output: y.view, outputGrad: dy.view, inputGrad: dx.view, batch: 5, parameters: p.view, parameterGrads: dp.view)
+        input: x.view, output: y.view, outputGrad: dy.view, inputGrad: dx.view, batch: 5, parameters: p.view,
+        parameterGrads: dp.view)
       return dp.array + dx.array
     }
     #expect(gradients(1 << 20) == gradients(0))
@@ -85,7 +95,8 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
 
   @Test func conv2D_chunkingDoesNotChangeTheOutput() {
     let whole = Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4)
-    let chunked = Conv2D(inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 2 * 18 * 20)
+    let chunked = Conv2D(
+      inChannels: 2, outChannels: 3, kernel: 3, padding: 1, height: 5, width: 4, columnBudget: 2 * 18 * 20)
     whole.prepare(maxBatch: 5)
     chunked.prepare(maxBatch: 5)
     let x = FloatBuffer(TestSupport.randomValues(5 * whole.inputSize, seed: 23))
@@ -121,9 +132,15 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
     let dy = FloatBuffer(TestSupport.randomValues(batch * fused.outputSize, seed: 42))
     let dx1 = FloatBuffer(count: batch * fused.inputSize), dr = FloatBuffer(count: batch * fused.inputSize)
     let dx2 = FloatBuffer(count: batch * fused.inputSize)
-    fused.backward(input: x.view, output: y1.view, outputGrad: dy.view, inputGrad: dx1.view, batch: batch, parameters: none.view, parameterGrads: none.view)
-    pool.backward(input: r.view, output: y2.view, outputGrad: dy.view, inputGrad: dr.view, batch: batch, parameters: none.view, parameterGrads: none.view)
-    relu.backward(input: x.view, output: r.view, outputGrad: dr.view, inputGrad: dx2.view, batch: batch, parameters: none.view, parameterGrads: none.view)
+    fused.backward(
+      input: x.view, output: y1.view, outputGrad: dy.view, inputGrad: dx1.view, batch: batch, parameters: none.view,
+      parameterGrads: none.view)
+    pool.backward(
+      input: r.view, output: y2.view, outputGrad: dy.view, inputGrad: dr.view, batch: batch, parameters: none.view,
+      parameterGrads: none.view)
+    relu.backward(
+      input: x.view, output: r.view, outputGrad: dr.view, inputGrad: dx2.view, batch: batch, parameters: none.view,
+      parameterGrads: none.view)
     #expect(dx1.array == dx2.array)
     #expect(fused.torchModuleCount == 2 && fused.torchDescription == "nn.ReLU(), nn.MaxPool2d(2)")
   }
@@ -190,8 +207,10 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
   }
 
   @Test func mlp_andCNN_gradientsMatchFiniteDifference() throws {
-    try checkNetwork(Architecture(kind: .mlp, inputShape: [1, 2, 3], numClasses: 3, hidden: [5, 4]), classWeights: nil, seed: 70)
-    try checkNetwork(Architecture(kind: .cnn, inputShape: [2, 6, 6], numClasses: 3, channels: [3, 2]), classWeights: nil, seed: 71)
+    try checkNetwork(
+      Architecture(kind: .mlp, inputShape: [1, 2, 3], numClasses: 3, hidden: [5, 4]), classWeights: nil, seed: 70)
+    try checkNetwork(
+      Architecture(kind: .cnn, inputShape: [2, 6, 6], numClasses: 3, channels: [3, 2]), classWeights: nil, seed: 71)
   }
 
   /// Five examples in passes of 2, 2 and 1, with and without class weights.
@@ -199,15 +218,19 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
     let cnn = Architecture(kind: .cnn, inputShape: [2, 6, 6], numClasses: 3, channels: [3, 2])
     try checkNetwork(cnn, classWeights: nil, seed: 76, microBatch: 2)
     try checkNetwork(cnn, classWeights: [0.5, 2, 1], seed: 75, microBatch: 2)
-    try checkNetwork(Architecture(kind: .softmax, inputShape: [1, 3, 3], numClasses: 4), classWeights: [0.5, 2, 1, 0.25], seed: 74, microBatch: 2)
+    try checkNetwork(
+      Architecture(kind: .softmax, inputShape: [1, 3, 3], numClasses: 4), classWeights: [0.5, 2, 1, 0.25], seed: 74,
+      microBatch: 2)
   }
 
   /// The bench CNN runs a batch of 64 in passes of 8; the MLP and the digits CNN in one.
   @Test func microBatch_followsTheLargestActivation() throws {
     let cnn28 = Architecture(kind: .cnn, inputShape: [1, 28, 28], numClasses: 10, channels: [16, 32])
     let bench = try Network(architecture: cnn28, maxBatch: 64)
-    let digits = try Network(architecture: Architecture(kind: .cnn, inputShape: [1, 8, 8], numClasses: 10, channels: [16, 32]))
-    let mlp = try Network(architecture: Architecture(kind: .mlp, inputShape: [1, 8, 8], numClasses: 10, hidden: [128, 128]))
+    let digits = try Network(
+      architecture: Architecture(kind: .cnn, inputShape: [1, 8, 8], numClasses: 10, channels: [16, 32]))
+    let mlp = try Network(
+      architecture: Architecture(kind: .mlp, inputShape: [1, 8, 8], numClasses: 10, hidden: [128, 128]))
     let copied = try Network(architecture: cnn28, microBatch: 3).copy()
     #expect(bench.microBatch == 8 && digits.microBatch >= 64 && mlp.microBatch >= 256 && copied.microBatch == 3)
   }
@@ -224,7 +247,8 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
     let y = (0..<n).map { $0 < 16 ? Int32(0) : Int32(rng.nextIndex(below: 10)) }
     let data = LabeledExamples(features: Tensor(shape: [n, arch.inputSize], scalars: x), labels: y)
     let soft = Tensor(shape: [n, 10], scalars: (0..<(n * 10)).map { _ in rng.nextUnitFloat() / 5 })
-    let passes = try Network(architecture: arch, maxBatch: n), single = try Network(architecture: arch, maxBatch: n, microBatch: n)
+    let passes = try Network(architecture: arch, maxBatch: n),
+      single = try Network(architecture: arch, maxBatch: n, microBatch: n)
     #expect(passes.microBatch == 8)
     passes.initialize(seed: 81)
     single.initialize(seed: 81)
@@ -236,9 +260,15 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
       case 0:
         (l1, l2) = (passes.computeGradients(data, indices: idx), single.computeGradients(data, indices: idx))
       case 1:
-        (l1, l2) = (passes.computeGradients(data, indices: idx, classWeights: weights), single.computeGradients(data, indices: idx, classWeights: weights))
+        (l1, l2) = (
+          passes.computeGradients(data, indices: idx, classWeights: weights),
+          single.computeGradients(data, indices: idx, classWeights: weights)
+        )
       default:
-        (l1, l2) = (passes.computeGradients(data, softTargets: soft, indices: idx), single.computeGradients(data, softTargets: soft, indices: idx))
+        (l1, l2) = (
+          passes.computeGradients(data, softTargets: soft, indices: idx),
+          single.computeGradients(data, softTargets: soft, indices: idx)
+        )
       }
       #expect(abs(l1 - l2) <= 1e-6 * abs(l2), "mode \(mode): loss \(l1) vs \(l2)")
       let g1 = passes.gradients.array, g2 = single.gradients.array
@@ -253,12 +283,14 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
     // logits [1, 2, 3], label 2: −log(e³/(e¹+e²+e³)) = log(1 + e⁻¹ + e⁻²).
     let z = FloatBuffer([1, 2, 3, 0, 0, 0])
     let labels = IndexBuffer(count: 2)
-    labels[0] = 2; labels[1] = 0
+    labels[0] = 2
+    labels[1] = 0
     let loss = Kernels.softmaxCrossEntropy(logits: z.view, labels: labels, rows: 2, classes: 3, grad: nil)
     let expected = (log(1 + exp(-1.0) + exp(-2.0)) + log(3.0)) / 2
     #expect(abs(loss - expected) < 1e-6)
     // With class weights w = [3, 1, 1]: (1·ℓ₀ + 3·ℓ₁) / 4.
-    let weighted = Kernels.softmaxCrossEntropy(logits: z.view, labels: labels, rows: 2, classes: 3, classWeights: [3, 1, 1], grad: nil)
+    let weighted = Kernels.softmaxCrossEntropy(
+      logits: z.view, labels: labels, rows: 2, classes: 3, classWeights: [3, 1, 1], grad: nil)
     #expect(abs(weighted - (log(1 + exp(-1.0) + exp(-2.0)) + 3 * log(3.0)) / 4) < 1e-6)
   }
 }

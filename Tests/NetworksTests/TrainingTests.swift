@@ -1,8 +1,8 @@
 import Foundation
 import Networks
 import NumericCore
-import Testing
 import TestSupport
+import Testing
 
 /// A linearly separable toy problem: class = argmax of a fixed linear map.
 func toyProblem(n: Int, seed: UInt64) -> LabeledExamples {
@@ -22,7 +22,9 @@ func toyProblem(n: Int, seed: UInt64) -> LabeledExamples {
     let net = try Network(architecture: Architecture(kind: .softmax, inputShape: [1, 2, 2], numClasses: 3))
     net.initialize(seed: 2)
     let before = net.loss(data)
-    let config = TrainingConfig(epochs: 40, batchSize: 16, optimizer: kind, learningRate: kind == .sgd ? 0.2 : 0.05, weightDecay: 0, schedule: .constant)
+    let config = TrainingConfig(
+      epochs: 40, batchSize: 16, optimizer: kind, learningRate: kind == .sgd ? 0.2 : 0.05, weightDecay: 0,
+      schedule: .constant)
     try Trainer.train(net, on: data, config: config, seed: 3)
     #expect(net.loss(data) < 0.25 * before)
     #expect(net.accuracy(data) > 0.95)
@@ -34,7 +36,8 @@ func toyProblem(n: Int, seed: UInt64) -> LabeledExamples {
     let p = FloatBuffer([1, -2]), g = FloatBuffer([0.5, 0.25]), v = FloatBuffer(count: 2)
     var theta: [Double] = [1, -2], vel: [Double] = [0, 0]
     for _ in 0..<2 {
-      Kernels.sgdStep(parameters: p.view, gradients: g.view, velocity: v.view, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+      Kernels.sgdStep(
+        parameters: p.view, gradients: g.view, velocity: v.view, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
       for i in 0..<2 {
         let d = Double(g[i]) + 0.01 * theta[i]
         vel[i] = 0.9 * vel[i] + d
@@ -48,7 +51,9 @@ func toyProblem(n: Int, seed: UInt64) -> LabeledExamples {
     // With bias correction, Adam's first step is −lr·sign(g) (up to ε).
     let p = FloatBuffer([1, -2, 3]), g = FloatBuffer([0.5, -0.25, 4])
     let m = FloatBuffer(count: 3), s = FloatBuffer(count: 3)
-    Kernels.adamStep(parameters: p.view, gradients: g.view, firstMoment: m.view, secondMoment: s.view, step: 1, learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0)
+    Kernels.adamStep(
+      parameters: p.view, gradients: g.view, firstMoment: m.view, secondMoment: s.view, step: 1, learningRate: 0.01,
+      beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0)
     #expect(abs(p[0] - 0.99) < 1e-6 && abs(p[1] - -1.99) < 1e-6 && abs(p[2] - 2.99) < 1e-6)
   }
 
@@ -91,14 +96,24 @@ func toyProblem(n: Int, seed: UInt64) -> LabeledExamples {
 
 @Suite struct WeightsTests {
   @Test func namedTensors_usePyTorchNamesAndShapes() throws {
-    let mlp = try Network(architecture: Architecture(kind: .mlp, inputShape: [1, 8, 8], numClasses: 10, hidden: [128, 128]))
-    #expect(mlp.tensorSpecs.map(\.name) == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias", "layers.4.weight", "layers.4.bias"])
+    let mlp = try Network(
+      architecture: Architecture(kind: .mlp, inputShape: [1, 8, 8], numClasses: 10, hidden: [128, 128]))
+    #expect(
+      mlp.tensorSpecs.map(\.name) == [
+        "layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias", "layers.4.weight", "layers.4.bias",
+      ])
     #expect(mlp.tensorSpecs[0].shape == [128, 64])
     #expect(mlp.parameterCount == 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10)
-    let cnn = try Network(architecture: Architecture(kind: .cnn, inputShape: [3, 28, 28], numClasses: 10, channels: [16, 32]))
-    #expect(cnn.tensorSpecs.map(\.name) == ["layers.0.weight", "layers.0.bias", "layers.3.weight", "layers.3.bias", "layers.7.weight", "layers.7.bias"])
+    let cnn = try Network(
+      architecture: Architecture(kind: .cnn, inputShape: [3, 28, 28], numClasses: 10, channels: [16, 32]))
+    #expect(
+      cnn.tensorSpecs.map(\.name) == [
+        "layers.0.weight", "layers.0.bias", "layers.3.weight", "layers.3.bias", "layers.7.weight", "layers.7.bias",
+      ])
     #expect(cnn.tensorSpecs[0].shape == [16, 3, 3, 3] && cnn.tensorSpecs[4].shape == [10, 32 * 7 * 7])
-    #expect(cnn.architecture.torchSequential.hasPrefix("nn.Conv2d(3, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2)"))
+    #expect(
+      cnn.architecture.torchSequential.hasPrefix(
+        "nn.Conv2d(3, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2)"))
   }
 
   @Test func safetensors_roundTripsModelWeights() throws {
@@ -113,12 +128,21 @@ func toyProblem(n: Int, seed: UInt64) -> LabeledExamples {
   @Test func load_rejectsMissingMisshapenNonFiniteAndExtraTensors() throws {
     let net = try Network(architecture: Architecture(kind: .softmax, inputShape: [1, 2, 2], numClasses: 3))
     let good = net.namedTensors
-    var missing = good; missing.removeLast()
-    var shaped = good; shaped[0].tensor = Tensor(shape: [4, 3], scalars: shaped[0].tensor.scalars)
-    var nan = good; nan[1].tensor.scalars[0] = .nan
-    var extra = good; extra.append(.init(name: "layers.9.weight", tensor: Tensor(zeros: [1])))
-    for (entries, needle) in [(missing, "missing tensor 'layers.0.bias'"), (shaped, "has shape [4, 3]"), (nan, "NaN"), (extra, "unexpected tensors")] {
-      #expect { try net.load(namedTensors: entries, source: "u.safetensors") } throws: { "\($0)".contains(needle) && "\($0)".contains("u.safetensors") }
+    var missing = good
+    missing.removeLast()
+    var shaped = good
+    shaped[0].tensor = Tensor(shape: [4, 3], scalars: shaped[0].tensor.scalars)
+    var nan = good
+    nan[1].tensor.scalars[0] = .nan
+    var extra = good
+    extra.append(.init(name: "layers.9.weight", tensor: Tensor(zeros: [1])))
+    for (entries, needle) in [
+      (missing, "missing tensor 'layers.0.bias'"), (shaped, "has shape [4, 3]"), (nan, "NaN"),
+      (extra, "unexpected tensors"),
+    ] {
+      #expect { try net.load(namedTensors: entries, source: "u.safetensors") } throws: {
+        "\($0)".contains(needle) && "\($0)".contains("u.safetensors")
+      }
     }
   }
 }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import NumericCore
-import Testing
 import TestSupport
+import Testing
+
+@testable import NumericCore
 
 @Suite struct SHA256Tests {
   @Test func sha256_matchesFIPSVectors() {
@@ -10,13 +11,17 @@ import TestSupport
     #expect(
       SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
         == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-    #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    #expect(
+      SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000))
+        == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
   }
 
   @Test func sha256_incrementalEqualsOneShot() {
     let bytes = (0..<1000).map { UInt8($0 % 251) }
     var s = SHA256()
-    s.update(bytes[0..<3]); s.update(bytes[3..<700]); s.update(bytes[700...])
+    s.update(bytes[0..<3])
+    s.update(bytes[3..<700])
+    s.update(bytes[700...])
     #expect(s.finalize() == SHA256.hash(bytes))
   }
 }
@@ -46,7 +51,11 @@ import TestSupport
   @Test func nextIndex_staysInRangeAndCoversIt() {
     var r = Xoshiro256StarStar(seed: 9)
     var seen = Set<Int>()
-    for _ in 0..<2000 { let v = r.nextIndex(below: 7); #expect(v >= 0 && v < 7); seen.insert(v) }
+    for _ in 0..<2000 {
+      let v = r.nextIndex(below: 7)
+      #expect(v >= 0 && v < 7)
+      seen.insert(v)
+    }
     #expect(seen.count == 7)
   }
 
@@ -76,7 +85,9 @@ import TestSupport
     let m = 5, n = 7, k = 3
     let a = TestSupport.randomValues(m * k, seed: 1), b = TestSupport.randomValues(k * n, seed: 2)
     let c = FloatBuffer(count: m * n)
-    BLAS.gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: FloatBuffer(a).view, lda: ta ? m : k, b: FloatBuffer(b).view, ldb: tb ? k : n, c: c.view, ldc: n)
+    BLAS.gemm(
+      transA: ta, transB: tb, m: m, n: n, k: k, a: FloatBuffer(a).view, lda: ta ? m : k, b: FloatBuffer(b).view,
+      ldb: tb ? k : n, c: c.view, ldc: n)
     let expected = naive(a, b, m: m, n: n, k: k, ta: ta, tb: tb)
     for i in 0..<(m * n) { #expect(abs(c[i] - expected[i]) < 1e-5) }
   }
@@ -125,17 +136,26 @@ import TestSupport
     let fast = FloatBuffer(count: n), slow = FloatBuffer(count: n)
     fast.view.pointer.update(repeating: .nan, count: n)
     slow.view.pointer.update(repeating: .nan, count: n)
-    Kernels.im2col(x.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad, into: fast.view)
-    Kernels.im2colByRows(x.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad, into: slow.view)
+    Kernels.im2col(
+      x.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad,
+      into: fast.view)
+    Kernels.im2colByRows(
+      x.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad,
+      into: slow.view)
     #expect((0..<n).allSatisfy { fast[$0].bitPattern == slow[$0].bitPattern })
 
     var grads = TestSupport.randomValues(n, seed: 12)
     grads[1] = -0.0
     let g1 = FloatBuffer(grads), g2 = FloatBuffer(grads)
-    let dx1 = FloatBuffer([Float](repeating: 7, count: x.count)), dx2 = FloatBuffer([Float](repeating: 7, count: x.count))
-    Kernels.col2im(g1.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad, into: dx1.view)
+    let dx1 = FloatBuffer([Float](repeating: 7, count: x.count)),
+      dx2 = FloatBuffer([Float](repeating: 7, count: x.count))
+    Kernels.col2im(
+      g1.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad,
+      into: dx1.view)
     for c in 0..<ch { (dx2.view.pointer + (c * batch + first) * h * w).update(repeating: 0, count: count * h * w) }
-    Kernels.col2imByRows(g2.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad, into: dx2.view)
+    Kernels.col2imByRows(
+      g2.view, channels: ch, batch: batch, first: first, count: count, height: h, width: w, kernel: k, padding: pad,
+      into: dx2.view)
     #expect((0..<x.count).allSatisfy { dx1[$0].bitPattern == dx2[$0].bitPattern })
     // Examples outside the chunk are left alone.
     #expect(dx1[0] == 7 && dx1[x.count - 1] == 7)
@@ -227,7 +247,15 @@ import TestSupport
     let cases: [(Data, String)] = [
       (Data([1, 2, 3]), "shorter than"),
       (Data(repeating: 0xFF, count: 16), "exceeds"),
-      ({ var d = Data(); var n = UInt64(500).littleEndian; withUnsafeBytes(of: &n) { d.append(contentsOf: $0) }; d.append(Data("{}".utf8)); return d }(), "past the end"),
+      (
+        {
+          var d = Data()
+          var n = UInt64(500).littleEndian
+          withUnsafeBytes(of: &n) { d.append(contentsOf: $0) }
+          d.append(Data("{}".utf8))
+          return d
+        }(), "past the end"
+      ),
       (header("[1, 2]", data: 0), "not a JSON object"),
       (header(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}"#, data: 8), "outside"),
       (header(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: 8), "needs 12 bytes"),
@@ -261,7 +289,8 @@ import TestSupport
     Kernels.maxPool2Forward(x.view, planes: planes, height: h, width: w, into: y.view, argmax: codes)
     let dy = FloatBuffer(TestSupport.randomValues(planes * ho * wo, seed: 6))
     let dx = FloatBuffer([Float](repeating: .nan, count: x.count))
-    Kernels.maxPool2Backward(outputGrad: dy.view, argmax: codes, planes: planes, height: h, width: w, inputGrad: dx.view)
+    Kernels.maxPool2Backward(
+      outputGrad: dy.view, argmax: codes, planes: planes, height: h, width: w, inputGrad: dx.view)
     var expectedDx = [Float](repeating: 0, count: x.count)
     for p in 0..<planes {
       for oy in 0..<ho {
@@ -293,7 +322,8 @@ import TestSupport
     let p = FloatBuffer(TestSupport.randomValues(n, seed: 9)), g = FloatBuffer(TestSupport.randomValues(n, seed: 10))
     let v = FloatBuffer(TestSupport.randomValues(n, seed: 11))
     let (p0, v0) = (p.array, v.array)
-    Kernels.sgdStep(parameters: p.view, gradients: g.view, velocity: v.view, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+    Kernels.sgdStep(
+      parameters: p.view, gradients: g.view, velocity: v.view, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
     for i in 0..<n {
       let vi = 0.9 * v0[i] + (g[i] + 0.01 * p0[i])
       #expect(abs(v[i] - vi) < 1e-6 && abs(p[i] - (p0[i] - 0.1 * vi)) < 1e-6)

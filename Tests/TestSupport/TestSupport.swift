@@ -37,7 +37,6 @@ public enum TestSupport {
   }
 }
 
-
 extension TestSupport {
   /// The digits experiment with a small MLP (64-`hidden`-10) trained for `epochs`.
   public static func smallDigitsExperiment(hidden: Int = 16, epochs: Int) -> PreparedExperiment {

@@ -26,13 +26,24 @@ enum CSV {
       if inQuotes {
         if ch == "\"" {
           if let next = it.next() {
-            if next == "\"" { field.append("\"") } else { inQuotes = false; pending = next }
-          } else { inQuotes = false }
-        } else { field.append(ch) }
+            if next == "\"" {
+              field.append("\"")
+            } else {
+              inQuotes = false
+              pending = next
+            }
+          } else {
+            inQuotes = false
+          }
+        } else {
+          field.append(ch)
+        }
         continue
       }
       switch ch {
-      case "\"": inQuotes = true; fieldWasQuoted = true
+      case "\"":
+        inQuotes = true
+        fieldWasQuoted = true
       case ",": endField()
       case "\n", "\r\n", "\r": endRow()
       default: field.append(ch)

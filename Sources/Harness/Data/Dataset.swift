@@ -60,7 +60,11 @@ public struct Dataset: Sendable {
     public var fileListSHA256: String
 
     enum CodingKeys: String, CodingKey {
-      case root, layout, numExamples = "num_examples", classes, perClass = "per_class", shape
+      case root, layout
+      case numExamples = "num_examples"
+      case classes
+      case perClass = "per_class"
+      case shape
       case fileListSHA256 = "file_list_sha256"
     }
   }

@@ -9,7 +9,9 @@ extension Dataset {
   /// a missing, unreadable, truncated or oversized file, a size different from
   /// the first image's, or a path that leaves the dataset root is an error
   /// naming the file. Gray images are expanded to RGB when any image is RGB.
-  public static func load(path: String, layout: DatasetLayout = .auto, workers: Int = WorkerPool.availableCores) throws -> Dataset {
+  public static func load(path: String, layout: DatasetLayout = .auto, workers: Int = WorkerPool.availableCores) throws
+    -> Dataset
+  {
     let url = URL(fileURLWithPath: path).standardizedFileURL
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
@@ -32,7 +34,8 @@ extension Dataset {
       let f = root.appendingPathComponent(p).standardizedFileURL
       let real = f.resolvingSymlinksInPath().path
       guard !p.hasPrefix("/"), real.hasPrefix(rootResolved + "/") else {
-        throw HarnessError(p, "path is outside the dataset root \(root.path); list files relative to the root, without '..'")
+        throw HarnessError(
+          p, "path is outside the dataset root \(root.path); list files relative to the root, without '..'")
       }
       files.append(f)
     }
@@ -44,7 +47,9 @@ extension Dataset {
     let first = decoded[0]
     for (i, img) in decoded.enumerated() where img.width != first.width || img.height != first.height {
       throw HarnessError(
-        paths[i], "image is \(img.width)×\(img.height) but \(paths[0]) is \(first.width)×\(first.height); every image of a dataset must have the same size")
+        paths[i],
+        "image is \(img.width)×\(img.height) but \(paths[0]) is \(first.width)×\(first.height); every image of a dataset must have the same size"
+      )
     }
     let channels = decoded.contains { $0.channels == 3 } ? 3 : 1
     let d = channels * first.height * first.width
@@ -84,13 +89,19 @@ extension Dataset {
     {
       return .kaggle
     }
-    if manifestNames.contains(where: { fm.fileExists(atPath: url.appendingPathComponent($0).path) }) { return .manifest }
+    if manifestNames.contains(where: { fm.fileExists(atPath: url.appendingPathComponent($0).path) }) {
+      return .manifest
+    }
     let entries = (try? fm.contentsOfDirectory(at: url, includingPropertiesForKeys: [.isDirectoryKey])) ?? []
-    if entries.contains(where: { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true && !$0.lastPathComponent.hasPrefix(".") }) {
+    if entries.contains(where: {
+      (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true && !$0.lastPathComponent.hasPrefix(".")
+    }) {
       return .imagefolder
     }
     throw HarnessError(
-      url.path, "cannot tell the dataset layout: expected labels.csv or manifest.csv (manifest), trainLabels.csv with train/ (kaggle), or one sub-folder per class (imagefolder); or pass --layout")
+      url.path,
+      "cannot tell the dataset layout: expected labels.csv or manifest.csv (manifest), trainLabels.csv with train/ (kaggle), or one sub-folder per class (imagefolder); or pass --layout"
+    )
   }
 
   static func readText(_ url: URL) throws -> String {
@@ -118,7 +129,11 @@ extension Dataset {
   static func listManifest(_ url: URL, isDirectory: Bool) throws -> Listing {
     let csvURL: URL
     if isDirectory {
-      guard let name = manifestNames.first(where: { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }) else {
+      guard
+        let name = manifestNames.first(where: {
+          FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path)
+        })
+      else {
         throw HarnessError(url.path, "no labels.csv or manifest.csv in the folder")
       }
       csvURL = url.appendingPathComponent(name)
@@ -126,9 +141,12 @@ extension Dataset {
       csvURL = url
     }
     let rows = CSV.parse(try readText(csvURL))
-    guard let header = rows.first?.map({ $0.lowercased() }) else { throw HarnessError(csvURL.path, "the manifest is empty") }
+    guard let header = rows.first?.map({ $0.lowercased() }) else {
+      throw HarnessError(csvURL.path, "the manifest is empty")
+    }
     guard let pathCol = header.firstIndex(of: "path"), let labelCol = header.firstIndex(of: "label") else {
-      throw HarnessError(csvURL.path, "the header must name the columns path and label (optionally group and split); found \(rows[0])")
+      throw HarnessError(
+        csvURL.path, "the header must name the columns path and label (optionally group and split); found \(rows[0])")
     }
     let groupCol = header.firstIndex(of: "group"), splitCol = header.firstIndex(of: "split")
     var paths = [String](), labels = [String](), groups = [String](), splits = [String]()
@@ -141,7 +159,8 @@ extension Dataset {
       let p = row[pathCol], l = row[labelCol]
       guard !p.isEmpty, !l.isEmpty else { throw HarnessError("\(csvURL.path):\(line)", "empty path or label") }
       if let prev = seen[p] {
-        throw HarnessError("\(csvURL.path):\(line)", "\(p) is listed twice (first on line \(prev)); each image may appear once")
+        throw HarnessError(
+          "\(csvURL.path):\(line)", "\(p) is listed twice (first on line \(prev)); each image may appear once")
       }
       seen[p] = line
       paths.append(p)
@@ -164,7 +183,9 @@ extension Dataset {
   static func listImageFolder(_ url: URL) throws -> Listing {
     let fm = FileManager.default
     let classDirs = try fm.contentsOfDirectory(at: url, includingPropertiesForKeys: [.isDirectoryKey])
-      .filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true && !$0.lastPathComponent.hasPrefix(".") }
+      .filter {
+        (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true && !$0.lastPathComponent.hasPrefix(".")
+      }
       .map(\.lastPathComponent).sorted()
     guard !classDirs.isEmpty else { throw HarnessError(url.path, "no class sub-folders") }
     var paths = [String](), labels = [Int32]()
@@ -206,6 +227,7 @@ extension Dataset {
       throw HarnessError(csvURL.path, "id \(entries[i].id) is listed twice")
     }
     let (names, ids) = classIndex(entries.map(\.label))
-    return Listing(root: url, paths: entries.map { "train/\($0.id).png" }, labels: ids, classNames: names, groups: nil, splits: nil)
+    return Listing(
+      root: url, paths: entries.map { "train/\($0.id).png" }, labels: ids, classNames: names, groups: nil, splits: nil)
   }
 }

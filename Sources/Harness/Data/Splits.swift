@@ -25,7 +25,10 @@ public struct ForgetSpec: Codable, Sendable, Equatable {
   /// Example ids (`ids`).
   public var ids: [Int]
 
-  public init(strategy: ForgetStrategy = .random, fraction: Double = 0.1, className: String? = nil, groups: [String] = [], ids: [Int] = []) {
+  public init(
+    strategy: ForgetStrategy = .random, fraction: Double = 0.1, className: String? = nil, groups: [String] = [],
+    ids: [Int] = []
+  ) {
     self.strategy = strategy
     self.fraction = fraction
     self.className = className
@@ -33,7 +36,11 @@ public struct ForgetSpec: Codable, Sendable, Equatable {
     self.ids = ids
   }
 
-  enum CodingKeys: String, CodingKey { case strategy, fraction, className = "class", groups, ids }
+  enum CodingKeys: String, CodingKey {
+    case strategy, fraction
+    case className = "class"
+    case groups, ids
+  }
 }
 
 /// How to cut a dataset into train / test / validation, and forget ⊂ train.
@@ -47,7 +54,10 @@ public struct SplitConfig: Codable, Sendable, Equatable {
   public var forget: ForgetSpec
 
   /// Defaults: 20% test, 10% validation, stratified, forget a random 10% of train.
-  public init(seed: UInt64 = 0, testFraction: Double = 0.2, validationFraction: Double = 0.1, stratified: Bool = true, forget: ForgetSpec = ForgetSpec()) {
+  public init(
+    seed: UInt64 = 0, testFraction: Double = 0.2, validationFraction: Double = 0.1, stratified: Bool = true,
+    forget: ForgetSpec = ForgetSpec()
+  ) {
     self.seed = seed
     self.testFraction = testFraction
     self.validationFraction = validationFraction
@@ -56,7 +66,10 @@ public struct SplitConfig: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case seed, testFraction = "test_fraction", validationFraction = "validation_fraction", stratified, forget
+    case seed
+    case testFraction = "test_fraction"
+    case validationFraction = "validation_fraction"
+    case stratified, forget
   }
 }
 
@@ -95,7 +108,10 @@ public struct Splits: Codable, Sendable, Equatable {
       }
       if Set(ids).count != ids.count { throw HarnessError(source, "\(name) lists an id more than once") }
     }
-    let pairs = [("train", train, "test", test), ("train", train, "validation", validation), ("test", test, "validation", validation)]
+    let pairs = [
+      ("train", train, "test", test), ("train", train, "validation", validation),
+      ("test", test, "validation", validation),
+    ]
     for (a, x, b, y) in pairs {
       if let id = Set(x).intersection(y).min() {
         throw HarnessError(source, "example \(id) is in both \(a) and \(b); splits must not overlap")
@@ -103,7 +119,8 @@ public struct Splits: Codable, Sendable, Equatable {
     }
     let t = Set(train)
     if let id = forget.first(where: { !t.contains($0) }) {
-      throw HarnessError(source, "forget example \(id) is not in train; the forget set must be part of the training split")
+      throw HarnessError(
+        source, "forget example \(id) is not in train; the forget set must be part of the training split")
     }
     if forget.isEmpty { throw HarnessError(source, "the forget set is empty") }
     if retain.isEmpty { throw HarnessError(source, "the retain set is empty (everything would be forgotten)") }
@@ -114,7 +131,8 @@ public struct Splits: Codable, Sendable, Equatable {
   /// Cuts `dataset` as `config` asks. Deterministic in `config.seed`.
   public static func make(_ dataset: Dataset, config: SplitConfig) throws -> Splits {
     let n = dataset.count
-    guard config.testFraction >= 0, config.validationFraction >= 0, config.testFraction + config.validationFraction < 1 else {
+    guard config.testFraction >= 0, config.validationFraction >= 0, config.testFraction + config.validationFraction < 1
+    else {
       throw HarnessError("split", "test_fraction and validation_fraction must be ≥ 0 and sum to less than 1")
     }
     var train = [Int](), test = [Int](), validation = [Int]()
@@ -188,10 +206,14 @@ public struct Splits: Codable, Sendable, Equatable {
           throw HarnessError("split.forget.ids", "id \(id) is outside the dataset's 0..<\(dataset.count)")
         }
         guard t.contains(id) else {
-          throw HarnessError("split.forget.ids", "example \(id) (\(dataset.paths[id])) is not in the training split; it would overlap test or validation")
+          throw HarnessError(
+            "split.forget.ids",
+            "example \(id) (\(dataset.paths[id])) is not in the training split; it would overlap test or validation")
         }
       }
-      guard Set(spec.ids).count == spec.ids.count else { throw HarnessError("split.forget.ids", "an id is listed twice") }
+      guard Set(spec.ids).count == spec.ids.count else {
+        throw HarnessError("split.forget.ids", "an id is listed twice")
+      }
       return spec.ids.sorted()
     }
   }
@@ -211,8 +233,10 @@ public struct Splits: Codable, Sendable, Equatable {
     var splits: [String: Entry]
 
     enum CodingKeys: String, CodingKey {
-      case schemaVersion = "schema_version", numExamples = "num_examples"
-      case datasetFileListSHA256 = "dataset_file_list_sha256", config, splits
+      case schemaVersion = "schema_version"
+      case numExamples = "num_examples"
+      case datasetFileListSHA256 = "dataset_file_list_sha256"
+      case config, splits
     }
   }
 
@@ -220,7 +244,8 @@ public struct Splits: Codable, Sendable, Equatable {
   public func jsonData(numExamples: Int, datasetSHA256: String?, config: SplitConfig?) throws -> Data {
     var entries = [String: File.Entry]()
     for (name, ids) in named { entries[name] = .init(count: ids.count, sha256: Self.sha256(ids), ids: ids) }
-    let file = File(schemaVersion: 1, numExamples: numExamples, datasetFileListSHA256: datasetSHA256, config: config, splits: entries)
+    let file = File(
+      schemaVersion: 1, numExamples: numExamples, datasetFileListSHA256: datasetSHA256, config: config, splits: entries)
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
     return try enc.encode(file)
@@ -240,10 +265,13 @@ public struct Splits: Codable, Sendable, Equatable {
     }
     func ids(_ name: String) throws -> [Int] {
       guard let e = file.splits[name] else { throw HarnessError(url.path, "missing split '\(name)'") }
-      guard sha256(e.ids) == e.sha256 else { throw HarnessError(url.path, "split '\(name)': ids do not match their sha256") }
+      guard sha256(e.ids) == e.sha256 else {
+        throw HarnessError(url.path, "split '\(name)': ids do not match their sha256")
+      }
       return e.ids
     }
-    let s = Splits(train: try ids("train"), test: try ids("test"), validation: try ids("validation"), forget: try ids("forget"))
+    let s = Splits(
+      train: try ids("train"), test: try ids("test"), validation: try ids("validation"), forget: try ids("forget"))
     try s.validate(numExamples: numExamples, source: url.path)
     return s
   }

@@ -7,7 +7,8 @@ import Foundation
 extension EvaluationReport {
   /// The attacks drawn as ROC curves: (metric prefix, title).
   static let rocAttacks = [
-    ("lira_online", "LiRA online (fixed σ)"), ("lira_offline", "LiRA offline (fixed σ)"), ("rmia_offline", "RMIA offline"),
+    ("lira_online", "LiRA online (fixed σ)"), ("lira_offline", "LiRA offline (fixed σ)"),
+    ("rmia_offline", "RMIA offline"),
     ("loss", "Loss threshold (forget vs test)"),
   ]
 
@@ -30,7 +31,8 @@ extension EvaluationReport {
         (
           "roc-\(prefix)",
           Plot(
-            title: "ROC, \(title)", xLabel: "false positive rate", yLabel: "true positive rate", xRange: 1e-4...1, yRange: 1e-4...1,
+            title: "ROC, \(title)", xLabel: "false positive rate", yLabel: "true positive rate", xRange: 1e-4...1,
+            yRange: 1e-4...1,
             xScale: .log10, yScale: .log10, series: series, diagonal: true)
         ))
     }
@@ -43,11 +45,15 @@ extension EvaluationReport {
           (
             "confidence-\(r.algorithm)",
             Plot(
-              title: "Forget-set confidence: \(r.algorithm) vs retrain", xLabel: "logit-scaled confidence log p_y − log(1 − p_y)",
+              title: "Forget-set confidence: \(r.algorithm) vs retrain",
+              xLabel: "logit-scaled confidence log p_y − log(1 − p_y)",
               yLabel: "fraction", xRange: ForgetConfidenceRange.range, yRange: 0...Swift.max(top * 1.1, 1e-9),
               series: [
-                Plot.Series(name: "retrain", points: rc.map { ($0[0], $0[1]) }, color: RGB(127, 127, 127), bars: true, barWidth: width),
-                Plot.Series(name: r.algorithm, points: c.map { ($0[0], $0[1]) }, color: color(i), bars: true, barWidth: width),
+                Plot.Series(
+                  name: "retrain", points: rc.map { ($0[0], $0[1]) }, color: RGB(127, 127, 127), bars: true,
+                  barWidth: width),
+                Plot.Series(
+                  name: r.algorithm, points: c.map { ($0[0], $0[1]) }, color: color(i), bars: true, barWidth: width),
               ])
           ))
       }
@@ -57,9 +63,11 @@ extension EvaluationReport {
           (
             "epsilon-\(r.algorithm)",
             Plot(
-              title: "Per-example ε: \(r.algorithm)", xLabel: "challenge ε (last bin: ≥ 7, including the cap 50)", yLabel: "fraction",
+              title: "Per-example ε: \(r.algorithm)", xLabel: "challenge ε (last bin: ≥ 7, including the cap 50)",
+              yLabel: "fraction",
               xRange: 0...7.5, yRange: 0...Swift.max((h.fractions.max() ?? 1) * 1.1, 1e-9),
-              series: [Plot.Series(name: r.algorithm, points: h.points, color: color(i), bars: true, barWidth: h.width)])
+              series: [Plot.Series(name: r.algorithm, points: h.points, color: color(i), bars: true, barWidth: h.width)]
+            )
           ))
       }
     }
@@ -69,9 +77,12 @@ extension EvaluationReport {
         (
           "epsilon-retrain-noise-floor",
           Plot(
-            title: "Per-example ε, retrain half vs half (noise floor)", xLabel: "challenge ε", yLabel: "fraction", xRange: 0...7.5,
+            title: "Per-example ε, retrain half vs half (noise floor)", xLabel: "challenge ε", yLabel: "fraction",
+            xRange: 0...7.5,
             yRange: 0...Swift.max((h.fractions.max() ?? 1) * 1.1, 1e-9),
-            series: [Plot.Series(name: "retrain", points: h.points, color: RGB(127, 127, 127), bars: true, barWidth: h.width)])
+            series: [
+              Plot.Series(name: "retrain", points: h.points, color: RGB(127, 127, 127), bars: true, barWidth: h.width)
+            ])
         ))
     }
     return out
@@ -80,11 +91,14 @@ extension EvaluationReport {
   func htmlTable(round: Int) -> String {
     let cols = tableColumns
     var s = "<table><thead><tr><th>algorithm</th><th>kind</th><th>N</th>"
-    for c in cols { s += "<th title=\"\(Plot.escape(c.description))\">\(Plot.escape(c.header)) \(c.direction.mark)</th>" }
+    for c in cols {
+      s += "<th title=\"\(Plot.escape(c.description))\">\(Plot.escape(c.header)) \(c.direction.mark)</th>"
+    }
     s += "</tr></thead><tbody>"
     for r in rows where r.round == round {
       let cls = r.algorithm == "retrain" ? " class=\"floor\"" : ""
-      s += "<tr\(cls)><td>\(Plot.escape(r.algorithm))</td><td>\(r.kind?.rawValue ?? "—")</td><td>\(r.models)\(r.failures.isEmpty ? "" : " (\(r.failures.count) failed)")</td>"
+      s +=
+        "<tr\(cls)><td>\(Plot.escape(r.algorithm))</td><td>\(r.kind?.rawValue ?? "—")</td><td>\(r.models)\(r.failures.isEmpty ? "" : " (\(r.failures.count) failed)")</td>"
       for c in cols {
         let note = r.metrics[c.name]?.note.map { " title=\"\(Plot.escape($0))\"" } ?? ""
         s += "<td\(note)>\(Plot.escape(cell(r, c)))</td>"
@@ -115,15 +129,25 @@ extension EvaluationReport {
       let p = plots(round: r)
       let roc = p.filter { $0.name.hasPrefix("roc-") }, conf = p.filter { $0.name.hasPrefix("confidence-") }
       let eps = p.filter { $0.name.hasPrefix("epsilon-") }
-      if !roc.isEmpty { s += "<h3>ROC curves (log-log)</h3><div class=\"plots\">" + roc.map(\.plot.svg).joined() + "</div>" }
-      if !eps.isEmpty { s += "<h3>Per-example ε of the challenge score</h3><div class=\"plots\">" + eps.map(\.plot.svg).joined() + "</div>" }
+      if !roc.isEmpty {
+        s += "<h3>ROC curves (log-log)</h3><div class=\"plots\">" + roc.map(\.plot.svg).joined() + "</div>"
+      }
+      if !eps.isEmpty {
+        s +=
+          "<h3>Per-example ε of the challenge score</h3><div class=\"plots\">" + eps.map(\.plot.svg).joined() + "</div>"
+      }
       if !conf.isEmpty {
-        s += "<h3>Logit-scaled confidences on the forget set, against the retrained models</h3><div class=\"plots\">"
+        s +=
+          "<h3>Logit-scaled confidences on the forget set, against the retrained models</h3><div class=\"plots\">"
           + conf.map(\.plot.svg).joined() + "</div>"
       }
     }
     s += "<h2>Notes</h2><ul>" + notes.map { "<li>\(Plot.escape($0))</li>" }.joined() + "</ul>"
-    s += "<h2>Metrics</h2><ul>" + columns.map { "<li><b>\(Plot.escape($0.name))</b> (\($0.direction.rawValue)): \(Plot.escape($0.description))</li>" }.joined() + "</ul>"
+    s +=
+      "<h2>Metrics</h2><ul>"
+      + columns.map {
+        "<li><b>\(Plot.escape($0.name))</b> (\($0.direction.rawValue)): \(Plot.escape($0.description))</li>"
+      }.joined() + "</ul>"
     s += "<h2>Configuration</h2><pre>\(Plot.escape(config))</pre></body></html>\n"
     return s
   }
@@ -134,8 +158,11 @@ extension EvaluationReport {
     let rounds = rows.map(\.round).max() ?? 1
     func tex(_ s: String) -> String {
       var t = s
-      for (a, b) in [("\\", "\\textbackslash{}"), ("%", "\\%"), ("_", "\\_"), ("&", "\\&"), ("#", "\\#"), ("±", "$\\pm$"), ("↑", "$\\uparrow$"),
-        ("↓", "$\\downarrow$"), ("≈R", "$\\approx$R"), ("—", "--"), ("∞", "$\\infty$"), ("ε", "$\\varepsilon$")] {
+      for (a, b) in [
+        ("\\", "\\textbackslash{}"), ("%", "\\%"), ("_", "\\_"), ("&", "\\&"), ("#", "\\#"), ("±", "$\\pm$"),
+        ("↑", "$\\uparrow$"),
+        ("↓", "$\\downarrow$"), ("≈R", "$\\approx$R"), ("—", "--"), ("∞", "$\\infty$"), ("ε", "$\\varepsilon$"),
+      ] {
         t = t.replacingOccurrences(of: a, with: b)
       }
       return t
@@ -143,10 +170,13 @@ extension EvaluationReport {
     var lines = ["% Generated by unlearn \(toolVersion); needs \\usepackage{booktabs}."]
     for r in 1...rounds {
       lines.append("\\begin{table}[t]\\centering\\scriptsize")
-      lines.append("\\caption{\(tex(name))\(rounds > 1 ? ", round \(r) of \(rounds)" : ""): mean $\\pm$ std over models.}")
+      lines.append(
+        "\\caption{\(tex(name))\(rounds > 1 ? ", round \(r) of \(rounds)" : ""): mean $\\pm$ std over models.}")
       lines.append("\\begin{tabular}{ll" + String(repeating: "r", count: cols.count + 1) + "}")
       lines.append("\\toprule")
-      lines.append("algorithm & kind & N & " + cols.map { tex("\($0.header) \($0.direction.mark)") }.joined(separator: " & ") + " \\\\")
+      lines.append(
+        "algorithm & kind & N & " + cols.map { tex("\($0.header) \($0.direction.mark)") }.joined(separator: " & ")
+          + " \\\\")
       lines.append("\\midrule")
       for row in rows where row.round == r {
         lines.append(

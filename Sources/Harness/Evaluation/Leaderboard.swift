@@ -55,7 +55,9 @@ public struct Leaderboard: Sendable {
       var rows: [Row]
     }
     let report: Results
-    do { report = try JSONDecoder().decode(Results.self, from: data) } catch { throw HarnessError(resultsURL.path, "unreadable results (\(error))") }
+    do { report = try JSONDecoder().decode(Results.self, from: data) } catch {
+      throw HarnessError(resultsURL.path, "unreadable results (\(error))")
+    }
     let rounds = report.rounds.count
     var labels = [String: [Int32]]()
     for name in RunFolder.splitNames {
@@ -67,7 +69,8 @@ public struct Leaderboard: Sendable {
     for row in report.rows where row.round == 1 && row.kind != nil {
       var models = [ModelOutputs]()
       var i = 0
-      while FileManager.default.fileExists(atPath: folder.job(row.algorithm, i).appendingPathComponent("job.json").path) {
+      while FileManager.default.fileExists(atPath: folder.job(row.algorithm, i).appendingPathComponent("job.json").path)
+      {
         models.append(try EvaluationRunner.loadOutputs(folder.round(folder.job(row.algorithm, i), 0, of: rounds)))
         i += 1
       }
@@ -80,7 +83,9 @@ public struct Leaderboard: Sendable {
   public static func make(
     runs: [RunData], metric: any PopulationMetric, column: String, replicates: Int, seed: UInt64, workers: Int
   ) throws -> Leaderboard {
-    guard let col = metric.columns.first(where: { $0.name == column }) else { throw HarnessError("--by", "unknown metric \(column)") }
+    guard let col = metric.columns.first(where: { $0.name == column }) else {
+      throw HarnessError("--by", "unknown metric \(column)")
+    }
     let names = Array(Set(runs.flatMap { $0.populations.map(\.algorithm) })).sorted()
     /// The metric of every algorithm in every run, optionally on resampled models.
     @Sendable func values(_ rng: inout Xoshiro256StarStar?) throws -> [String: Double] {
@@ -90,10 +95,13 @@ public struct Leaderboard: Sendable {
         let originals = run.populations.first { $0.algorithm == OriginalSeeds.name }
         if rng != nil { retrained = resample(retrained, &rng!) }
         for p in run.populations {
-          let sample = rng != nil && p.algorithm != "retrain" ? resample(p, &rng!) : (p.algorithm == "retrain" ? retrained : p)
+          let sample =
+            rng != nil && p.algorithm != "retrain" ? resample(p, &rng!) : (p.algorithm == "retrain" ? retrained : p)
           let ctx = MetricContext(
-            labels: run.labels, retrained: retrained, isReference: p.algorithm == "retrain", seed: seed, workers: 1, originals: originals)
-          guard !sample.models.isEmpty, let v = try metric.evaluate(sample, context: ctx)[column]?.mean, v.isFinite else { continue }
+            labels: run.labels, retrained: retrained, isReference: p.algorithm == "retrain", seed: seed, workers: 1,
+            originals: originals)
+          guard !sample.models.isEmpty, let v = try metric.evaluate(sample, context: ctx)[column]?.mean, v.isFinite
+          else { continue }
           sums[p.algorithm, default: (0, 0)].0 += v
           sums[p.algorithm, default: (0, 0)].1 += 1
         }
@@ -112,7 +120,9 @@ public struct Leaderboard: Sendable {
       }
     }
     func ranks(_ vals: [String: Double]) -> [String: Int] {
-      let ranked = vals.keys.filter { !isReference($0) }.sorted { goodness(vals[$0]!) > goodness(vals[$1]!) || (goodness(vals[$0]!) == goodness(vals[$1]!) && $0 < $1) }
+      let ranked = vals.keys.filter { !isReference($0) }.sorted {
+        goodness(vals[$0]!) > goodness(vals[$1]!) || (goodness(vals[$0]!) == goodness(vals[$1]!) && $0 < $1)
+      }
       return Dictionary(uniqueKeysWithValues: ranked.enumerated().map { ($1, $0 + 1) })
     }
     let pointRanks = ranks(point)
@@ -125,8 +135,12 @@ public struct Leaderboard: Sendable {
     for name in names {
       guard let v = point[name] else { continue }
       let samples = reps.compactMap { $0[name] }.sorted()
-      func q(_ p: Double) -> Double { samples.isEmpty ? v : samples[Swift.min(samples.count - 1, Int(p * Double(samples.count - 1)))] }
-      let stability = pointRanks[name].map { r in Double(repRanks.filter { $0[name] == r }.count) / Double(Swift.max(repRanks.count, 1)) }
+      func q(_ p: Double) -> Double {
+        samples.isEmpty ? v : samples[Swift.min(samples.count - 1, Int(p * Double(samples.count - 1)))]
+      }
+      let stability = pointRanks[name].map { r in
+        Double(repRanks.filter { $0[name] == r }.count) / Double(Swift.max(repRanks.count, 1))
+      }
       rows.append(
         Row(
           algorithm: name, rank: pointRanks[name], value: v, interval: [q(0.025), q(0.975)], rankStability: stability,
@@ -150,38 +164,50 @@ public struct Leaderboard: Sendable {
 
   public var markdown: String {
     var lines = [
-      "| rank | algorithm | \(metric.header) \(metric.direction.mark) | 95% CI | rank stability | runs |", "|---|---|---|---|---|---|",
+      "| rank | algorithm | \(metric.header) \(metric.direction.mark) | 95% CI | rank stability | runs |",
+      "|---|---|---|---|---|---|",
     ]
     for r in rows {
-      lines.append("| \(rankText(r)) | \(r.algorithm) | \(fmt(r.value)) | [\(fmt(r.interval[0])), \(fmt(r.interval[1]))] | \(stabilityText(r)) | \(r.runs) |")
+      lines.append(
+        "| \(rankText(r)) | \(r.algorithm) | \(fmt(r.value)) | [\(fmt(r.interval[0])), \(fmt(r.interval[1]))] | \(stabilityText(r)) | \(r.runs) |"
+      )
     }
-    return lines.joined(separator: "\n") + "\n\n- \(metric.name): \(metric.description)\n- 95 % intervals and rank stability from \(replicates) bootstrap replicates over seeds (models resampled with replacement in every run, the metric recomputed from the stored logits).\n- ref: reference rows, not ranked.\n- Resampling with replacement duplicates models, which makes a population look peakier to the challenge's ε: its bootstrap distribution sits below the point estimate, so read the interval as a spread, not a centred interval.\n"
+    return lines.joined(separator: "\n")
+      + "\n\n- \(metric.name): \(metric.description)\n- 95 % intervals and rank stability from \(replicates) bootstrap replicates over seeds (models resampled with replacement in every run, the metric recomputed from the stored logits).\n- ref: reference rows, not ranked.\n- Resampling with replacement duplicates models, which makes a population look peakier to the challenge's ε: its bootstrap distribution sits below the point estimate, so read the interval as a spread, not a centred interval.\n"
   }
 
   public var csv: String {
     (["rank,algorithm,value,ci_low,ci_high,rank_stability,runs"]
-      + rows.map { "\($0.rank.map(String.init) ?? ""),\($0.algorithm),\($0.value),\($0.interval[0]),\($0.interval[1]),\($0.rankStability.map { "\($0)" } ?? ""),\($0.runs)" })
+      + rows.map {
+        "\($0.rank.map(String.init) ?? ""),\($0.algorithm),\($0.value),\($0.interval[0]),\($0.interval[1]),\($0.rankStability.map { "\($0)" } ?? ""),\($0.runs)"
+      })
       .joined(separator: "\n") + "\n"
   }
 
   public var latex: String {
     var lines = [
       "% Generated by unlearn; needs \\usepackage{booktabs}.", "\\begin{tabular}{rlrrrr}", "\\toprule",
-      "rank & algorithm & \(metric.header.replacingOccurrences(of: "%", with: "\\%")) & 95\\% CI & rank stability & runs \\\\", "\\midrule",
+      "rank & algorithm & \(metric.header.replacingOccurrences(of: "%", with: "\\%")) & 95\\% CI & rank stability & runs \\\\",
+      "\\midrule",
     ]
     for r in rows {
       lines.append(
-        "\(rankText(r)) & \(r.algorithm) & \(fmt(r.value)) & [\(fmt(r.interval[0])), \(fmt(r.interval[1]))] & \(stabilityText(r).replacingOccurrences(of: "%", with: "\\%")) & \(r.runs) \\\\")
+        "\(rankText(r)) & \(r.algorithm) & \(fmt(r.value)) & [\(fmt(r.interval[0])), \(fmt(r.interval[1]))] & \(stabilityText(r).replacingOccurrences(of: "%", with: "\\%")) & \(r.runs) \\\\"
+      )
     }
     return (lines + ["\\bottomrule", "\\end{tabular}"]).joined(separator: "\n") + "\n"
   }
 
   public var html: String {
-    var s = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Leaderboard</title><style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(2){text-align:left}</style></head><body>"
-    s += "<h1>Leaderboard: \(Plot.escape(metric.header)) \(metric.direction.mark)</h1><table><tr><th>rank</th><th>algorithm</th><th>\(Plot.escape(metric.header))</th><th>95% CI</th><th>rank stability</th><th>runs</th></tr>"
+    var s =
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Leaderboard</title><style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(2){text-align:left}</style></head><body>"
+    s +=
+      "<h1>Leaderboard: \(Plot.escape(metric.header)) \(metric.direction.mark)</h1><table><tr><th>rank</th><th>algorithm</th><th>\(Plot.escape(metric.header))</th><th>95% CI</th><th>rank stability</th><th>runs</th></tr>"
     for r in rows {
-      s += "<tr><td>\(rankText(r))</td><td>\(Plot.escape(r.algorithm))</td><td>\(fmt(r.value))</td><td>[\(fmt(r.interval[0])), \(fmt(r.interval[1]))]</td><td>\(stabilityText(r))</td><td>\(r.runs)</td></tr>"
+      s +=
+        "<tr><td>\(rankText(r))</td><td>\(Plot.escape(r.algorithm))</td><td>\(fmt(r.value))</td><td>[\(fmt(r.interval[0])), \(fmt(r.interval[1]))]</td><td>\(stabilityText(r))</td><td>\(r.runs)</td></tr>"
     }
-    return s + "</table><p>\(Plot.escape(metric.description)) Intervals and rank stability from \(replicates) bootstrap replicates over seeds.</p></body></html>\n"
+    return s
+      + "</table><p>\(Plot.escape(metric.description)) Intervals and rank stability from \(replicates) bootstrap replicates over seeds.</p></body></html>\n"
   }
 }

@@ -23,13 +23,21 @@ public struct RunManifest: Codable, Sendable {
   public var timingFiles: [String]
 
   enum CodingKeys: String, CodingKey {
-    case schema, schemaVersion = "schema_version", toolVersion = "tool_version", config
-    case datasetFileListSHA256 = "dataset_file_list_sha256", splits, originalWeightsSHA256 = "original_weights_sha256", files
+    case schema
+    case schemaVersion = "schema_version"
+    case toolVersion = "tool_version"
+    case config
+    case datasetFileListSHA256 = "dataset_file_list_sha256"
+    case splits
+    case originalWeightsSHA256 = "original_weights_sha256"
+    case files
     case timingFiles = "timing_files"
   }
 
   /// Hashes the outputs of `folder`.
-  public static func make(folder: RunFolder, experiment: PreparedExperiment, toolVersion: String, workers: Int) throws -> RunManifest {
+  public static func make(folder: RunFolder, experiment: PreparedExperiment, toolVersion: String, workers: Int) throws
+    -> RunManifest
+  {
     let root = folder.url.standardizedFileURL
     var deterministic = [String](), timing = [String]()
     let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
@@ -37,7 +45,8 @@ public struct RunManifest: Codable, Sendable {
       guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
       let rel = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
       if rel == "manifest.json" || rel.hasPrefix(".") { continue }
-      if ["npy", "safetensors"].contains(url.pathExtension) || ["splits.json", "identity.yaml", "architecture.json"].contains(url.lastPathComponent)
+      if ["npy", "safetensors"].contains(url.pathExtension)
+        || ["splits.json", "identity.yaml", "architecture.json"].contains(url.lastPathComponent)
         || rel.hasSuffix("parameters.json")
       {
         deterministic.append(rel)
@@ -51,7 +60,8 @@ public struct RunManifest: Codable, Sendable {
     }
     let splits = Dictionary(uniqueKeysWithValues: experiment.splits.named.map { ($0.name, Splits.sha256($0.ids)) })
     return RunManifest(
-      toolVersion: toolVersion, config: experiment.spec.yaml, datasetFileListSHA256: experiment.dataset.fileListSHA256, splits: splits,
+      toolVersion: toolVersion, config: experiment.spec.yaml, datasetFileListSHA256: experiment.dataset.fileListSHA256,
+      splits: splits,
       originalWeightsSHA256: try SHA256.hex(fileAt: folder.original.appendingPathComponent("model.safetensors")),
       files: Dictionary(uniqueKeysWithValues: zip(paths, hashes)), timingFiles: timing.sorted())
   }
@@ -66,7 +76,9 @@ public struct RunManifest: Codable, Sendable {
     guard let data = FileManager.default.contents(atPath: url.path) else {
       throw HarnessError(url.path, "missing: is this a run folder written by unlearn evaluate (0.1.0 or later)?")
     }
-    do { return try JSONDecoder().decode(RunManifest.self, from: data) } catch { throw HarnessError(url.path, "unreadable manifest (\(error))") }
+    do { return try JSONDecoder().decode(RunManifest.self, from: data) } catch {
+      throw HarnessError(url.path, "unreadable manifest (\(error))")
+    }
   }
 
   /// Per file: identical, different or missing in `other` (and extra files of `other`).

@@ -37,7 +37,8 @@ public struct MetricColumn: Codable, Sendable, Equatable {
   public var inTable: Bool
 
   public init(
-    name: String, header: String, direction: MetricDirection, description: String, displayScale: Double = 1, decimals: Int = 3,
+    name: String, header: String, direction: MetricDirection, description: String, displayScale: Double = 1,
+    decimals: Int = 3,
     inTable: Bool = true
   ) {
     self.name = name
@@ -88,7 +89,11 @@ public struct MetricValue: Codable, Sendable, Equatable {
     self.init(mean: m, std: v.squareRoot())
   }
 
-  enum CodingKeys: String, CodingKey { case mean, std, perExample = "per_example", note, interval, curve }
+  enum CodingKeys: String, CodingKey {
+    case mean, std
+    case perExample = "per_example"
+    case note, interval, curve
+  }
 }
 
 /// The stored outputs of one model: logits `[n, classes]` per split name.
@@ -123,7 +128,8 @@ public struct Population: Sendable {
 
   /// The population's models `first..<first+count` (for half-vs-half comparisons).
   public func slice(_ range: Range<Int>) -> Population {
-    var p = Population(algorithm: algorithm, kind: kind, models: Array(models[range]), seconds: seconds.map { Array($0[range]) })
+    var p = Population(
+      algorithm: algorithm, kind: kind, models: Array(models[range]), seconds: seconds.map { Array($0[range]) })
     p.workFractions = workFractions.map { Array($0[range]) }
     return p
   }
@@ -169,7 +175,8 @@ public struct MetricContext: Sendable {
   public var cache = MetricCache()
 
   public init(
-    labels: [String: [Int32]], retrained: Population, isReference: Bool, seed: UInt64, workers: Int, originals: Population? = nil
+    labels: [String: [Int32]], retrained: Population, isReference: Bool, seed: UInt64, workers: Int,
+    originals: Population? = nil
   ) {
     self.labels = labels
     self.retrained = retrained
@@ -207,7 +214,9 @@ public struct AccuracyMetric: PopulationMetric {
 
   public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
     var out = [String: MetricValue]()
-    for s in splits { out["\(s)_accuracy"] = MetricValue(summarising: population.accuracies(s, labels: context.labels[s]!)) }
+    for s in splits {
+      out["\(s)_accuracy"] = MetricValue(summarising: population.accuracies(s, labels: context.labels[s]!))
+    }
     return out
   }
 }
@@ -220,17 +229,20 @@ public struct TimeMetric: PopulationMetric {
     [
       MetricColumn(
         name: "seconds", header: "time s", direction: .lowerIsBetter,
-        description: "Wall time of one unlearning run (the algorithm's call only; one core), mean ± std over models.", decimals: 4),
+        description: "Wall time of one unlearning run (the algorithm's call only; one core), mean ± std over models.",
+        decimals: 4),
       MetricColumn(
         name: "speedup", header: "speed-up", direction: .higherIsBetter,
         description: "Mean retraining time divided by the mean unlearning time.", decimals: 1),
       MetricColumn(
         name: "timing_leak", header: "timing leak", direction: .lowerIsBetter,
-        description: "Timing side channel (needs ≥ 2 deletion rounds): 2·|AUC − ½| of the unlearning wall times of the round with the least work redone (or the fastest round) against the round with the most (or the slowest). 0: time says nothing about which forget set was removed; 1: it tells them apart perfectly.",
+        description:
+          "Timing side channel (needs ≥ 2 deletion rounds): 2·|AUC − ½| of the unlearning wall times of the round with the least work redone (or the fastest round) against the round with the most (or the slowest). 0: time says nothing about which forget set was removed; 1: it tells them apart perfectly.",
         decimals: 2, inTable: false),
       MetricColumn(
         name: "work_redone", header: "work redone %", direction: .lowerIsBetter,
-        description: "Fraction of the original model's training work (example-epochs) redone to unlearn, for algorithms that account for it (SISA; retraining redoes all of it).",
+        description:
+          "Fraction of the original model's training work (example-epochs) redone to unlearn, for algorithms that account for it (SISA; retraining redoes all of it).",
         displayScale: 100, decimals: 1),
     ]
   }
@@ -244,7 +256,8 @@ public struct TimeMetric: PopulationMetric {
     t.perExample = seconds  // per model, for the timing side-channel analysis across rounds
     let reference = context.retrained.seconds.map { MetricValue(summarising: $0).mean } ?? nil
     let speedup = reference.flatMap { r in t.mean.map { $0 > 0 ? r / $0 : .infinity } }
-    let work = population.workFractions.map { MetricValue(summarising: $0) } ?? MetricValue(mean: nil, note: "not reported")
+    let work =
+      population.workFractions.map { MetricValue(summarising: $0) } ?? MetricValue(mean: nil, note: "not reported")
     return ["seconds": t, "speedup": MetricValue(mean: speedup), "work_redone": work]
   }
 }

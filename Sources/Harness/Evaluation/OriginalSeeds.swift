@@ -24,7 +24,9 @@ public struct OriginalSeeds: UnlearningAlgorithm {
     let recipe = request.training
     let net = try Network(architecture: request.original.architecture, maxBatch: Swift.max(recipe.batchSize, 256))
     net.initialize(seed: Seeds.derive(request.seed, "original-seeds", "init"))
-    try Trainer.train(net, on: train, config: recipe, seed: Seeds.derive(request.seed, "original-seeds", "shuffle"), deadline: request.deadline)
+    try Trainer.train(
+      net, on: train, config: recipe, seed: Seeds.derive(request.seed, "original-seeds", "shuffle"),
+      deadline: request.deadline)
     var m = UnlearnedModel(net.weights)
     m.state = "trained"
     return m

@@ -78,7 +78,9 @@ struct Canvas {
     pixels[i + 2] = mix(pixels[i + 2], c.b)
   }
 
-  mutating func line(_ ax: Double, _ ay: Double, _ bx: Double, _ by: Double, _ c: RGB, dash: Int = 0, thick: Bool = false) {
+  mutating func line(
+    _ ax: Double, _ ay: Double, _ bx: Double, _ by: Double, _ c: RGB, dash: Int = 0, thick: Bool = false
+  ) {
     let steps = Int(Swift.max(abs(bx - ax), abs(by - ay)).rounded(.up)) + 1
     for s in 0...steps {
       if dash > 0 && (s / dash) % 2 == 1 { continue }
@@ -107,7 +109,9 @@ struct Canvas {
       if let rows = Self.font[ch] {
         for (r, bits) in rows.enumerated() {
           for col in 0..<3 where bits & (4 >> col) != 0 {
-            for dy in 0..<Self.scale { for dx in 0..<Self.scale { blend(cx + col * Self.scale + dx, cy + r * Self.scale + dy, c) } }
+            for dy in 0..<Self.scale {
+              for dx in 0..<Self.scale { blend(cx + col * Self.scale + dx, cy + r * Self.scale + dy, c) }
+            }
           }
         }
       }

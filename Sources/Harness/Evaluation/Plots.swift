@@ -15,7 +15,10 @@ public struct Plot: Sendable {
     public var bars: Bool
     public var barWidth: Double
 
-    public init(name: String, points: [(Double, Double)], color: RGB, dashed: Bool = false, bars: Bool = false, barWidth: Double = 0) {
+    public init(
+      name: String, points: [(Double, Double)], color: RGB, dashed: Bool = false, bars: Bool = false,
+      barWidth: Double = 0
+    ) {
       self.name = name
       self.points = points
       self.color = color
@@ -37,7 +40,8 @@ public struct Plot: Sendable {
   public var diagonal: Bool
 
   public init(
-    title: String, xLabel: String, yLabel: String, xRange: ClosedRange<Double>, yRange: ClosedRange<Double>, xScale: Scale = .linear,
+    title: String, xLabel: String, yLabel: String, xRange: ClosedRange<Double>, yRange: ClosedRange<Double>,
+    xScale: Scale = .linear,
     yScale: Scale = .linear, series: [Series], diagonal: Bool = false
   ) {
     self.title = title
@@ -66,7 +70,8 @@ public struct Plot: Sendable {
   /// Pixel position of a data point.
   func pixel(_ x: Double, _ y: Double) -> (Double, Double) {
     let w = Self.width - Self.left - Self.right, h = Self.height - Self.top - Self.bottom
-    let ux = Swift.min(Swift.max(unit(x, xRange, xScale), 0), 1), uy = Swift.min(Swift.max(unit(y, yRange, yScale), 0), 1)
+    let ux = Swift.min(Swift.max(unit(x, xRange, xScale), 0), 1),
+      uy = Swift.min(Swift.max(unit(y, yRange, yScale), 0), 1)
     return (Self.left + ux * w, Self.top + (1 - uy) * h)
   }
 
@@ -104,12 +109,14 @@ public struct Plot: Sendable {
   }
 
   static func escape(_ s: String) -> String {
-    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+      of: ">", with: "&gt;")
   }
 
   /// The plot as a self-contained SVG element.
   public var svg: String {
-    var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Self.width))\" height=\"\(Int(Self.height))\" viewBox=\"0 0 \(Int(Self.width)) \(Int(Self.height))\" font-family=\"sans-serif\" font-size=\"11\">"
+    var s =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Self.width))\" height=\"\(Int(Self.height))\" viewBox=\"0 0 \(Int(Self.width)) \(Int(Self.height))\" font-family=\"sans-serif\" font-size=\"11\">"
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
     s += "<text x=\"\(Self.left)\" y=\"18\" font-size=\"13\" font-weight=\"bold\">\(Self.escape(title))</text>"
     let (x0, y0) = pixel(xRange.lowerBound, yRange.lowerBound), (x1, y1) = pixel(xRange.upperBound, yRange.upperBound)
@@ -133,18 +140,23 @@ public struct Plot: Sendable {
       if ser.bars {
         for (x, y) in ser.points where y > 0 {
           let (ax, ay) = pixel(x - ser.barWidth / 2, y), (bx, by) = pixel(x + ser.barWidth / 2, yRange.lowerBound)
-          s += "<rect x=\"\(ax)\" y=\"\(ay)\" width=\"\(Swift.max(bx - ax, 0.5))\" height=\"\(Swift.max(by - ay, 0))\" fill=\"\(ser.color.hex)\" fill-opacity=\"0.45\"/>"
+          s +=
+            "<rect x=\"\(ax)\" y=\"\(ay)\" width=\"\(Swift.max(bx - ax, 0.5))\" height=\"\(Swift.max(by - ay, 0))\" fill=\"\(ser.color.hex)\" fill-opacity=\"0.45\"/>"
         }
       } else {
-        let pts = ser.points.map { pixel($0.0, $0.1) }.map { "\(String(format: "%.1f", $0.0)),\(String(format: "%.1f", $0.1))" }
-        s += "<polyline fill=\"none\" stroke=\"\(ser.color.hex)\" stroke-width=\"1.6\"\(ser.dashed ? " stroke-dasharray=\"5,3\"" : "") points=\"\(pts.joined(separator: " "))\"/>"
+        let pts = ser.points.map { pixel($0.0, $0.1) }.map {
+          "\(String(format: "%.1f", $0.0)),\(String(format: "%.1f", $0.1))"
+        }
+        s +=
+          "<polyline fill=\"none\" stroke=\"\(ser.color.hex)\" stroke-width=\"1.6\"\(ser.dashed ? " stroke-dasharray=\"5,3\"" : "") points=\"\(pts.joined(separator: " "))\"/>"
       }
       let ly = Self.top + 8 + Double(k) * 16
       s += "<rect x=\"\(x1 + 10)\" y=\"\(ly - 8)\" width=\"12\" height=\"8\" fill=\"\(ser.color.hex)\"/>"
       s += "<text x=\"\(x1 + 26)\" y=\"\(ly)\">\(Self.escape(ser.name))</text>"
     }
     s += "<text x=\"\((x0 + x1) / 2)\" y=\"\(Self.height - 8)\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>"
-    s += "<text transform=\"translate(14,\((y0 + y1) / 2)) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>"
+    s +=
+      "<text transform=\"translate(14,\((y0 + y1) / 2)) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>"
     return s + "</svg>"
   }
 }
@@ -188,5 +200,7 @@ public struct Histogram: Codable, Sendable, Equatable {
   }
 
   public var width: Double { (upper - lower) / Double(fractions.count) }
-  public var points: [(Double, Double)] { fractions.enumerated().map { (lower + (Double($0.offset) + 0.5) * width, $0.element) } }
+  public var points: [(Double, Double)] {
+    fractions.enumerated().map { (lower + (Double($0.offset) + 0.5) * width, $0.element) }
+  }
 }

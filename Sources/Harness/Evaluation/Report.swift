@@ -54,7 +54,9 @@ public struct EvaluationReport: Codable, Sendable {
     for (r, round) in outcome.populations.enumerated() {
       let d = outcome.rounds[r]
       var labels = [String: [Int32]]()
-      for (name, ids) in [("forget", d.forget), ("retain", d.retain), ("test", exp.splits.test), ("validation", exp.splits.validation)] {
+      for (name, ids) in [
+        ("forget", d.forget), ("retain", d.retain), ("test", exp.splits.test), ("validation", exp.splits.validation),
+      ] {
         labels[name] = exp.examples(ids).labels
       }
       guard let reference = round.first(where: { $0.algorithm == "retrain" }) else {
@@ -78,7 +80,8 @@ public struct EvaluationReport: Codable, Sendable {
             values.merge(try m.evaluate(p, context: context)) { $1 }
             if ProcessInfo.processInfo.environment["UNLEARN_PROFILE"] != nil {
               let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-              FileHandle.standardError.write(Data("profile: \(p.algorithm) \(type(of: m)) \(String(format: "%.0f", ms)) ms\n".utf8))
+              FileHandle.standardError.write(
+                Data("profile: \(p.algorithm) \(type(of: m)) \(String(format: "%.0f", ms)) ms\n".utf8))
             }
           } catch {
             for c in m.columns { values[c.name] = MetricValue(mean: nil, note: "\(error)") }
@@ -87,7 +90,8 @@ public struct EvaluationReport: Codable, Sendable {
         let algo = runner.algorithms.first { $0.name == p.algorithm }
         rows.append(
           Row(
-            algorithm: p.algorithm, round: r + 1, kind: p.kind, hyperParameters: algo?.hyperParameters ?? [:], models: p.models.count,
+            algorithm: p.algorithm, round: r + 1, kind: p.kind, hyperParameters: algo?.hyperParameters ?? [:],
+            models: p.models.count,
             failures: outcome.failures.filter { $0.algorithm == p.algorithm }, metrics: values))
       }
     }
@@ -96,7 +100,9 @@ public struct EvaluationReport: Codable, Sendable {
     for name in Set(rows.map(\.algorithm)) {
       let idx = rows.indices.filter { rows[$0].algorithm == name }
       guard nRounds > 1, idx.count == nRounds else {
-        for i in idx where rows[i].kind != nil { rows[i].metrics["timing_leak"] = MetricValue(mean: nil, note: "needs at least 2 deletion rounds") }
+        for i in idx where rows[i].kind != nil {
+          rows[i].metrics["timing_leak"] = MetricValue(mean: nil, note: "needs at least 2 deletion rounds")
+        }
         continue
       }
       let times = idx.map { rows[$0].metrics["seconds"]?.perExample ?? [] }
@@ -108,7 +114,10 @@ public struct EvaluationReport: Codable, Sendable {
       let lo = key.indices.min { key[$0] < key[$1] }!, hi = key.indices.max { key[$0] < key[$1] }!
       let auc = ROC(positives: times[hi], negatives: times[lo]).auc
       let value = MetricValue(
-        mean: 2 * abs(auc - 0.5), note: "rounds \(lo + 1) and \(hi + 1) (\(work.allSatisfy { $0 != nil } ? "least and most work redone" : "fastest and slowest")); time AUC \(String(format: "%.3f", auc))")
+        mean: 2 * abs(auc - 0.5),
+        note:
+          "rounds \(lo + 1) and \(hi + 1) (\(work.allSatisfy { $0 != nil } ? "least and most work redone" : "fastest and slowest")); time AUC \(String(format: "%.3f", auc))"
+      )
       for i in idx { rows[i].metrics["timing_leak"] = value }
     }
     var notes = [
@@ -120,7 +129,8 @@ public struct EvaluationReport: Codable, Sendable {
     if !outcome.failures.isEmpty { notes.append("\(outcome.failures.count) job(s) failed; see rows[].failures.") }
     if outcome.rounds.count > 1 {
       notes.append(
-        "\(outcome.rounds.count) sequential deletion rounds of \(outcome.rounds[0].forget.count) examples: each algorithm unlearns them in order from its previous round's model; each round is scored against models retrained from scratch on what is left, and on that round's forget batch.")
+        "\(outcome.rounds.count) sequential deletion rounds of \(outcome.rounds[0].forget.count) examples: each algorithm unlearns them in order from its previous round's model; each round is scored against models retrained from scratch on what is left, and on that round's forget batch."
+      )
     }
     return EvaluationReport(
       toolVersion: toolVersion, name: exp.spec.name, config: exp.spec.yaml, dataset: exp.spec.dataset.path,
@@ -135,7 +145,8 @@ public struct EvaluationReport: Codable, Sendable {
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     enc.keyEncodingStrategy = .convertToSnakeCase
-    enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    enc.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return try enc.encode(self)
   }
 
@@ -155,17 +166,21 @@ public struct EvaluationReport: Codable, Sendable {
     var lines = [String]()
     for r in 1...rounds {
       if rounds > 1 { lines += ["### Round \(r) of \(rounds)", ""] }
-      lines.append("| algorithm | kind | N | " + cols.map { "\($0.header) \($0.direction.mark)" }.joined(separator: " | ") + " |")
+      lines.append(
+        "| algorithm | kind | N | " + cols.map { "\($0.header) \($0.direction.mark)" }.joined(separator: " | ") + " |")
       lines.append("|" + Array(repeating: "---", count: cols.count + 3).joined(separator: "|") + "|")
       for row in rows where row.round == r {
         let n = row.failures.isEmpty ? "\(row.models)" : "\(row.models) (\(row.failures.count) failed)"
-        lines.append("| \(row.algorithm) | \(row.kind?.rawValue ?? "—") | \(n) | " + cols.map { cell(row, $0) }.joined(separator: " | ") + " |")
+        lines.append(
+          "| \(row.algorithm) | \(row.kind?.rawValue ?? "—") | \(n) | "
+            + cols.map { cell(row, $0) }.joined(separator: " | ") + " |")
       }
       lines.append("")
     }
     if rounds > 1 {
       lines += [
-        "### Cumulative cost over \(rounds) rounds", "", "| algorithm | kind | time s ↓ | speed-up ↑ | work redone % ↓ | timing leak ↓ |",
+        "### Cumulative cost over \(rounds) rounds", "",
+        "| algorithm | kind | time s ↓ | speed-up ↑ | work redone % ↓ | timing leak ↓ |",
         "|---|---|---|---|---|---|",
       ]
       func total(_ name: String, _ metric: String) -> Double? {

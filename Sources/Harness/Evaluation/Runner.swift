@@ -26,10 +26,13 @@ public struct RunFolder: Sendable {
 
   public var original: URL { url.appendingPathComponent("original") }
   public func algorithm(_ name: String) -> URL { url.appendingPathComponent("jobs").appendingPathComponent(name) }
-  public func job(_ name: String, _ index: Int) -> URL { algorithm(name).appendingPathComponent(String(format: "%04d", index)) }
+  public func job(_ name: String, _ index: Int) -> URL {
+    algorithm(name).appendingPathComponent(String(format: "%04d", index))
+  }
   /// Scratch space of a job (external commands' work folders), outside what the manifest hashes.
   public func work(_ name: String, _ index: Int) -> URL {
-    url.appendingPathComponent(".work").appendingPathComponent(name).appendingPathComponent(String(format: "%04d", index))
+    url.appendingPathComponent(".work").appendingPathComponent(name).appendingPathComponent(
+      String(format: "%04d", index))
   }
   /// The outputs of deletion round `r` (0-based) under `base`: `base` itself for a single round, else `base/round-<r+1>`.
   public func round(_ base: URL, _ r: Int, of rounds: Int) -> URL {
@@ -84,7 +87,9 @@ extension PreparedExperiment {
     for r in 1..<Swift.max(count, 1) {
       let size = splits.forget.count
       guard retain.count > size else {
-        throw HarnessError("evaluation.rounds", "round \(r + 1) would forget \(size) of the \(retain.count) examples left; use fewer rounds")
+        throw HarnessError(
+          "evaluation.rounds",
+          "round \(r + 1) would forget \(size) of the \(retain.count) examples left; use fewer rounds")
       }
       var rng = Xoshiro256StarStar(seed: Seeds.derive(spec.seed, "deletion-round", String(r)))
       let pick = Set(rng.permutation(retain.count).prefix(size).map { retain[$0] })
@@ -144,13 +149,19 @@ public struct EvaluationRunner: Sendable {
   }
 
   /// Models to run for `algorithm`.
-  func count(_ algorithm: any UnlearningAlgorithm) -> Int { algorithm.name == OriginalSeeds.name ? referenceOriginals : models }
+  func count(_ algorithm: any UnlearningAlgorithm) -> Int {
+    algorithm.name == OriginalSeeds.name ? referenceOriginals : models
+  }
 
   /// The seed of job `index` of `algorithm`: a hash of (experiment seed, "job", algorithm, index).
-  public func seed(_ algorithm: String, _ index: Int) -> UInt64 { Seeds.derive(experiment.spec.seed, "job", algorithm, String(index)) }
+  public func seed(_ algorithm: String, _ index: Int) -> UInt64 {
+    Seeds.derive(experiment.spec.seed, "job", algorithm, String(index))
+  }
 
   /// The seed of one round of a job (round 0 uses the job's seed).
-  static func roundSeed(_ seed: UInt64, _ round: Int) -> UInt64 { round == 0 ? seed : Seeds.derive(seed, "round", String(round)) }
+  static func roundSeed(_ seed: UInt64, _ round: Int) -> UInt64 {
+    round == 0 ? seed : Seeds.derive(seed, "round", String(round))
+  }
 
   /// What happened, for the report.
   public struct Outcome: Sendable {
@@ -173,7 +184,8 @@ public struct EvaluationRunner: Sendable {
     try writeAtomically(Data(experiment.spec.yaml.utf8), to: folder.url.appendingPathComponent("config.yaml"))
     try writeAtomically(
       try experiment.splits.jsonData(
-        numExamples: experiment.dataset.count, datasetSHA256: experiment.dataset.fileListSHA256, config: experiment.spec.split),
+        numExamples: experiment.dataset.count, datasetSHA256: experiment.dataset.fileListSHA256,
+        config: experiment.spec.split),
       to: folder.url.appendingPathComponent("splits.json"))
     for a in algorithms { try checkParameters(a) }
 
@@ -182,13 +194,17 @@ public struct EvaluationRunner: Sendable {
     let splits = experiment.splits
     let exp = experiment
     /// The four scored splits of round r: forget, retain, test, validation.
-    let roundExamples = deletions.map { d in [d.forget, d.retain, splits.test, splits.validation].map { exp.examples($0) } }
+    let roundExamples = deletions.map { d in
+      [d.forget, d.retain, splits.test, splits.validation].map { exp.examples($0) }
+    }
     let original = try originalModel(rounds: roundExamples, progress: progress)
     // Retrained from the original's initialisation and seeds, per round: the reference of the weight distance.
     let sameInit = try deletions.map { d -> ModelWeights in
       let net = try Network(architecture: exp.architecture, maxBatch: Swift.max(exp.spec.training.batchSize, 256))
       net.initialize(seed: Seeds.derive(exp.spec.seed, "original", "init", "0"))
-      try Trainer.train(net, on: exp.examples(d.retain), config: exp.spec.training, seed: Seeds.derive(exp.spec.seed, "original", "shuffle", "0"))
+      try Trainer.train(
+        net, on: exp.examples(d.retain), config: exp.spec.training,
+        seed: Seeds.derive(exp.spec.seed, "original", "shuffle", "0"))
       return net.weights
     }
     // The labels of every scored split, so that a run folder can be re-scored without the dataset.
@@ -197,7 +213,8 @@ public struct EvaluationRunner: Sendable {
       try fm.createDirectory(at: dir, withIntermediateDirectories: true)
       for (name, e) in zip(RunFolder.splitNames, ex) {
         try writeAtomically(
-          NPYArray(shape: [e.count], storage: .int64(e.labels.map(Int64.init))).encoded(), to: dir.appendingPathComponent("\(name).npy"))
+          NPYArray(shape: [e.count], storage: .int64(e.labels.map(Int64.init))).encoded(),
+          to: dir.appendingPathComponent("\(name).npy"))
       }
     }
 
@@ -209,7 +226,8 @@ public struct EvaluationRunner: Sendable {
     let algos = algorithms, folder = folder
     let owns = try WorkerPool.map(count: algos.count, workers: workers) { a -> TrainedOriginal? in
       guard let own = try algos[a].trainOriginal(trainRequest) else { return nil }
-      try Self.store(own.model, examples: roundExamples[0], in: folder.algorithm(algos[a].name).appendingPathComponent("original"))
+      try Self.store(
+        own.model, examples: roundExamples[0], in: folder.algorithm(algos[a].name).appendingPathComponent("original"))
       return own
     }
 
@@ -251,7 +269,11 @@ public struct EvaluationRunner: Sendable {
           n += 1
           return n
         }
-        if let onJobDone { onJobDone(n, total) } else if n % step == 0 || n == total { progress("  \(n)/\(total) jobs done") }
+        if let onJobDone {
+          onJobDone(n, total)
+        } else if n % step == 0 || n == total {
+          progress("  \(n)/\(total) jobs done")
+        }
       }
       var current = original, own = owns[a]
       var seconds = [Double](), work = [Double?](), distance = [Double]()
@@ -272,7 +294,10 @@ public struct EvaluationRunner: Sendable {
         }
         seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         work.append(model.workFraction)
-        guard model.members.allSatisfy({ $0.architecture == original.architecture && $0.parameters.count == original.parameters.count })
+        guard
+          model.members.allSatisfy({
+            $0.architecture == original.architecture && $0.parameters.count == original.parameters.count
+          })
         else { throw HarnessError(what, "returned a model of another architecture") }
         guard model.allFinite else { throw HarnessError(what, "returned non-finite weights (NaN or infinity)") }
         try Self.store(model, examples: ex, in: folder.round(folder.job(algo.name, i), r, of: nRounds))
@@ -284,18 +309,23 @@ public struct EvaluationRunner: Sendable {
         if let state = model.state { own = TrainedOriginal(model: model, state: state) }
       }
       var record = JobRecord(
-        algorithm: algo.name, index: i, seed: jobSeeds[j], seconds: seconds, workFraction: work.contains(nil) ? nil : work.map { $0! })
+        algorithm: algo.name, index: i, seed: jobSeeds[j], seconds: seconds,
+        workFraction: work.contains(nil) ? nil : work.map { $0! })
       if distance.count == nRounds { record.weightDistance = distance }
       try writeAtomically(try Self.json(record), to: folder.job(algo.name, i).appendingPathComponent("job.json"))
     }
     var failures = [JobFailure]()
     for (j, r) in results.enumerated() {
-      if case .failure(let e) = r { failures.append(JobFailure(algorithm: algorithms[pending[j].algorithm].name, index: pending[j].index, reason: "\(e)")) }
+      if case .failure(let e) = r {
+        failures.append(
+          JobFailure(algorithm: algorithms[pending[j].algorithm].name, index: pending[j].index, reason: "\(e)"))
+      }
     }
 
     if shouldStop() || shard != nil {
       return Outcome(
-        rounds: deletions, populations: [], failures: failures, jobsRun: pending.count, jobsSkipped: skipped, originalSHA256: "",
+        rounds: deletions, populations: [], failures: failures, jobsRun: pending.count, jobsSkipped: skipped,
+        originalSHA256: "",
         assigned: assigned)
     }
     // Load every finished job (this run's and earlier ones') from disk, per round.
@@ -312,11 +342,15 @@ public struct EvaluationRunner: Sendable {
     for r in 0..<nRounds {
       var round = [Population]()
       round.append(
-        Population(algorithm: "original", kind: nil, models: [try Self.loadOutputs(folder.round(folder.original, r, of: nRounds))], seconds: nil))
+        Population(
+          algorithm: "original", kind: nil,
+          models: [try Self.loadOutputs(folder.round(folder.original, r, of: nRounds))], seconds: nil))
       if r == 0 {
         for (a, algo) in algorithms.enumerated() where owns[a] != nil {
           let dir = folder.algorithm(algo.name).appendingPathComponent("original")
-          round.append(Population(algorithm: "\(algo.name) (original)", kind: nil, models: [try Self.loadOutputs(dir)], seconds: nil))
+          round.append(
+            Population(
+              algorithm: "\(algo.name) (original)", kind: nil, models: [try Self.loadOutputs(dir)], seconds: nil))
         }
       }
       for algo in algorithms {
@@ -349,7 +383,8 @@ public struct EvaluationRunner: Sendable {
     }
     let sha = try SHA256.hex(Data(contentsOf: folder.original.appendingPathComponent("model.safetensors")))
     return Outcome(
-      rounds: deletions, populations: populations, failures: failures, jobsRun: pending.count, jobsSkipped: skipped, originalSHA256: sha,
+      rounds: deletions, populations: populations, failures: failures, jobsRun: pending.count, jobsSkipped: skipped,
+      originalSHA256: sha,
       assigned: assigned)
   }
 
@@ -372,7 +407,8 @@ public struct EvaluationRunner: Sendable {
       try Self.store(UnlearnedModel(weights), examples: ex, in: folder.round(folder.original, r, of: rounds.count))
     }
     let record = JobRecord(
-      algorithm: "original", index: 0, seed: Seeds.derive(experiment.spec.seed, "original", "init", "0"), seconds: [seconds], workFraction: nil)
+      algorithm: "original", index: 0, seed: Seeds.derive(experiment.spec.seed, "original", "init", "0"),
+      seconds: [seconds], workFraction: nil)
     try writeAtomically(try Self.json(record), to: marker)
     return weights
   }
@@ -381,7 +417,8 @@ public struct EvaluationRunner: Sendable {
   static func store(_ model: UnlearnedModel, examples: [LabeledExamples], in dir: URL) throws {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     for (name, ex) in zip(RunFolder.splitNames, examples) {
-      try writeAtomically(NPYArray(try model.logits(ex.features)).encoded(), to: dir.appendingPathComponent("\(name).npy"))
+      try writeAtomically(
+        NPYArray(try model.logits(ex.features)).encoded(), to: dir.appendingPathComponent("\(name).npy"))
     }
   }
 
@@ -390,7 +427,8 @@ public struct EvaluationRunner: Sendable {
     for name in RunFolder.splitNames {
       let a = try NPYArray.read(dir.appendingPathComponent("\(name).npy"))
       guard case .float32(let v) = a.storage, a.shape.count == 2 else {
-        throw HarnessError(dir.appendingPathComponent("\(name).npy").path, "expected float32 logits of shape [examples, classes]")
+        throw HarnessError(
+          dir.appendingPathComponent("\(name).npy").path, "expected float32 logits of shape [examples, classes]")
       }
       logits[name] = Tensor(shape: a.shape, scalars: v)
     }
@@ -409,13 +447,15 @@ public struct EvaluationRunner: Sendable {
     var core = experiment.spec
     core.evaluation = EvaluationSpec(rounds: rounds)
     core.algorithms = [:]
-    let identity = "# Everything the stored outputs depend on; a run folder only resumes the same experiment.\n" + core.yaml
+    let identity =
+      "# Everything the stored outputs depend on; a run folder only resumes the same experiment.\n" + core.yaml
     let url = folder.url.appendingPathComponent("identity.yaml")
     if let old = FileManager.default.contents(atPath: url.path) {
       guard String(decoding: old, as: UTF8.self) == identity else {
         throw HarnessError(
           folder.url.path,
-          "holds a run of a different experiment (see its identity.yaml); choose another --out folder or delete this one")
+          "holds a run of a different experiment (see its identity.yaml); choose another --out folder or delete this one"
+        )
       }
     } else {
       try writeAtomically(Data(identity.utf8), to: url)
@@ -430,7 +470,8 @@ public struct EvaluationRunner: Sendable {
       guard old == data else {
         throw HarnessError(
           url.path,
-          "\(algo.name) ran here with other hyper-parameters; choose another --out folder, or delete \(folder.algorithm(algo.name).path) to recompute it")
+          "\(algo.name) ran here with other hyper-parameters; choose another --out folder, or delete \(folder.algorithm(algo.name).path) to recompute it"
+        )
       }
     } else {
       try FileManager.default.createDirectory(at: folder.algorithm(algo.name), withIntermediateDirectories: true)

@@ -36,29 +36,43 @@ public struct ShardSpec: Sendable, Equatable, Codable, CustomStringConvertible {
   /// Slurm job arrays set `SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_MIN` and
   /// `SLURM_ARRAY_TASK_COUNT` (the index is ID − MIN, so `--array=1-4` works too).
   /// Nil when neither is set and `shards` is nil.
-  public static func fromEnvironment(_ env: [String: String], shards: Int?) throws -> (shard: ShardSpec, source: String)? {
+  public static func fromEnvironment(_ env: [String: String], shards: Int?) throws -> (
+    shard: ShardSpec, source: String
+  )? {
     func int(_ name: String) throws -> Int? {
       guard let v = env[name] else { return nil }
-      guard let i = Int(v.trimmingCharacters(in: .whitespaces)) else { throw HarnessError(name, "expected an integer, got '\(v)'") }
+      guard let i = Int(v.trimmingCharacters(in: .whitespaces)) else {
+        throw HarnessError(name, "expected an integer, got '\(v)'")
+      }
       return i
     }
     if let k = try int("JOB_COMPLETION_INDEX") {
       guard let shards else {
-        throw HarnessError("JOB_COMPLETION_INDEX", "is set (a Kubernetes Indexed Job) but --shards is not; pass --shards with the Job's completions")
+        throw HarnessError(
+          "JOB_COMPLETION_INDEX",
+          "is set (a Kubernetes Indexed Job) but --shards is not; pass --shards with the Job's completions")
       }
       return (try ShardSpec(index: k, count: shards), "JOB_COMPLETION_INDEX=\(k), --shards \(shards)")
     }
     if let id = try int("SLURM_ARRAY_TASK_ID") {
       let low = try int("SLURM_ARRAY_TASK_MIN") ?? 0
       guard let n = try shards ?? int("SLURM_ARRAY_TASK_COUNT") else {
-        throw HarnessError("SLURM_ARRAY_TASK_ID", "is set but neither SLURM_ARRAY_TASK_COUNT nor --shards is; pass --shards")
-      }
-      do { return (try ShardSpec(index: id - low, count: n), "SLURM_ARRAY_TASK_ID=\(id), MIN \(low), COUNT \(n)") } catch {
         throw HarnessError(
-          "SLURM_ARRAY_TASK_ID=\(id)", "gives shard \(id - low) of \(n); submit a contiguous array (--array=0-\(n - 1)) or pass --shard i/n")
+          "SLURM_ARRAY_TASK_ID", "is set but neither SLURM_ARRAY_TASK_COUNT nor --shards is; pass --shards")
+      }
+      do {
+        return (try ShardSpec(index: id - low, count: n), "SLURM_ARRAY_TASK_ID=\(id), MIN \(low), COUNT \(n)")
+      } catch {
+        throw HarnessError(
+          "SLURM_ARRAY_TASK_ID=\(id)",
+          "gives shard \(id - low) of \(n); submit a contiguous array (--array=0-\(n - 1)) or pass --shard i/n")
       }
     }
-    if let shards { throw HarnessError("--shards \(shards)", "needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID to say which shard this is; or pass --shard i/n") }
+    if let shards {
+      throw HarnessError(
+        "--shards \(shards)",
+        "needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID to say which shard this is; or pass --shard i/n")
+    }
     return nil
   }
 }
@@ -84,7 +98,9 @@ public struct ShardRecord: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case schema, toolVersion = "tool_version", shard, shards, jobs, failures
+    case schema
+    case toolVersion = "tool_version"
+    case shard, shards, jobs, failures
   }
 
   public func json() throws -> Data {
@@ -98,9 +114,12 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     guard let data = FileManager.default.contents(atPath: url.path) else {
       throw HarnessError(
         folder.path,
-        "has no shard.json: it is not a shard folder, or its shard did not finish; run that shard's unlearn evaluate --shard command again (it resumes)")
+        "has no shard.json: it is not a shard folder, or its shard did not finish; run that shard's unlearn evaluate --shard command again (it resumes)"
+      )
     }
-    do { return try JSONDecoder().decode(ShardRecord.self, from: data) } catch { throw HarnessError(url.path, "unreadable shard record (\(error))") }
+    do { return try JSONDecoder().decode(ShardRecord.self, from: data) } catch {
+      throw HarnessError(url.path, "unreadable shard record (\(error))")
+    }
   }
 }
 
@@ -131,20 +150,27 @@ public enum ShardMerge {
     let records = try shards.map(ShardRecord.read)
     let n = records[0].shards
     for (url, r) in zip(shards, records) where r.shards != n {
-      throw HarnessError(url.path, "is shard \(r.shard)/\(r.shards), but \(shards[0].path) is one of \(n) shards; merge one set")
+      throw HarnessError(
+        url.path, "is shard \(r.shard)/\(r.shards), but \(shards[0].path) is one of \(n) shards; merge one set")
     }
     var byIndex = [Int: URL]()
     for (url, r) in zip(shards, records) {
-      if let other = byIndex[r.shard] { throw HarnessError(url.path, "is shard \(r.shard)/\(n) again (also \(other.path))") }
+      if let other = byIndex[r.shard] {
+        throw HarnessError(url.path, "is shard \(r.shard)/\(n) again (also \(other.path))")
+      }
       byIndex[r.shard] = url
     }
     let missing = (0..<n).filter { byIndex[$0] == nil }
     guard missing.isEmpty else {
       throw HarnessError(
-        "merge", "shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) missing; run unlearn evaluate --shard for \(missing.count == 1 ? "it" : "them") and merge all \(n)")
+        "merge",
+        "shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) missing; run unlearn evaluate --shard for \(missing.count == 1 ? "it" : "them") and merge all \(n)"
+      )
     }
     let versions = Set(records.map(\.toolVersion))
-    guard versions.count == 1 else { throw HarnessError("merge", "the shards were written by different versions of unlearn (\(versions.sorted()))") }
+    guard versions.count == 1 else {
+      throw HarnessError("merge", "the shards were written by different versions of unlearn (\(versions.sorted()))")
+    }
 
     try fm.createDirectory(at: target, withIntermediateDirectories: true)
     var origin = [String: URL]()
@@ -159,7 +185,9 @@ public enum ShardMerge {
         if let first = origin[rel] {
           // Shared files must agree byte for byte; wall times (job.json of a shared model) may differ,
           // and so may the worker count in config.yaml (shards may run on machines of different sizes).
-          let same = rel == "config.yaml" ? try withoutWorkers(url) == withoutWorkers(dest) : fm.contentsEqual(atPath: url.path, andPath: dest.path)
+          let same =
+            rel == "config.yaml"
+            ? try withoutWorkers(url) == withoutWorkers(dest) : fm.contentsEqual(atPath: url.path, andPath: dest.path)
           guard isShared(rel), rel.hasSuffix("job.json") || same else {
             throw HarnessError(
               url.path,

@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import Networks
 import NumericCore
+import Synchronization
 
 /// The shadow runs of U-LiRA (Hayes, Shumailov, Triantafillou, Khalifa &
 /// Papernot, SaTML 2025; spec `attacks-and-metrics.md` §4), opt-in with
@@ -34,13 +34,17 @@ public enum ULiRAShadows {
 
   /// Runs the missing shadow runs of `algorithms` and returns, per algorithm, the stored shadow outputs.
   static func run(
-    _ runner: EvaluationRunner, algorithms: [any UnlearningAlgorithm], shadows: Int, progress: @escaping @Sendable (String) -> Void
+    _ runner: EvaluationRunner, algorithms: [any UnlearningAlgorithm], shadows: Int,
+    progress: @escaping @Sendable (String) -> Void
   ) throws -> (outputs: [String: [ModelOutputs]], inclusion: [[Bool]], failures: [JobFailure]) {
     let exp = runner.experiment, splits = exp.splits, folder = runner.folder
     let inclusion = Self.inclusion(shadows: shadows, candidates: splits.forget.count, seed: exp.spec.seed)
     var pending = [(Int, Int)]()
     for (a, algo) in algorithms.enumerated() {
-      for s in 0..<shadows where !FileManager.default.fileExists(atPath: directory(folder, algo.name, s).appendingPathComponent("job.json").path) {
+      for s in 0..<shadows
+      where !FileManager.default.fileExists(
+        atPath: directory(folder, algo.name, s).appendingPathComponent("job.json").path)
+      {
         pending.append((a, s))
       }
     }
@@ -65,28 +69,39 @@ public enum ULiRAShadows {
       net.initialize(seed: Seeds.derive(seed, "init"))
       try Trainer.train(net, on: exp.examples(trainIDs), config: recipe, seed: Seeds.derive(seed, "shuffle"))
       let own = try algo.trainOriginal(
-        OriginalTrainingRequest(architecture: exp.architecture, train: exp.examples(trainIDs), trainIDs: trainIDs, training: recipe, seed: seed))
+        OriginalTrainingRequest(
+          architecture: exp.architecture, train: exp.examples(trainIDs), trainIDs: trainIDs, training: recipe,
+          seed: seed))
       let request = UnlearningRequest(
         original: net.weights, forget: exp.examples(included), retain: exp.examples(splits.retain),
         validation: exp.examples(splits.validation), forgetIDs: included, retainIDs: splits.retain, training: recipe,
         seed: Seeds.derive(seed, "unlearn"), own: own)
       let model = try algo.unlearn(request)
-      guard model.allFinite else { throw HarnessError("\(algo.name) U-LiRA shadow #\(s)", "returned non-finite weights") }
+      guard model.allFinite else {
+        throw HarnessError("\(algo.name) U-LiRA shadow #\(s)", "returned non-finite weights")
+      }
       let dir = directory(folder, algo.name, s)
       try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
       try writeAtomically(
-        NPYArray(try model.logits(exp.examples(splits.forget).features)).encoded(), to: dir.appendingPathComponent("forget.npy"))
-      try writeAtomically(Data("{\"algorithm\": \"\(algo.name)\", \"shadow\": \(s)}\n".utf8), to: dir.appendingPathComponent("job.json"))
+        NPYArray(try model.logits(exp.examples(splits.forget).features)).encoded(),
+        to: dir.appendingPathComponent("forget.npy"))
+      try writeAtomically(
+        Data("{\"algorithm\": \"\(algo.name)\", \"shadow\": \(s)}\n".utf8), to: dir.appendingPathComponent("job.json"))
     }
     var failures = [JobFailure]()
     for (j, r) in results.enumerated() {
-      if case .failure(let e) = r { failures.append(JobFailure(algorithm: algorithms[jobs[j].0].name, index: jobs[j].1, reason: "U-LiRA shadow: \(e)")) }
+      if case .failure(let e) = r {
+        failures.append(
+          JobFailure(algorithm: algorithms[jobs[j].0].name, index: jobs[j].1, reason: "U-LiRA shadow: \(e)"))
+      }
     }
     var outputs = [String: [ModelOutputs]]()
     for algo in algorithms where failures.allSatisfy({ $0.algorithm != algo.name }) {
       outputs[algo.name] = try (0..<shadows).map { s in
         let a = try NPYArray.read(directory(folder, algo.name, s).appendingPathComponent("forget.npy"))
-        guard case .float32(let v) = a.storage else { throw HarnessError("U-LiRA shadow outputs", "expected float32 logits") }
+        guard case .float32(let v) = a.storage else {
+          throw HarnessError("U-LiRA shadow outputs", "expected float32 logits")
+        }
         return ModelOutputs(logits: ["forget": Tensor(shape: a.shape, scalars: v)])
       }
     }

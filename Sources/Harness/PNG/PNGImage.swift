@@ -44,7 +44,9 @@ public struct PNGImage: Sendable, Equatable {
       let w = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }, h = bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
       guard w <= maximumSide, h <= maximumSide, w * h <= maximumPixels else {
         throw HarnessError(
-          name, "declares \(w)×\(h) pixels, beyond the limit of \(maximumSide) per side and \(maximumPixels) in all; the file is corrupt or too large for an image dataset")
+          name,
+          "declares \(w)×\(h) pixels, beyond the limit of \(maximumSide) per side and \(maximumPixels) in all; the file is corrupt or too large for an image dataset"
+        )
       }
     }
     var pixels: UnsafeMutablePointer<UInt8>? = nil
@@ -62,7 +64,9 @@ public struct PNGImage: Sendable, Equatable {
     }
     defer { unlearn_png_free(p) }
     let count = Int(width) * Int(height) * Int(channels)
-    return PNGImage(width: Int(width), height: Int(height), channels: Int(channels), pixels: Array(UnsafeBufferPointer(start: p, count: count)))
+    return PNGImage(
+      width: Int(width), height: Int(height), channels: Int(channels),
+      pixels: Array(UnsafeBufferPointer(start: p, count: count)))
   }
 
   /// Reads and decodes a PNG file.
@@ -79,7 +83,9 @@ public struct PNGImage: Sendable, Equatable {
     precondition(channels == 1 && target == 3, "only gray → RGB expansion is supported")
     var out = [UInt8](repeating: 0, count: width * height * 3)
     for p in 0..<(width * height) {
-      out[3 * p] = pixels[p]; out[3 * p + 1] = pixels[p]; out[3 * p + 2] = pixels[p]
+      out[3 * p] = pixels[p]
+      out[3 * p + 1] = pixels[p]
+      out[3 * p + 2] = pixels[p]
     }
     return PNGImage(width: width, height: height, channels: 3, pixels: out)
   }

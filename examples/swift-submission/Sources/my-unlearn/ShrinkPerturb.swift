@@ -27,7 +27,8 @@ struct ShrinkPerturb: UnlearningAlgorithm {
     noise = try config.double("noise", default: 0.01)
     guard shrink > 0 && shrink <= 1 else { throw config.fail("shrink", "must be in (0, 1], got \(shrink)") }
     guard noise >= 0 else { throw config.fail("noise", "must be non-negative, got \(noise)") }
-    training = TrainingConfig(epochs: 3, batchSize: 64, optimizer: .sgd, learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4)
+    training = TrainingConfig(
+      epochs: 3, batchSize: 64, optimizer: .sgd, learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4)
     training.epochs = try config.int("epochs", default: training.epochs, range: 0...1000)
     training.learningRate = Float(try config.double("learning_rate", default: Double(training.learningRate)))
     training.batchSize = try config.int("batch_size", default: training.batchSize, range: 1...65_536)
