@@ -4,7 +4,7 @@
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-PACKAGES := libpng-dev libopenblas-dev pkg-config
+PACKAGES := libpng-dev libopenblas-dev libcairo2-dev fonts-dejavu-core pkg-config
 # The tests also run the external-algorithm examples (Python 3 with NumPy).
 TEST_PACKAGES := python3 python3-numpy
 BIN := .build/release

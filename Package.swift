@@ -12,6 +12,9 @@ let package = Package(
     .library(name: "Harness", targets: ["Harness"]),
     .library(name: "Attacks", targets: ["Attacks"]),
     .library(name: "Baselines", targets: ["Baselines"]),
+    .library(name: "Reports", targets: ["Reports"]),
+    // The evaluation pipeline and the registry of algorithms and metrics, as a library.
+    .library(name: "UnlearnKit", targets: ["UnlearnKit"]),
     // The command line as a library: a participant's executable registers its algorithms
     // and runs every `unlearn` command (examples/swift-submission).
     .library(name: "UnlearnCLI", targets: ["UnlearnCLI"]),
@@ -23,19 +26,22 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
-    // System libraries (installed by `make`: libpng-dev, libopenblas-dev).
+    // System libraries (installed by `make`: libpng-dev, libopenblas-dev, libcairo2-dev).
     .systemLibrary(
       name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
       providers: [.apt(["libpng-dev"])]),
     .systemLibrary(
       name: "CBLAS", path: "Sources/CBLAS",
       providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+      providers: [.apt(["libcairo2-dev"])]),
 
     // libpng's low-level reader behind setjmp error handling (C cannot longjmp through Swift).
     .target(name: "CPNGDecoder", dependencies: ["CPNG"]),
 
     // Libraries, in the one direction of dependencies:
-    // NumericCore -> Networks -> Harness -> {Attacks, Baselines} -> UnlearnCLI.
+    // NumericCore -> Networks -> Harness -> {Attacks, Baselines, Reports} -> UnlearnKit -> UnlearnCLI.
     .target(name: "NumericCore", dependencies: ["CBLAS"]),
     .target(name: "Networks", dependencies: ["NumericCore"]),
     .target(
@@ -43,12 +49,15 @@ let package = Package(
       dependencies: ["NumericCore", "Networks", "CPNGDecoder", .product(name: "Yams", package: "Yams")]),
     .target(name: "Attacks", dependencies: ["Harness", "NumericCore"]),
     .target(name: "Baselines", dependencies: ["Harness", "Networks", "NumericCore"]),
+    .target(name: "Reports", dependencies: ["Harness", "NumericCore", "CCairo"]),
+    .target(
+      name: "UnlearnKit", dependencies: ["Harness", "Attacks", "Baselines", "Reports", "Networks", "NumericCore"]),
 
     // The command line (a library), and the executables.
     .target(
       name: "UnlearnCLI",
       dependencies: [
-        "Harness", "Attacks", "Baselines", "Networks", "NumericCore",
+        "UnlearnKit", "Harness", "Attacks", "Baselines", "Reports", "Networks", "NumericCore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Sources/CLI"),
@@ -70,8 +79,18 @@ let package = Package(
       name: "AttacksTests", dependencies: ["Attacks", "Harness", "NumericCore", "TestSupport"]),
     .testTarget(
       name: "BaselinesTests", dependencies: ["Baselines", "Harness", "Networks", "NumericCore", "TestSupport"]),
+    .testTarget(name: "ReportsTests", dependencies: ["Reports", "Harness", "NumericCore", "TestSupport"]),
     .testTarget(
-      name: "CLITests", dependencies: ["UnlearnCLI", "Attacks", "Harness", "Networks", "NumericCore", "TestSupport"]),
+      name: "UnlearnKitTests",
+      dependencies: [
+        "UnlearnKit", "Reports", "Attacks", "Baselines", "Harness", "Networks", "NumericCore", "TestSupport",
+      ]),
+    .testTarget(
+      name: "CLITests",
+      dependencies: [
+        "UnlearnCLI", "UnlearnKit", "Reports", "Attacks", "Baselines", "Harness", "Networks", "NumericCore",
+        "TestSupport",
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )

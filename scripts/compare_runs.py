@@ -7,8 +7,9 @@ Checks that
   - manifest.json lists the same deterministic files with the same SHA-256 (logits, weights,
     labels, splits, identity, hyper-parameters);
   - results.json has the same rows, and in every row the same value of every metric (mean, std,
-    interval, per-example values, curve, note), wall-time metrics excepted (seconds, speedup,
-    timing_leak: no two runs agree on those).
+    interval, per-example values, curve, note), wall-clock columns excepted (those results.json
+    marks `wall_clock`: time, speed-up, the timing leak; no two runs agree on those).
+Metrics only the second run has are listed as added (new columns), not as differences.
 Prints each difference and exits 1 if there is any. Used to check that a refactoring changes no
 number (e.g. a run made before a change against one made after it).
 """
@@ -16,7 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-TIMED = {"seconds", "speedup", "timing_leak"}
 
 
 def load(run: Path, name: str):
@@ -42,19 +42,26 @@ def main() -> int:
             problems.append(f"file only in {b}: {f}")
         elif ma[f] != mb[f]:
             problems.append(f"file differs: {f}")
-    ra, rb = rows(load(a, "results.json")), rows(load(b, "results.json"))
+    results_a, results_b = load(a, "results.json"), load(b, "results.json")
+    timed = {c["name"] for c in results_a["columns"] + results_b["columns"] if c.get("wall_clock")}
+    timed |= {"seconds", "speedup", "timing_leak"}  # results written before columns were marked
+    ra, rb = rows(results_a), rows(results_b)
     if set(ra) != set(rb):
         problems.append(f"rows differ: {sorted(set(ra) ^ set(rb))}")
     compared = 0
+    added = set()
     for key in sorted(set(ra) & set(rb)):
         xa, xb = ra[key]["metrics"], rb[key]["metrics"]
         if ra[key].get("models") != rb[key].get("models"):
             problems.append(f"{key}: models {ra[key].get('models')} vs {rb[key].get('models')}")
         for m in sorted(set(xa) | set(xb)):
-            if m in TIMED:
+            if m in timed:
                 continue
-            if m not in xa or m not in xb:
-                problems.append(f"{key} {m}: only in {'before' if m in xa else 'after'}")
+            if m not in xa:
+                added.add(m)
+                continue
+            if m not in xb:
+                problems.append(f"{key} {m}: missing in {b}")
                 continue
             compared += 1
             for field in sorted(set(xa[m]) | set(xb[m])):
@@ -62,6 +69,8 @@ def main() -> int:
                     problems.append(f"{key} {m}.{field}: {str(xa[m].get(field))[:80]} vs {str(xb[m].get(field))[:80]}")
     for p in problems:
         print(p)
+    if added:
+        print(f"added columns (only in {b}): {', '.join(sorted(added))}")
     print(f"{len(ma)} hashed files, {compared} metric values compared: "
           + ("identical" if not problems else f"{len(problems)} differences"))
     return 1 if problems else 0

@@ -141,8 +141,9 @@ if a["files"] != b["files"]:
     diff = sorted(set(a["files"].items()) ^ set(b["files"].items()))
     sys.exit(f"FAIL: {len(diff)} output files differ, e.g. {diff[:3]}")
 def scores(run):
-    rows = json.load(open(f"{run}/results.json"))["rows"]
-    return {(r["algorithm"], r["round"]): {k: v for k, v in r["metrics"].items() if k not in ("seconds", "speedup", "timing_leak")} for r in rows}
+    results = json.load(open(f"{run}/results.json"))
+    timed = {c["name"] for c in results["columns"] if c["wall_clock"]}
+    return {(r["algorithm"], r["round"]): {k: v for k, v in r["metrics"].items() if k not in timed} for r in results["rows"]}
 if scores(local) != scores(cluster):
     sys.exit("FAIL: scores differ between the local and the cluster run")
 print(f"  identical: {len(a['files'])} output files (logits, weights, labels, splits, parameters) and every score but wall times")

@@ -2,7 +2,7 @@ import Foundation
 import Harness
 import NumericCore
 
-/// SalUn's "Avg. Gap" (Fan et al., ICLR 2024; spec `attacks-and-metrics.md` §6.5):
+/// SalUn's "Avg. Gap" (Fan et al., ICLR 2024):
 /// the mean absolute difference to the retrained models over four numbers, in
 /// percentage points:
 ///
@@ -12,7 +12,7 @@ import NumericCore
 /// ```
 /// each a mean over the population's models. The retrain row compares the two
 /// halves of the retrained population (the noise floor).
-public struct AccuracyGap: PopulationMetric {
+public struct AccuracyGap: Metric {
   public init() {}
 
   public var columns: [MetricColumn] {
@@ -25,30 +25,29 @@ public struct AccuracyGap: PopulationMetric {
     ]
   }
 
+  public var inputs: MetricInputs { .logits(.forget, .retain, .test) }
+
   /// UA, MIA-Efficacy, RA and TA (percent) of a population: means over its models.
-  static func figures(_ p: Population, mia: [Double], _ context: MetricContext) -> [Double] {
-    let l = context.labels
-    func acc(_ s: String) -> Double {
-      let a = p.accuracies(s, labels: l[s]!)
+  static func figures(_ p: Population, mia: [Double], _ input: MetricInput) throws -> [Double] {
+    func acc(_ s: Split) throws -> Double {
+      let a = try p.accuracies(s, labels: try input.labels(s))
       return 100 * a.reduce(0, +) / Double(a.count)
     }
-    return [100 - acc("forget"), 100 * mia.reduce(0, +) / Double(mia.count), acc("retain"), acc("test")]
+    return [100 - (try acc(.forget)), 100 * mia.reduce(0, +) / Double(mia.count), try acc(.retain), try acc(.test)]
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    guard let (u, r, note) = context.comparison(population) else {
-      return ["avg_gap": MetricValue(mean: nil, note: "needs models on both sides")]
-    }
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    guard let (u, r, note) = input.comparison() else { return missing("needs models on both sides") }
     // Per-model MIA-Efficacy of the whole populations (cached), sliced like the comparison.
-    let retrainedMIA = try MIAEfficacy.perModel(context.retrained, context)
+    let retrainedMIA = try MIAEfficacy.perModel(input.retrained, input)
     let (miaU, miaR): ([Double], [Double])
-    if context.isReference {
+    if input.isReference {
       let half = u.models.count
       (miaU, miaR) = (Array(retrainedMIA[0..<half]), Array(retrainedMIA[half..<(2 * half)]))
     } else {
-      (miaU, miaR) = (try MIAEfficacy.perModel(population, context), retrainedMIA)
+      (miaU, miaR) = (try MIAEfficacy.perModel(input.population, input), retrainedMIA)
     }
-    let a = Self.figures(u, mia: miaU, context), b = Self.figures(r, mia: miaR, context)
+    let a = try Self.figures(u, mia: miaU, input), b = try Self.figures(r, mia: miaR, input)
     let gaps = zip(a, b).map { abs($0 - $1) }
     return ["avg_gap": MetricValue(mean: gaps.reduce(0, +) / 4, perExample: gaps, note: note)]
   }

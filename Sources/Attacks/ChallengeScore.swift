@@ -4,8 +4,8 @@ import NumericCore
 
 /// The NeurIPS 2023 Machine Unlearning Challenge's forgetting quality and
 /// final score, implemented exactly as the organisers' released scorer
-/// (google-deepmind/unlearning_evaluation `metric.py`, commit ffae0ff; spec
-/// `challenge-score.md` §3), including its float32/float64 conventions.
+/// (google-deepmind/unlearning_evaluation `metric.py`, commit ffae0ff), including
+/// its float32/float64 conventions.
 ///
 /// For each forget example s, the N logit-scaled confidences under the
 /// unlearned models (u) and under the retrained models (r) are two samples.
@@ -23,7 +23,7 @@ import NumericCore
 /// F = (1/|S|) Σ_s H(s),    score = F × (RA_U / RA_R) × (TA_U / TA_R).
 /// ```
 ///
-/// Conventions (spec §3 and §5.6): confidences and both grids' thresholds are
+/// Conventions: confidences and both grids' thresholds are
 /// compared in float64; the window grids are NumPy `linspace` in float64; the
 /// single-threshold grid is float32, built as PyTorch's CUDA `linspace` kernel
 /// does; rates are float32 `count / N`; each rule's ε is float32 arithmetic with
@@ -135,7 +135,7 @@ public enum ChallengeScore {
     return 0
   }
 
-  /// ε_s of one forget example from its N unlearned and N retrained confidences (spec §3.2).
+  /// ε_s of one forget example from its N unlearned and N retrained confidences.
   public static func epsilon(unlearned u: [Double], retrained r: [Double], table: RuleTable) throws -> (
     epsilon: Double, degenerate: Bool
   ) {
@@ -337,8 +337,8 @@ public enum AttackError: Error, CustomStringConvertible, Equatable {
 /// it is scored as N identical copies, which is what a submission that returns
 /// the original unchanged would give. The retrained reference is scored as its
 /// first half against its second half (N/2 each): the retrain-vs-retrain floor
-/// of F (spec §4: about 0.16 when both sides share one distribution).
-public struct ChallengeMetric: PopulationMetric {
+/// of F (about 0.16 when both sides are drawn from one distribution, by simulation).
+public struct ChallengeMetric: Metric {
   public init() {}
 
   public var columns: [MetricColumn] {
@@ -346,21 +346,26 @@ public struct ChallengeMetric: PopulationMetric {
       MetricColumn(
         name: "forgetting_quality", header: "F", direction: .higherIsBetter,
         description:
-          "NeurIPS 2023 Unlearning Challenge forgetting quality F = mean over forget examples of 2^(−bin of ε); ε per example in per_example."
-      ),
+          "NeurIPS 2023 Unlearning Challenge forgetting quality F = mean over forget examples of 2^(−bin of ε); "
+          + "ε per example in per_example.",
+        plot: .perExampleHistogram(
+          title: "Per-example ε", xLabel: "challenge ε (last bin: ≥ 7, including the cap 50)", lower: 0, upper: 7.5,
+          bins: 15, clip: 7.25)),
       MetricColumn(
         name: "challenge_score", header: "score", direction: .higherIsBetter,
         description:
-          "Challenge final score F × (RA_U / RA_R) × (TA_U / TA_R), retain and test accuracies averaged over the models."
-      ),
+          "Challenge final score F × (RA_U / RA_R) × (TA_U / TA_R), retain and test accuracies averaged over the "
+          + "models."),
     ]
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    guard var (u, r, note) = context.comparison(population) else { return missing("needs models on both sides") }
-    if context.isReference && u.models.count < 2 { return missing("needs at least 4 retrained models") }
+  public var inputs: MetricInputs { .logits(.forget, .retain, .test) }
+
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    guard var (u, r, note) = input.comparison() else { return missing("needs models on both sides") }
+    if input.isReference && u.models.count < 2 { return missing("needs at least 4 retrained models") }
     if u.models.count == 1 && u.kind == nil {
-      u.models = Array(repeating: u.models[0], count: r.models.count)
+      u = u.subset(Array(repeating: 0, count: r.models.count))
       note = "the original model, as \(r.models.count) identical copies"
     }
     let n = Swift.min(u.models.count, r.models.count)
@@ -368,27 +373,24 @@ public struct ChallengeMetric: PopulationMetric {
     if n < u.models.count || n < r.models.count { note = "first \(n) models of each side (others failed)" }
     u = u.slice(0..<n)
     r = r.slice(0..<n)
-    let labels = context.labels["forget"]!
-    func confidences(_ p: Population) -> [Double] {
-      p.models.flatMap { logitScaledConfidences(logits: $0.logits["forget"]!, labels: labels) }
+    let labels = try input.labels(.forget)
+    func confidences(_ p: Population) throws -> [Double] {
+      try p.models.flatMap { logitScaledConfidences(logits: try $0.logits(.forget), labels: labels) }
     }
     let result = try ChallengeScore.evaluate(
-      unlearned: confidences(u), retrained: confidences(r), models: n, examples: labels.count, workers: context.workers)
-    func meanAccuracy(_ p: Population, _ split: String) -> Double {
-      let a = p.accuracies(split, labels: context.labels[split]!)
+      unlearned: try confidences(u), retrained: try confidences(r), models: n, examples: labels.count,
+      workers: input.workers)
+    func meanAccuracy(_ p: Population, _ split: Split) throws -> Double {
+      let a = try p.accuracies(split, labels: try input.labels(split))
       return 100 * a.reduce(0, +) / Double(a.count)
     }
     let score = ChallengeScore.score(
-      forgettingQuality: result.forgettingQuality, retainAccuracyUnlearned: meanAccuracy(u, "retain"),
-      retainAccuracyRetrained: meanAccuracy(r, "retain"), testAccuracyUnlearned: meanAccuracy(u, "test"),
-      testAccuracyRetrained: meanAccuracy(r, "test"))
+      forgettingQuality: result.forgettingQuality, retainAccuracyUnlearned: try meanAccuracy(u, .retain),
+      retainAccuracyRetrained: try meanAccuracy(r, .retain), testAccuracyUnlearned: try meanAccuracy(u, .test),
+      testAccuracyRetrained: try meanAccuracy(r, .test))
     return [
       "forgetting_quality": MetricValue(mean: result.forgettingQuality, perExample: result.epsilons, note: note),
       "challenge_score": MetricValue(mean: score, note: note),
     ]
-  }
-
-  func missing(_ why: String) -> [String: MetricValue] {
-    ["forgetting_quality": MetricValue(mean: nil, note: why), "challenge_score": MetricValue(mean: nil, note: why)]
   }
 }

@@ -3,8 +3,7 @@ import Harness
 import NumericCore
 
 /// The "simple MIA" of the NeurIPS 2023 Unlearning Challenge starting kit
-/// (unlearning-challenge/starting-kit, `unlearning-CIFAR10.ipynb`; spec
-/// `challenge-score.md` §2): can a logistic regression on the per-example loss
+/// (unlearning-challenge/starting-kit, `unlearning-CIFAR10.ipynb`): can a logistic regression on the per-example loss
 /// tell forget examples (label 1, "member") from test examples (label 0)?
 ///
 /// ```
@@ -66,14 +65,7 @@ public enum KitMIA {
 
   /// Per-example cross-entropy −log softmax(z)[y], computed in float64.
   public static func crossEntropyLosses(logits: Tensor, labels: [Int32]) -> [Double] {
-    let c = logits.rowLength
-    return labels.indices.map { i in
-      let row = logits.scalars[(i * c)..<((i + 1) * c)]
-      let m = Double(row.max() ?? 0)
-      var s = 0.0
-      for z in row { s += exp(Double(z) - m) }
-      return m + log(s) - Double(row[i * c + Int(labels[i])])
-    }
+    Signals.losses(logits, labels)
   }
 
   /// `splits` (train, test) index sets, stratified by label, as scikit-learn's `StratifiedShuffleSplit`.
@@ -109,7 +101,9 @@ public enum KitMIA {
 }
 
 /// The kit MIA as a result-table metric: accuracy per model, mean ± std over models.
-public struct KitMIAMetric: PopulationMetric {
+/// Model i's balancing and splits are seeded by its job index, so a model's value does
+/// not depend on which other jobs finished.
+public struct KitMIAMetric: Metric {
   public init() {}
 
   public var columns: [MetricColumn] {
@@ -117,20 +111,21 @@ public struct KitMIAMetric: PopulationMetric {
       MetricColumn(
         name: "kit_mia", header: "kit MIA", direction: .closestToRetrain,
         description:
-          "Starting-kit MIA: held-out accuracy of a logistic regression on per-example loss, forget vs test (balanced; chance 0.5), mean ± std over models."
-      )
+          "Starting-kit MIA: held-out accuracy of a logistic regression on per-example loss, forget vs test "
+          + "(balanced; chance 0.5), mean ± std over models.")
     ]
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    let fl = context.labels["forget"]!, tl = context.labels["test"]!
-    let models = population.models
-    let seed = context.seed
-    let accs = try WorkerPool.map(count: models.count, workers: context.workers) { i in
+  public var inputs: MetricInputs { .logits(.forget, .test) }
+
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    let fl = try input.labels(.forget), tl = try input.labels(.test)
+    let models = input.population.models, jobs = input.population.jobIndices
+    let seed = input.seed
+    let accs = try WorkerPool.map(count: models.count, workers: input.workers) { i in
       try KitMIA.accuracy(
-        forgetLogits: models[i].logits["forget"]!, forgetLabels: fl, testLogits: models[i].logits["test"]!,
-        testLabels: tl,
-        seed: Seeds.derive(seed, "kit-mia", String(i)))
+        forgetLogits: try models[i].logits(.forget), forgetLabels: fl, testLogits: try models[i].logits(.test),
+        testLabels: tl, seed: Seeds.derive(seed, "kit-mia", String(jobs[i])))
     }
     return ["kit_mia": MetricValue(summarising: accs)]
   }

@@ -3,13 +3,13 @@ import Harness
 import NumericCore
 
 /// The likelihood-ratio attack LiRA (Carlini, Chien, Nasr, Song, Terzis & Tramèr,
-/// IEEE S&P 2022; spec `attacks-and-metrics.md` §3), with the retrained models as
-/// OUT references for every example and the models trained on the whole training
-/// set (`original-seeds`) as IN references, the CPU-harness proxy of spec §4
-/// ("IN = originals, OUT = retrains"; not U-LiRA).
+/// IEEE S&P 2022), with the retrained models as OUT references for every example
+/// and the models trained on the whole training set (`original-seeds`) as IN
+/// references: "IN = originals, OUT = retrains", the CPU-scale stand-in for the
+/// shadow runs of U-LiRA (Hayes et al., SaTML 2025; see ``ULiRAAttack``).
 ///
 /// ```
-/// φ = log p_y − log(1 − p_y)                                   (logit-scaled confidence, §3.1)
+/// φ = log p_y − log(1 − p_y)                                   (logit-scaled confidence)
 /// μ_out(x), μ_in(x) = median over OUT / IN references;  σ per example, or one pooled σ ("fixed")
 /// offline  s(x) = Φ((φ_obs(x) − μ_out(x)) / σ_out)              (one-sided, as the paper)
 /// online   s(x) = log N(φ_obs; μ_in, σ_in) − log N(φ_obs; μ_out, σ_out)
@@ -20,7 +20,7 @@ import NumericCore
 /// exact method scores at chance. The pooled
 /// ("fixed") σ is the root mean of the per-example variances (the authors' code
 /// pools raw values; centring per example keeps between-example spread out of σ).
-public struct LiRAAttack: PopulationMetric {
+public struct LiRAAttack: Metric {
   public init() {}
 
   static let variants = [
@@ -30,13 +30,17 @@ public struct LiRAAttack: PopulationMetric {
 
   public var columns: [MetricColumn] {
     Self.variants.flatMap { name, online, perExample in
-      AttackReport.columns(
-        name, "LiRA \(online ? "online" : "offline")\(perExample ? " per-example σ" : "")",
-        "Carlini et al., S&P 2022; forget examples under the models (members) vs under held-out retrained models (non-members); OUT = half of the retrained models, IN = original-seeds.",
-        tableAUC: name == "lira_online",
-        tableTPR: name == "lira_online")
+      let title = "LiRA \(online ? "online" : "offline")\(perExample ? " per-example σ" : "")"
+      let source =
+        "Carlini et al., S&P 2022; forget examples under the models (members) vs under held-out retrained models "
+        + "(non-members); OUT = half of the retrained models, IN = original-seeds."
+      let plotted = perExample ? nil : "\(title) (fixed σ)"
+      return AttackReport.columns(
+        name, title, source, tableAUC: name == "lira_online", tableTPR: name == "lira_online", roc: plotted)
     }
   }
+
+  public var inputs: MetricInputs { .logits(.forget) + .originals }
 
   /// Gaussian statistics of reference confidences per example: median and variance.
   struct Reference {
@@ -59,37 +63,35 @@ public struct LiRAAttack: PopulationMetric {
 
   static func normalCDF(_ z: Double) -> Double { 0.5 * erfc(-z / 2.0.squareRoot()) }
 
-  /// φ of every model on a split.
-  static func confidences(_ p: Population, _ split: String, _ labels: [Int32]) -> [[Double]] {
-    p.models.map { logitScaledConfidences(logits: $0.logits[split]!, labels: labels) }
+  /// φ of every model on the forget split.
+  static func confidences(_ p: Population, _ labels: [Int32]) throws -> [[Double]] {
+    try p.models.map { logitScaledConfidences(logits: try $0.logits(.forget), labels: labels) }
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    let f = context.labels["forget"]!
-    guard !f.isEmpty, let split = PerExampleSplit(population, context) else {
-      return AttackReport.missing(columns, "needs forget examples and at least 4 retrained models")
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    let f = try input.labels(.forget)
+    guard !f.isEmpty, let split = PerExampleSplit(input) else {
+      return missing("needs forget examples and at least 4 retrained models")
     }
-    let isIn = population.algorithm == OriginalSeeds.name
-    let out = Reference(Self.confidences(split.references, "forget", f))
-    let inAll = context.originals.map { Self.confidences($0, "forget", f) } ?? []
-    let members = Self.confidences(split.members, "forget", f),
-      nonMembers = Self.confidences(split.nonMembers, "forget", f)
+    let isIn = input.population.role == .originalSeeds
+    let out = Reference(try Self.confidences(split.references, f))
+    let inAll = try input.originals.map { try Self.confidences($0, f) } ?? []
+    let members = try Self.confidences(split.members, f), nonMembers = try Self.confidences(split.nonMembers, f)
     var results = [String: MetricValue]()
     for (name, online, perExample) in Self.variants {
       let cols = AttackReport.columns(name, "", "")
       if online && inAll.count < (perExample ? 2 : 1) + (isIn ? 1 : 0) {
-        results.merge(
-          AttackReport.missing(
-            cols, "needs original-seeds references (evaluation.reference_originals ≥ \(perExample ? 2 : 1))")
-        ) { $1 }
+        let why = "needs original-seeds references (evaluation.reference_originals ≥ \(perExample ? 2 : 1))"
+        for c in cols { results[c.name] = MetricValue(mean: nil, note: why) }
         continue
       }
       func score(_ phi: [Double], _ inn: Reference?) -> [Double] {
         phi.indices.map { x in
           let vo = perExample ? out.variance[x] : out.pooledVariance
           if !online { return Self.normalCDF((phi[x] - out.median[x]) / (vo + 1e-30).squareRoot()) }
-          let vi = perExample ? inn!.variance[x] : inn!.pooledVariance
-          return Self.logNormal(phi[x], inn!.median[x], vi) - Self.logNormal(phi[x], out.median[x], vo)
+          guard let inn else { return .nan }
+          let vi = perExample ? inn.variance[x] : inn.pooledVariance
+          return Self.logNormal(phi[x], inn.median[x], vi) - Self.logNormal(phi[x], out.median[x], vo)
         }
       }
       let inFull = inAll.isEmpty ? nil : Reference(inAll)

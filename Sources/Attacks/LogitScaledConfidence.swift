@@ -4,7 +4,9 @@ import NumericCore
 
 /// The logit-scaled confidence of LiRA (Carlini et al., IEEE S&P 2022) and of
 /// the NeurIPS 2023 Unlearning Challenge scorer, exactly as the challenge
-/// computes it (spec `challenge-score.md` §3.1):
+/// computes it (google-deepmind/unlearning_evaluation `metric.py`): the
+/// exponentials in float32, as the challenge's code does, unlike the float64
+/// ``Softmax`` of every other metric:
 ///
 /// ```
 /// z ← z − max(z)                       (float32)
@@ -47,34 +49,41 @@ public func logitScaledConfidences(logits: Tensor, labels: [Int32]) -> [Double] 
 
 /// Mean logit-scaled confidence on the forget set: per model the mean over forget
 /// examples, then mean ± std over models. Retrained models give the target value.
-public struct ForgetConfidenceMetric: PopulationMetric {
+public struct ForgetConfidenceMetric: Metric {
   public init() {}
 
   /// Bins of the report's histogram (values outside go to the end bins).
   public static let histogramRange = -10.0...25.0
 
   public var columns: [MetricColumn] {
-    [
+    let range = Self.histogramRange
+    return [
       MetricColumn(
         name: "forget_confidence", header: "forget conf", direction: .closestToRetrain,
         description:
-          "Logit-scaled confidence log(p_y) − log(1 − p_y) on the forget set (challenge §3.1), mean over examples, mean ± std over models.",
-        decimals: 2)
+          "Logit-scaled confidence log(p_y) − log(1 − p_y) on the forget set (as the challenge computes it), "
+          + "mean over examples, mean ± std over models.",
+        decimals: 2,
+        plot: .histogram(
+          title: "Forget-set confidence", xLabel: "logit-scaled confidence log p_y − log(1 − p_y)",
+          lower: range.lowerBound, upper: range.upperBound))
     ]
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    let labels = context.labels["forget"]!
+  public var inputs: MetricInputs { .logits(.forget) }
+
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    let labels = try input.labels(.forget)
     var all = [Double]()
-    let means = population.models.map { m -> Double in
-      let c = logitScaledConfidences(logits: m.logits["forget"]!, labels: labels)
+    let means = try input.population.models.map { m -> Double in
+      let c = logitScaledConfidences(logits: try m.logits(.forget), labels: labels)
       all += c
       return c.reduce(0, +) / Double(Swift.max(c.count, 1))
     }
     var v = MetricValue(summarising: means)
     // Histogram of all (model, example) confidences on fixed bins, for the report.
-    v.curve = Histogram(all, lower: Self.histogramRange.lowerBound, upper: Self.histogramRange.upperBound, bins: 70)
-      .points.map { [$0.0, $0.1] }
+    let range = Self.histogramRange
+    v.curve = Histogram(all, lower: range.lowerBound, upper: range.upperBound, bins: 70).points.map { [$0.0, $0.1] }
     return ["forget_confidence": v]
   }
 }

@@ -3,7 +3,7 @@ import Harness
 import NumericCore
 
 /// "MIA-Efficacy" as Unlearn-Sparse (Jia et al., NeurIPS 2023) and SalUn (Fan et
-/// al., ICLR 2024) compute it (spec `attacks-and-metrics.md` §1.3): an RBF SVC
+/// al., ICLR 2024) compute it: an RBF SVC
 /// (C = 3, γ = 1/features) learns retain (members) against test (non-members)
 /// on the model's confidence p_y, then the share of forget examples it calls
 /// non-members is reported.
@@ -14,7 +14,7 @@ import NumericCore
 /// ```
 /// Higher means the forget set looks less like training data; the target is the
 /// retrained models' value, not 1 (SalUn reports ≈ 13 % for Retrain on CIFAR-10).
-public struct MIAEfficacy: PopulationMetric {
+public struct MIAEfficacy: Metric {
   public init() {}
 
   public var columns: [MetricColumn] {
@@ -22,48 +22,49 @@ public struct MIAEfficacy: PopulationMetric {
       MetricColumn(
         name: "mia_efficacy", header: "MIA-Efficacy %", direction: .closestToRetrain,
         description:
-          "Unlearn-Sparse/SalUn MIA-Efficacy: RBF SVC (C = 3, γ = 1) on p_y, retain vs test; share of forget examples predicted non-member; mean ± std over models.",
+          "Unlearn-Sparse/SalUn MIA-Efficacy: RBF SVC (C = 3, γ = 1) on p_y, retain vs test; share of forget "
+          + "examples predicted non-member; mean ± std over models.",
         displayScale: 100, decimals: 1)
     ]
   }
 
+  public var inputs: MetricInputs { .logits(.forget, .retain, .test) }
+
   /// MIA-Efficacy of one model from its logits.
-  static func efficacy(
-    retain: Tensor, retainLabels: [Int32], test: Tensor, testLabels: [Int32], forget: Tensor, forgetLabels: [Int32]
-  ) -> Double {
-    func confidence(_ z: Tensor, _ y: [Int32]) -> [[Double]] {
-      Signals.probabilities(z).enumerated().map { [$0.element[Int(y[$0.offset])]] }
+  static func efficacy(_ model: ModelOutputs, labels: PerSplit<[Int32]>) throws -> Double {
+    func confidence(_ split: Split) throws -> [[Double]] {
+      Signals.trueClassProbabilities(try model.logits(split), labels[split]).map { [$0] }
     }
-    let n = Swift.min(retainLabels.count, testLabels.count)
-    let members = Array(confidence(retain, retainLabels).prefix(n))
-    let nonMembers = confidence(test, testLabels)
+    let n = Swift.min(labels.retain.count, labels.test.count)
+    let members = Array(try confidence(.retain).prefix(n))
+    let nonMembers = try confidence(.test)
     let svc = SVC.fit(
       members + nonMembers,
       labels: Array(repeating: true, count: members.count) + Array(repeating: false, count: nonMembers.count),
       c: 3, gamma: 1)
-    let f = confidence(forget, forgetLabels)
+    let f = try confidence(.forget)
     return Double(f.filter { !svc.predict($0) }.count) / Double(Swift.max(f.count, 1))
   }
 
   /// MIA-Efficacy of every model of a population (cached per scoring pass; Avg. Gap reuses it).
-  static func perModel(_ population: Population, _ context: MetricContext) throws -> [Double] {
-    let l = context.labels
-    let (r, t, f) = (l["retain"]!, l["test"]!, l["forget"]!)
+  static func perModel(_ population: Population, _ input: MetricInput) throws -> [Double] {
+    let labels = PerSplit(
+      forget: try input.labels(.forget), retain: try input.labels(.retain), test: try input.labels(.test),
+      validation: [])
     let models = population.models
-    return try context.cache.values("mia_efficacy/\(population.algorithm)/\(models.count)") {
-      try WorkerPool.map(count: models.count, workers: context.workers) { i in
-        Self.efficacy(
-          retain: models[i].logits["retain"]!, retainLabels: r, test: models[i].logits["test"]!, testLabels: t,
-          forget: models[i].logits["forget"]!, forgetLabels: f)
+    let key = "mia_efficacy/\(population.name)/\(population.jobIndices.map(String.init).joined(separator: ","))"
+    return try input.cache.values(key) {
+      try WorkerPool.map(count: models.count, workers: input.workers) { i in
+        try Self.efficacy(models[i], labels: labels)
       }
     }
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    let l = context.labels
-    guard let r = l["retain"], let t = l["test"], let f = l["forget"], !r.isEmpty, !t.isEmpty, !f.isEmpty else {
-      return ["mia_efficacy": MetricValue(mean: nil, note: "needs retain, test and forget examples")]
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    let needed: [Split] = [.retain, .test, .forget]
+    guard try needed.allSatisfy({ try !input.labels($0).isEmpty }) else {
+      return missing("needs retain, test and forget examples")
     }
-    return ["mia_efficacy": MetricValue(summarising: try Self.perModel(population, context))]
+    return ["mia_efficacy": MetricValue(summarising: try Self.perModel(input.population, input))]
   }
 }

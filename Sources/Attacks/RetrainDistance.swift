@@ -2,8 +2,7 @@ import Foundation
 import Harness
 import NumericCore
 
-/// Output-space distance to the retrained models (spec `attacks-and-metrics.md`
-/// §6.2–6.3), per example, averaged over examples and over model pairs (the i-th
+/// Output-space distance to the retrained models, per example, averaged over examples and over model pairs (the i-th
 /// model against the i-th retrained model):
 ///
 /// ```
@@ -14,7 +13,7 @@ import NumericCore
 /// Per-example sums, then means over examples ("batchmean", not PyTorch's
 /// element-wise mean). The retrain row compares the two halves of the retrained
 /// population: the noise floor an exact method would show.
-public struct RetrainDistance: PopulationMetric {
+public struct RetrainDistance: Metric {
   public init() {}
 
   public var columns: [MetricColumn] {
@@ -27,18 +26,18 @@ public struct RetrainDistance: PopulationMetric {
       MetricColumn(
         name: "kl_forget", header: "KL forget", direction: .lowerIsBetter,
         description: "KL(p_retrained ‖ p_model) on forget examples, mean over examples and model pairs.", decimals: 4,
-        inTable: false),
+        table: .none),
       MetricColumn(
         name: "js_test", header: "JS test", direction: .lowerIsBetter,
-        description: "Jensen–Shannon divergence to the retrained models on test examples.", decimals: 4, inTable: false),
+        description: "Jensen–Shannon divergence to the retrained models on test examples.", decimals: 4, table: .none),
       MetricColumn(
         name: "kl_test", header: "KL test", direction: .lowerIsBetter,
-        description: "KL(p_retrained ‖ p_model) on test examples.", decimals: 4, inTable: false),
+        description: "KL(p_retrained ‖ p_model) on test examples.", decimals: 4, table: .none),
       MetricColumn(
         name: "activation_distance", header: "act. dist", direction: .lowerIsBetter,
         description:
           "Activation distance (Chundawat et al., AAAI 2023): ‖p_model − p_retrained‖₂ on forget examples, mean over examples and model pairs.",
-        decimals: 4, inTable: false),
+        decimals: 4, table: .none),
     ]
   }
 
@@ -56,23 +55,24 @@ public struct RetrainDistance: PopulationMetric {
     return 0.5 * kl(p, m) + 0.5 * kl(q, m)
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    guard let (u, r, note) = context.comparison(population) else {
-      return AttackReport.missing(columns, "needs models on both sides")
-    }
+  public var inputs: MetricInputs { .logits(.forget, .test) }
+
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    guard let (u, r, note) = input.comparison() else { return missing("needs models on both sides") }
     var sums = [String: [Double]]()
     // Pair model i with retrained model i (the single original with every retrained model).
     let pairs =
       u.models.count == 1
       ? r.models.indices.map { (0, $0) } : (0..<Swift.min(u.models.count, r.models.count)).map { ($0, $0) }
     for (i, j) in pairs {
-      for split in ["forget", "test"] {
-        let q = Signals.probabilities(u.models[i].logits[split]!), p = Signals.probabilities(r.models[j].logits[split]!)
+      for split in [Split.forget, .test] {
+        let q = Softmax.probabilities(try u.models[i].logits(split))
+        let p = Softmax.probabilities(try r.models[j].logits(split))
         guard !p.isEmpty else { continue }
         let n = Double(p.count)
         sums["kl_\(split)", default: []].append(p.indices.reduce(0) { $0 + Self.kl(p[$1], q[$1]) } / n)
         sums["js_\(split)", default: []].append(p.indices.reduce(0) { $0 + Self.js(p[$1], q[$1]) } / n)
-        if split == "forget" {
+        if split == .forget {
           let ad = p.indices.reduce(0.0) { acc, x in
             acc + zip(p[x], q[x]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
           }

@@ -4,7 +4,7 @@ import NumericCore
 
 /// The metric-based attacks of Song & Mittal ("Systematic Evaluation of Privacy
 /// Risks of Machine Learning Models", USENIX Security 2021), with class-dependent
-/// thresholds (spec `attacks-and-metrics.md` §1.2):
+/// thresholds:
 ///
 /// ```
 /// correctness       1[argmax p = y]            (no threshold)
@@ -17,19 +17,21 @@ import NumericCore
 /// Here the thresholds are learned on retain (members) against validation
 /// (non-members), and the attack is scored on forget (members) against test
 /// (non-members): ½(TPR + TNR), per model, mean ± std. The modified entropy is
-/// the paper's formula, not the port in Unlearn-Sparse/SalUn (spec §1.3 quirks).
-public struct SongMittalAttacks: PopulationMetric {
+/// the paper's formula, not the port in Unlearn-Sparse/SalUn (whose `m_entr_comp`
+/// drops the (1 − p_y) factor).
+public struct SongMittalAttacks: Metric {
   public init() {}
 
   static let kinds = ["correctness", "confidence", "entropy", "modified_entropy"]
 
   public var columns: [MetricColumn] {
     Self.kinds.map { k in
-      MetricColumn(
+      let description =
+        "Song & Mittal (USENIX Sec 2021) \(k.replacingOccurrences(of: "_", with: " ")) attack with class "
+        + "thresholds from retain vs validation; balanced accuracy on forget vs test, mean ± std over models."
+      return MetricColumn(
         name: "sm_\(k)", header: k == "modified_entropy" ? "m-entropy MIA" : "\(k) MIA", direction: .closestToRetrain,
-        description:
-          "Song & Mittal (USENIX Sec 2021) \(k.replacingOccurrences(of: "_", with: " ")) attack with class thresholds from retain vs validation; balanced accuracy on forget vs test, mean ± std over models.",
-        inTable: k == "modified_entropy")
+        description: description, table: k == "modified_entropy" ? .main : .none)
     }
   }
 
@@ -69,72 +71,84 @@ public struct SongMittalAttacks: PopulationMetric {
     return best
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    let l = context.labels
-    guard let f = l["forget"], let t = l["test"], let r = l["retain"], let v = l["validation"], !f.isEmpty, !t.isEmpty,
-      !v.isEmpty
-    else {
-      return AttackReport.missing(columns, "needs forget, test, retain and validation examples")
+  public var inputs: MetricInputs { .logits(.forget, .retain, .test, .validation) }
+
+  /// Probabilities and labels of one set of examples.
+  public struct LabeledProbabilities {
+    public var probabilities: [[Double]]
+    public var labels: [Int]
+
+    public init(probabilities: [[Double]], labels: [Int]) {
+      self.probabilities = probabilities
+      self.labels = labels
     }
-    let classes = population.models.first?.logits["test"]?.rowLength ?? 0
-    let retainByClass = (0..<classes).map { c in r.indices.filter { Int(r[$0]) == c } }
-    let validationByClass = (0..<classes).map { c in v.indices.filter { Int(v[$0]) == c } }
-    var perKind = [String: [Double]]()
-    for m in population.models {
-      let pf = Signals.probabilities(m.logits["forget"]!), pt = Signals.probabilities(m.logits["test"]!)
-      let pr = Signals.probabilities(m.logits["retain"]!), pv = Signals.probabilities(m.logits["validation"]!)
-      for kind in Self.kinds {
-        func feats(_ p: [[Double]], _ y: [Int32]) -> [Double] {
-          p.indices.map { Self.feature(kind, p[$0], Int(y[$0])) }
-        }
-        let (ff, ft, fr, fv) = (feats(pf, f), feats(pt, t), feats(pr, r), feats(pv, v))
-        var tau = [Double](repeating: -.infinity, count: classes)
-        if kind == "correctness" {
-          tau = Array(repeating: 1, count: classes)
-        } else {
-          for c in 0..<classes {
-            tau[c] = Self.threshold(
-              members: retainByClass[c].map { fr[$0] }, nonMembers: validationByClass[c].map { fv[$0] })
-          }
-        }
-        let tpr = Double(f.indices.filter { ff[$0] >= tau[Int(f[$0])] }.count) / Double(f.count)
-        let tnr = Double(t.indices.filter { ft[$0] < tau[Int(t[$0])] }.count) / Double(t.count)
-        perKind[kind, default: []].append(0.5 * (tpr + tnr))
+
+    /// The examples at `indices`, in that order.
+    func subset(_ indices: some Sequence<Int>) -> LabeledProbabilities {
+      let i = Array(indices)
+      return LabeledProbabilities(probabilities: i.map { probabilities[$0] }, labels: i.map { labels[$0] })
+    }
+  }
+
+  /// The balanced accuracy ½(TPR + TNR) of each attack (keys `sm_<attack>`): class thresholds
+  /// learned on `calibration` members against non-members, applied to `target` members and non-members.
+  public static func balancedAccuracies(
+    calibration: (members: LabeledProbabilities, nonMembers: LabeledProbabilities),
+    target: (members: LabeledProbabilities, nonMembers: LabeledProbabilities), classes: Int
+  ) -> [String: Double] {
+    var out = [String: Double]()
+    for kind in kinds {
+      func features(_ s: LabeledProbabilities, _ c: Int) -> [Double] {
+        s.labels.indices.filter { s.labels[$0] == c }.map { feature(kind, s.probabilities[$0], c) }
       }
+      let tau = (0..<classes).map { c in
+        kind == "correctness"
+          ? 1 : threshold(members: features(calibration.members, c), nonMembers: features(calibration.nonMembers, c))
+      }
+      func share(_ s: LabeledProbabilities, member: Bool) -> Double {
+        let hits = s.labels.indices.filter {
+          let f = feature(kind, s.probabilities[$0], s.labels[$0]), t = tau[s.labels[$0]]
+          return member ? f >= t : f < t
+        }
+        return Double(hits.count) / Double(Swift.max(s.labels.count, 1))
+      }
+      out["sm_\(kind)"] = 0.5 * (share(target.members, member: true) + share(target.nonMembers, member: false))
     }
-    return Dictionary(
-      uniqueKeysWithValues: Self.kinds.map { ("sm_\($0)", MetricValue(summarising: perKind[$0] ?? [])) })
+    return out
+  }
+
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    let labels = try PerSplit { try input.labels($0).map(Int.init) }
+    guard !labels.forget.isEmpty, !labels.test.isEmpty, !labels.validation.isEmpty else {
+      return missing("needs forget, test, retain and validation examples")
+    }
+    let classes = try input.population.models.first?.logits(.test).rowLength ?? 0
+    var perKind = [String: [Double]]()
+    for m in input.population.models {
+      let sets = try PerSplit { s in
+        LabeledProbabilities(probabilities: Softmax.probabilities(try m.logits(s)), labels: labels[s])
+      }
+      let values = Self.balancedAccuracies(
+        calibration: (sets.retain, sets.validation), target: (sets.forget, sets.test), classes: classes)
+      for (k, v) in values { perKind[k, default: []].append(v) }
+    }
+    return Dictionary(uniqueKeysWithValues: columns.map { ($0.name, MetricValue(summarising: perKind[$0.name] ?? [])) })
   }
 }
 
 extension SongMittalAttacks {
-  /// The four attacks on arbitrary outputs: thresholds learned on half of the
-  /// members and non-members (a seeded split), balanced accuracy on the other half.
+  /// The four attacks on arbitrary outputs (`unlearn score mia`): thresholds learned on a
+  /// seeded half of the members and of the non-members, balanced accuracy on the other halves.
   public static func evaluate(
-    members: [[Double]], memberLabels: [Int], nonMembers: [[Double]], nonMemberLabels: [Int], classes: Int, seed: UInt64
-  ) -> [String: Double] {
+    members: LabeledProbabilities, nonMembers: LabeledProbabilities, classes: Int, seed: UInt64
+  )
+    -> [String: Double]
+  {
     var rng = Xoshiro256StarStar(seed: seed)
-    let pm = rng.permutation(members.count), pn = rng.permutation(nonMembers.count)
-    let (calM, evalM) = (pm.prefix(members.count / 2), pm.dropFirst(members.count / 2))
-    let (calN, evalN) = (pn.prefix(nonMembers.count / 2), pn.dropFirst(nonMembers.count / 2))
-    var out = [String: Double]()
-    for kind in kinds {
-      var tau = [Double](repeating: kind == "correctness" ? 1 : -.infinity, count: classes)
-      if kind != "correctness" {
-        for c in 0..<classes {
-          tau[c] = threshold(
-            members: calM.filter { memberLabels[$0] == c }.map { feature(kind, members[$0], c) },
-            nonMembers: calN.filter { nonMemberLabels[$0] == c }.map { feature(kind, nonMembers[$0], c) })
-        }
-      }
-      let tpr =
-        Double(evalM.filter { feature(kind, members[$0], memberLabels[$0]) >= tau[memberLabels[$0]] }.count)
-        / Double(Swift.max(evalM.count, 1))
-      let tnr =
-        Double(evalN.filter { feature(kind, nonMembers[$0], nonMemberLabels[$0]) < tau[nonMemberLabels[$0]] }.count)
-        / Double(Swift.max(evalN.count, 1))
-      out[kind] = 0.5 * (tpr + tnr)
-    }
-    return out
+    let pm = rng.permutation(members.labels.count), pn = rng.permutation(nonMembers.labels.count)
+    let (m, n) = (members.labels.count / 2, nonMembers.labels.count / 2)
+    return balancedAccuracies(
+      calibration: (members.subset(pm.prefix(m)), nonMembers.subset(pn.prefix(n))),
+      target: (members.subset(pm.dropFirst(m)), nonMembers.subset(pn.dropFirst(n))), classes: classes)
   }
 }

@@ -3,7 +3,7 @@ import Harness
 import NumericCore
 
 /// Weight-space distance to retraining, Thudi et al.'s "verification error"
-/// (EuroS&P 2022; spec `attacks-and-metrics.md` §6.1), normalised:
+/// (EuroS&P 2022), normalised:
 ///
 /// ```
 /// d(θ) = ‖θ − θ_r*‖₂ / ‖θ_original − θ_r*‖₂
@@ -13,7 +13,7 @@ import NumericCore
 /// no movement towards retraining, 0 is the retrained weights. The runner measures
 /// it for every single-network model when the job runs (weights are not stored);
 /// ensembles (SISA) and models retrained from other seeds have none.
-public struct WeightDistance: PopulationMetric {
+public struct WeightDistance: Metric {
   public init() {}
 
   public var columns: [MetricColumn] {
@@ -26,19 +26,16 @@ public struct WeightDistance: PopulationMetric {
     ]
   }
 
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    if population.kind == nil && population.algorithm == "original" {
-      return ["weight_distance": MetricValue(mean: 1, note: "by definition")]
+  public var inputs: MetricInputs { .weightDistances }
+
+  public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    switch input.population.role {
+    case .original: return ["weight_distance": MetricValue(mean: 1, note: "by definition")]
+    case .retrain, .originalSeeds:
+      return missing("trained from other initialisations: the distance is not meaningful")
+    case .ownOriginal, .algorithm:
+      guard let d = input.population.weightDistances else { return missing("ensembles have no single weight vector") }
+      return ["weight_distance": MetricValue(summarising: d)]
     }
-    if context.isReference || population.algorithm == OriginalSeeds.name {
-      return [
-        "weight_distance": MetricValue(
-          mean: nil, note: "trained from other initialisations: the distance is not meaningful")
-      ]
-    }
-    guard let d = population.weightDistances else {
-      return ["weight_distance": MetricValue(mean: nil, note: "ensembles have no single weight vector")]
-    }
-    return ["weight_distance": MetricValue(summarising: d)]
   }
 }

@@ -31,11 +31,14 @@ public struct BadTeacher: UnlearningAlgorithm {
 
   public init(parameters r: ConfigReader) throws {
     retainFraction = try r.double("retain_fraction", default: 0.3)
-    guard retainFraction > 0, retainFraction <= 1 else {
-      throw r.fail("retain_fraction", "must be in (0, 1], got \(retainFraction)")
-    }
     training = try r.training(defaults: Self.defaults)
     try r.finish()
+  }
+
+  public func validate() throws {
+    try check(
+      retainFraction > 0 && retainFraction <= 1, name, "retain_fraction", "must be in (0, 1], got \(retainFraction)")
+    try checkRecipe(training, name)
   }
 
   public var hyperParameters: [String: ConfigValue] {
@@ -43,9 +46,10 @@ public struct BadTeacher: UnlearningAlgorithm {
   }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
-    let bad = try Network(architecture: request.original.architecture, maxBatch: 256)
-    bad.initialize(seed: Seeds.derive(request.seed, "bad-teacher", "init"))
+    let bad = try Network.initialized(
+      request.original.architecture, seed: Seeds.derive(request.seed, "bad-teacher", "init"), batchSize: 256)
     var rng = Xoshiro256StarStar(seed: Seeds.derive(request.seed, "bad-teacher", "subset"))
     let keep = Int((retainFraction * Double(request.retain.count)).rounded())
     let retain = request.retain.subset(rng.permutation(request.retain.count).prefix(keep).sorted())

@@ -106,6 +106,13 @@ public struct ExternalCommand: UnlearningAlgorithm {
     return h
   }
 
+  public func validate() throws {
+    try check(!command.isEmpty, name, "command", "an external algorithm needs a command")
+    if let timeout {
+      try check(timeout > 0 && timeout.isFinite, name, "timeout", "must be a positive number of seconds")
+    }
+  }
+
   /// The time-out of one call: the configured one, else the time budget, else an hour.
   func effectiveTimeout(_ request: UnlearningRequest) -> Double { timeout ?? request.timeBudget ?? 3600 }
 

@@ -30,6 +30,7 @@ public struct Finetune: RecipeAlgorithm {
   public init(training: TrainingConfig = Finetune.defaults) { self.training = training }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     try untilDeadline {
       try Trainer.train(

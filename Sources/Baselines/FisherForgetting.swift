@@ -26,13 +26,17 @@ public struct FisherForgetting: UnlearningAlgorithm {
 
   public init(parameters r: ConfigReader) throws {
     alpha = try r.double("alpha", default: 1e-6)
-    guard alpha >= 0 else { throw r.fail("alpha", "must be ≥ 0, got \(alpha)") }
     try r.finish()
+  }
+
+  public func validate() throws {
+    try check(alpha >= 0 && alpha.isFinite, name, "alpha", "must be a number ≥ 0, got \(alpha)")
   }
 
   public var hyperParameters: [String: ConfigValue] { ["alpha": .double(alpha)] }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try Network(weights: request.original, maxBatch: 256)
     let retain = request.retain
     let c = net.architecture.numClasses

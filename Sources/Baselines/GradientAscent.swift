@@ -26,6 +26,7 @@ public struct GradientAscent: RecipeAlgorithm {
   public init(training: TrainingConfig = GradientAscent.defaults) { self.training = training }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     try untilDeadline {
       try Trainer.train(

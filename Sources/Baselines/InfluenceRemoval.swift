@@ -64,15 +64,19 @@ public struct InfluenceRemoval: UnlearningAlgorithm {
     cgIterations = try r.int("cg_iterations", default: 20, range: 1...100_000)
     noise = try r.double("noise", default: 0)
     solver = try r.string("solver", default: "auto")
-    guard ["auto", "exact", "cg"].contains(solver) else {
-      throw r.fail("solver", "must be auto, exact or cg, got \(solver)")
-    }
     gradient = try r.string("gradient", default: "auto")
-    guard ["auto", "retain", "forget"].contains(gradient) else {
-      throw r.fail("gradient", "must be auto, retain or forget, got \(gradient)")
-    }
-    guard damping >= 0, noise >= 0, (l2 ?? 0) >= 0 else { throw r.fail("damping", "l2, damping and noise must be ≥ 0") }
     try r.finish()
+  }
+
+  public func validate() throws {
+    try check(["auto", "exact", "cg"].contains(solver), name, "solver", "must be auto, exact or cg, got \(solver)")
+    try check(
+      ["auto", "retain", "forget"].contains(gradient), name, "gradient",
+      "must be auto, retain or forget, got \(gradient)")
+    for (key, v) in [("damping", damping), ("noise", noise), ("l2", l2 ?? 0)] {
+      try check(v >= 0 && v.isFinite, name, key, "must be a number ≥ 0, got \(v)")
+    }
+    try check(cgIterations >= 1, name, "cg_iterations", "must be at least 1, got \(cgIterations)")
   }
 
   public var hyperParameters: [String: ConfigValue] {
@@ -86,6 +90,7 @@ public struct InfluenceRemoval: UnlearningAlgorithm {
   }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let lambda = l2 ?? Double(request.training.weightDecay)
     let net = try Network(weights: request.original, maxBatch: 256)
     let theta = net.parameters.array.map(Double.init)
@@ -125,14 +130,7 @@ public struct InfluenceRemoval: UnlearningAlgorithm {
     let e = d + 1
     let logits = net.logits(retain.features)
     // Probabilities per example.
-    var p = [Double](repeating: 0, count: n * c)
-    for i in 0..<n {
-      let row = logits.scalars[(i * c)..<((i + 1) * c)]
-      let m = Double(row.max()!)
-      var s = 0.0
-      for k in 0..<c { s += exp(Double(row[i * c + k]) - m) }
-      for k in 0..<c { p[i * c + k] = exp(Double(row[i * c + k]) - m) / s }
-    }
+    let p = Softmax.probabilities(logits).flatMap { $0 }
     // x̃ = [x, 1] and, per class pair, Σ_i a_i x̃ x̃ᵀ / n with a_i = p_ik(δ_kl − p_il).
     let xt = FloatBuffer(count: n * e), scaled = FloatBuffer(count: n * e), block = FloatBuffer(count: e * e)
     for i in 0..<n {

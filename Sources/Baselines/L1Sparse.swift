@@ -26,14 +26,19 @@ public struct L1Sparse: UnlearningAlgorithm {
 
   public init(parameters r: ConfigReader) throws {
     gamma = try r.double("gamma", default: 5e-4)
-    guard gamma >= 0 else { throw r.fail("gamma", "must be ≥ 0, got \(gamma)") }
     training = try r.training(defaults: Finetune.defaults)
     try r.finish()
+  }
+
+  public func validate() throws {
+    try check(gamma >= 0 && gamma.isFinite, name, "gamma", "must be a number ≥ 0, got \(gamma)")
+    try checkRecipe(training, name)
   }
 
   public var hyperParameters: [String: ConfigValue] { training.configValues.merging(["gamma": .double(gamma)]) { $1 } }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     let epochs = training.epochs
     try untilDeadline {

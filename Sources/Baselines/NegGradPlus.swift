@@ -31,14 +31,19 @@ public struct NegGradPlus: UnlearningAlgorithm {
 
   public init(parameters r: ConfigReader) throws {
     beta = try r.double("beta", default: 0.95)
-    guard (0...1).contains(beta) else { throw r.fail("beta", "must be in [0, 1], got \(beta)") }
     training = try r.training(defaults: Self.defaults)
     try r.finish()
+  }
+
+  public func validate() throws {
+    try check((0...1).contains(beta), name, "beta", "must be in [0, 1], got \(beta)")
+    try checkRecipe(training, name)
   }
 
   public var hyperParameters: [String: ConfigValue] { training.configValues.merging(["beta": .double(beta)]) { $1 } }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     let retain = request.retain, forget = request.forget
     guard retain.count > 0 else { return UnlearnedModel(net.weights) }

@@ -25,6 +25,7 @@ public struct RandomLabels: RecipeAlgorithm {
   public init(training: TrainingConfig = RandomLabels.defaults) { self.training = training }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     let data = randomlyRelabelled(request, seed: Seeds.derive(request.seed, "random-labels", "labels"))
     try untilDeadline {

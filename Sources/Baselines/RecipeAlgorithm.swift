@@ -20,4 +20,7 @@ extension RecipeAlgorithm {
   }
 
   public var hyperParameters: [String: ConfigValue] { training.configValues }
+
+  /// The recipe's keys in range (``TrainingConfig/validate()``).
+  public func validate() throws { try checkRecipe(training, name) }
 }

@@ -28,16 +28,18 @@ public struct Retrain: UnlearningAlgorithm {
 
   public var hyperParameters: [String: ConfigValue] { training?.configValues ?? [:] }
 
+  public func validate() throws { try checkRecipe(training, name) }
+
   /// Fails with ``NetworkError/deadlineExceeded`` when the time budget runs out
   /// (a partly retrained model is not exact unlearning).
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let recipe = training ?? request.training
-    let net = try Network(architecture: request.original.architecture, maxBatch: Swift.max(recipe.batchSize, 256))
-    net.initialize(seed: ScratchSeeds.initialization(request.seed, shard: 0))
-    try Trainer.train(
-      net, on: request.retain, config: recipe, seed: ScratchSeeds.shuffle(request.seed, shard: 0, slice: 0),
-      deadline: request.deadline)
-    var model = UnlearnedModel(net.weights)
+    let weights = try Trainer.fromScratch(
+      request.original.architecture, on: request.retain, config: recipe,
+      initSeed: ScratchSeeds.initialization(request.seed, shard: 0),
+      shuffleSeed: ScratchSeeds.shuffle(request.seed, shard: 0, slice: 0), deadline: request.deadline)
+    var model = UnlearnedModel(weights)
     model.workFraction = 1
     return model
   }

@@ -43,11 +43,16 @@ public struct SCRUB: UnlearningAlgorithm {
     alpha = try r.double("alpha", default: 0.001)
     gamma = try r.double("gamma", default: 0.99)
     maxSteps = try r.int("max_steps", default: 2, range: 0...100_000)
-    guard alpha >= 0, gamma >= 0, alpha + gamma > 0 else {
-      throw r.fail("alpha", "alpha and gamma must be ≥ 0 and not both 0")
-    }
     training = try r.training(defaults: Self.defaults)
     try r.finish()
+  }
+
+  public func validate() throws {
+    try check(alpha >= 0 && alpha.isFinite, name, "alpha", "must be a number ≥ 0, got \(alpha)")
+    try check(gamma >= 0 && gamma.isFinite, name, "gamma", "must be a number ≥ 0, got \(gamma)")
+    try check(alpha + gamma > 0, name, "alpha", "alpha and gamma must not both be 0")
+    try check(maxSteps >= 0, name, "max_steps", "must be ≥ 0, got \(maxSteps)")
+    try checkRecipe(training, name)
   }
 
   public var hyperParameters: [String: ConfigValue] {
@@ -57,6 +62,7 @@ public struct SCRUB: UnlearningAlgorithm {
   }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     let teacherForget = softmaxRows(net.logits(request.forget.features))
     let teacherRetain = softmaxRows(net.logits(request.retain.features))
@@ -97,14 +103,5 @@ public struct SCRUB: UnlearningAlgorithm {
 
 /// Row-wise softmax of `[n, classes]` logits (teacher targets).
 func softmaxRows(_ z: Tensor) -> Tensor {
-  let k = z.rowLength
-  var out = z
-  for i in 0..<z.rows {
-    let row = z.scalars[(i * k)..<((i + 1) * k)]
-    let m = row.max()!
-    var s: Float = 0
-    for v in row { s += expf(v - m) }
-    for c in 0..<k { out.scalars[i * k + c] = expf(row[i * k + c] - m) / s }
-  }
-  return out
+  Tensor(shape: z.shape, scalars: Softmax.probabilities(z).flatMap { $0.map(Float.init) })
 }

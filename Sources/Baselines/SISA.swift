@@ -54,7 +54,7 @@ public struct SISA: UnlearningAlgorithm {
     shards = try r.int("shards", default: 5, range: 1...10_000)
     slices = try r.int("slices", default: 4, range: 1...10_000)
     let agg = try r.string("aggregation", default: "mean")
-    guard let a = UnlearnedModel.Aggregation(rawValue: agg), a != .single else {
+    guard let a = UnlearnedModel.Aggregation(rawValue: agg) else {
       throw r.fail("aggregation", "must be mean or vote, got \(agg)")
     }
     aggregation = a
@@ -88,10 +88,15 @@ public struct SISA: UnlearningAlgorithm {
     return Array(repeating: epochs > 0 ? Swift.max(1, e) : 0, count: slices)
   }
 
+  public func validate() throws {
+    try check(shards >= 1, name, "shards", "must be at least 1, got \(shards)")
+    try check(slices >= 1, name, "slices", "must be at least 1, got \(slices)")
+    try check(aggregation != .single, name, "aggregation", "must be mean or vote, got single")
+    try checkRecipe(training, name)
+  }
+
   func validate(examples n: Int) throws {
-    guard shards >= 1, slices >= 1 else {
-      throw HarnessError("algorithms.sisa", "shards and slices must be at least 1")
-    }
+    try validate()
     guard n >= shards * slices else {
       throw HarnessError(
         "algorithms.sisa",
@@ -113,8 +118,8 @@ public struct SISA: UnlearningAlgorithm {
     let epochs = stageEpochs(recipe.epochs)
     var checkpoints = [[ModelWeights]](), members = [ModelWeights]()
     for k in 0..<shards {
-      let net = try Network(architecture: request.architecture, maxBatch: Swift.max(recipe.batchSize, 256))
-      net.initialize(seed: ScratchSeeds.initialization(request.seed, shard: k))
+      let net = try Network.initialized(
+        request.architecture, seed: ScratchSeeds.initialization(request.seed, shard: k), batchSize: recipe.batchSize)
       var saved = [ModelWeights]()
       for r in 0..<slices {
         saved.append(net.weights)
@@ -132,6 +137,7 @@ public struct SISA: UnlearningAlgorithm {
 
   /// Fails with ``NetworkError/deadlineExceeded`` when the time budget runs out.
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     guard let state = request.own?.state as? State else {
       throw HarnessError("sisa", "needs the original it trained itself (the runner calls trainOriginal first)")
     }

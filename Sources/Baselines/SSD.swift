@@ -32,8 +32,13 @@ public struct SSD: UnlearningAlgorithm {
     alpha = try r.double("alpha", default: 10)
     lambda = try r.double("lambda", default: 1)
     batchSize = try r.int("batch_size", default: 64, range: 1...65_536)
-    guard alpha > 0, lambda > 0 else { throw r.fail("alpha", "alpha and lambda must be > 0") }
     try r.finish()
+  }
+
+  public func validate() throws {
+    try check(alpha > 0 && alpha.isFinite, name, "alpha", "must be a number > 0, got \(alpha)")
+    try check(lambda > 0 && lambda.isFinite, name, "lambda", "must be a number > 0, got \(lambda)")
+    try check((1...65_536).contains(batchSize), name, "batch_size", "must be in 1...65536, got \(batchSize)")
   }
 
   public var hyperParameters: [String: ConfigValue] {
@@ -57,6 +62,7 @@ public struct SSD: UnlearningAlgorithm {
   }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try Network(weights: request.original, maxBatch: Swift.max(batchSize, 256))
     let full = importance(
       net, request.retain.appending(request.forget), seed: Seeds.derive(request.seed, "ssd", "train"))

@@ -25,9 +25,13 @@ public struct SalUn: UnlearningAlgorithm {
 
   public init(parameters r: ConfigReader) throws {
     maskRatio = try r.double("mask_ratio", default: 0.5)
-    guard maskRatio > 0, maskRatio <= 1 else { throw r.fail("mask_ratio", "must be in (0, 1], got \(maskRatio)") }
     training = try r.training(defaults: RandomLabels.defaults)
     try r.finish()
+  }
+
+  public func validate() throws {
+    try check(maskRatio > 0 && maskRatio <= 1, name, "mask_ratio", "must be in (0, 1], got \(maskRatio)")
+    try checkRecipe(training, name)
   }
 
   public var hyperParameters: [String: ConfigValue] {
@@ -44,6 +48,7 @@ public struct SalUn: UnlearningAlgorithm {
   }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
+    try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     let mask = saliencyMask(net, forget: request.forget)
     let data = randomlyRelabelled(request, seed: Seeds.derive(request.seed, "salun", "labels"))

@@ -25,3 +25,13 @@ func untilDeadline(_ body: () throws -> Void) throws {
 func makeNetwork(_ weights: ModelWeights, batchSize: Int) throws -> Network {
   try Network(weights: weights, maxBatch: Swift.max(batchSize, 256))
 }
+
+/// Throws an error naming `algorithms.<algorithm>.<key>` unless `valid`.
+func check(_ valid: Bool, _ algorithm: String, _ key: String, _ why: @autoclosure () -> String) throws {
+  guard valid else { throw HarnessError("algorithms.\(algorithm).\(key)", why()) }
+}
+
+/// Validates an algorithm's training recipe, naming `algorithms.<algorithm>` in the error.
+func checkRecipe(_ training: TrainingConfig?, _ algorithm: String) throws {
+  do { try training?.validate() } catch { throw HarnessError("algorithms.\(algorithm)", "\(error)") }
+}

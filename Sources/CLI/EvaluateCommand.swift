@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Harness
 import NumericCore
+import Reports
+import UnlearnKit
 
 /// `unlearn evaluate`: the whole evaluation, from PNGs to the result table.
 struct Evaluate: ParsableCommand {
@@ -66,9 +68,7 @@ struct Evaluate: ParsableCommand {
         spec.evaluation.algorithms = algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
           .filter { !$0.isEmpty }
       }
-      let log: @Sendable (String) -> Void = { [quiet] line in
-        if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
-      }
+      let log = logger(quiet: quiet)
       var assigned: ShardSpec? = nil
       if let shard {
         guard shards == nil else { throw HarnessError("--shards", "give either --shard i/n or --shards n, not both") }
@@ -80,11 +80,8 @@ struct Evaluate: ParsableCommand {
       if let assigned, assigned.count == 1 { log("one shard of one: running every job; unlearn merge still joins it") }
       let folder =
         out ?? (assigned.map { "results/\(spec.name).shard-\($0.index)-of-\($0.count)" } ?? "results/\(spec.name)")
-      EvaluationSession.handleInterrupts()
-      if let report = try EvaluationSession.run(spec, out: folder, file: file, shard: assigned, quiet: quiet, log: log)
-      {
-        print(report.markdown, terminator: "")
-      }
+      let options = evaluationOptions(out: folder, file: file, shard: assigned, quiet: quiet)
+      if let report = try Evaluation.run(spec, options) { print(report.markdown, terminator: "") }
     }
   }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Harness
 import NumericCore
+import Reports
+import UnlearnKit
 
 /// `unlearn leaderboard RUN...`: ranks algorithms across finished runs.
 struct LeaderboardCommand: ParsableCommand {
@@ -15,7 +17,7 @@ struct LeaderboardCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("Run folders written by unlearn evaluate.", valueName: "run"))
   var runs: [String]
 
-  @Option(help: ArgumentHelp("The metric to rank by (a column name of results.json).", valueName: "metric"))
+  @Option(help: ArgumentHelp("The column to rank by (any column name of results.json).", valueName: "column"))
   var by: String = "challenge_score"
 
   @Option(help: ArgumentHelp("Output folder.", valueName: "dir"))
@@ -34,20 +36,9 @@ struct LeaderboardCommand: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      guard let metric = Registry.metrics.first(where: { $0.columns.contains { $0.name == by } }) else {
-        throw HarnessError(
-          "--by \(by)",
-          "unknown metric; known: \(Registry.metrics.flatMap { $0.columns.map(\.name) }.joined(separator: ", "))")
-      }
-      let data = try runs.map { try Leaderboard.load(URL(fileURLWithPath: $0)) }
-      let board = try Leaderboard.make(
-        runs: data, metric: metric, column: by, replicates: bootstrap, seed: seed, workers: WorkerPool.availableCores)
-      let dir = URL(fileURLWithPath: out)
-      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-      try writeAtomically(Data(board.markdown.utf8), to: dir.appendingPathComponent("leaderboard.md"))
-      try writeAtomically(Data(board.csv.utf8), to: dir.appendingPathComponent("leaderboard.csv"))
-      try writeAtomically(Data(board.latex.utf8), to: dir.appendingPathComponent("leaderboard.tex"))
-      try writeAtomically(Data(board.html.utf8), to: dir.appendingPathComponent("leaderboard.html"))
+      let board = try Evaluation.leaderboard(
+        runs.map { URL(fileURLWithPath: $0) }, by: by, replicates: bootstrap, seed: seed)
+      try board.write(to: URL(fileURLWithPath: out))
       print(board.markdown, terminator: "")
     }
   }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
-import NumericCore
+import UnlearnKit
 
 /// `unlearn rerun RUN --verify`: replays a run from its manifest and compares every output.
 struct Rerun: ParsableCommand {
@@ -30,30 +30,9 @@ struct Rerun: ParsableCommand {
   func run() throws {
     try reportingErrors {
       let source = URL(fileURLWithPath: folder)
-      let manifest = try RunManifest.read(source.appendingPathComponent("manifest.json"))
       let target = out ?? source.standardizedFileURL.path + ".rerun"
-      guard !FileManager.default.fileExists(atPath: target) else {
-        throw HarnessError(target, "already exists; a replay needs a fresh folder (delete it or pass --out)")
-      }
-      let spec = try ExperimentSpec.load(
-        yaml: manifest.config, file: source.appendingPathComponent("manifest.json").path)
-      let log: @Sendable (String) -> Void = { [quiet] line in
-        if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
-      }
-      EvaluationSession.handleInterrupts()
-      _ = try EvaluationSession.run(spec, out: target, file: "manifest.json", quiet: quiet, log: log)
+      let rows = try Evaluation.replay(source, evaluationOptions(out: target, file: "manifest.json", quiet: quiet))
       guard verify else { return }
-      let replay = try RunManifest.read(URL(fileURLWithPath: target).appendingPathComponent("manifest.json"))
-      var rows = manifest.compare(with: replay)
-      // The run's own files must still match its manifest (nothing edited after the fact).
-      for (file, hash) in manifest.files.sorted(by: { $0.key < $1.key }) {
-        let url = source.appendingPathComponent(file)
-        let stored = (try? SHA256.hex(fileAt: url)) ?? "missing"
-        if stored != hash {
-          rows.append(
-            (file, stored == "missing" ? "missing in the run folder" : "stored file differs from the manifest"))
-        }
-      }
       if !quiet { for r in rows { print("\(r.status)\t\(r.file)") } }
       let bad = rows.filter { $0.status != "identical" }
       print(

@@ -33,67 +33,77 @@ struct ScoreMIA: ParsableCommand {
   struct Output: Encodable {
     var members: Int
     var nonMembers: Int
-    var lossThreshold: [String: Double]
-    var tprAtFPR: [String: RateAtFPR]
-    var kitMIA: Double?
-    var songMittal: [String: Double]?
+    /// By column name, as in `results.json`.
+    var metrics: [String: MetricValue]
+
     enum CodingKeys: String, CodingKey {
-      case members
+      case members, metrics
       case nonMembers = "non_members"
-      case lossThreshold = "loss_threshold"
-      case tprAtFPR = "loss_threshold_tpr_at_fpr"
-      case kitMIA = "kit_mia"
-      case songMittal = "song_mittal"
     }
   }
 
   func run() throws {
     try reportingErrors {
       let m = try load(members), n = try load(nonmembers)
+      let both = "\(members), \(nonmembers)"
       guard m.shape.count == n.shape.count, m.shape.count == 1 || m.shape.count == 2 else {
         throw HarnessError(
-          "\(members), \(nonmembers)",
-          "expected both as losses [n] or both as logits [n, classes], got \(m.shape) and \(n.shape)")
+          both, "expected both as losses [n] or both as logits [n, classes], got \(m.shape) and \(n.shape)")
       }
-      var lossM: [Double], lossN: [Double]
-      var song: [String: Double]?
+      var metrics = [String: MetricValue]()
+      let lossM: [Double], lossN: [Double]
       if m.shape.count == 2 {
-        guard m.shape[1] == n.shape[1], m.shape[1] >= 2 else {
-          throw HarnessError(
-            "\(members), \(nonmembers)",
-            "logits must have the same number (≥ 2) of classes, got \(m.shape[1]) and \(n.shape[1])")
-        }
-        guard let ml = memberLabels, let nl = nonmemberLabels else {
-          throw HarnessError("--member-labels, --nonmember-labels", "logits need the labels of both sets")
-        }
-        let k = m.shape[1]
-        let ym = try labels(ml, count: m.shape[0], classes: k), yn = try labels(nl, count: n.shape[0], classes: k)
-        let pm = probabilities(m), pn = probabilities(n)
-        lossM = pm.indices.map { -log(Swift.max(pm[$0][ym[$0]], 1e-300)) }
-        lossN = pn.indices.map { -log(Swift.max(pn[$0][yn[$0]], 1e-300)) }
-        song = SongMittalAttacks.evaluate(
-          members: pm, memberLabels: ym, nonMembers: pn, nonMemberLabels: yn, classes: k, seed: seed)
+        let (pm, pn) = try logits(m, n)
+        lossM = pm.losses
+        lossN = pn.losses
+        let sm = SongMittalAttacks.evaluate(
+          members: pm.probabilities, nonMembers: pn.probabilities, classes: m.shape[1], seed: seed)
+        for (k, v) in sm { metrics[k] = MetricValue(mean: v) }
       } else {
         lossM = m.doubles
         lossN = n.doubles
       }
-      guard !lossM.isEmpty, !lossN.isEmpty else {
-        throw HarnessError("\(members), \(nonmembers)", "both sets need at least one example")
+      guard !lossM.isEmpty, !lossN.isEmpty else { throw HarnessError(both, "both sets need at least one example") }
+      guard (lossM + lossN).allSatisfy(\.isFinite) else { throw HarnessError(both, "losses must be finite") }
+      metrics.merge(LossThresholdAttack.values(memberLosses: lossM, nonMemberLosses: lossN) ?? [:]) { $1 }
+      do {
+        metrics["kit_mia"] = MetricValue(mean: try KitMIA.accuracy(forgetLosses: lossM, testLosses: lossN, seed: seed))
+      } catch {
+        metrics["kit_mia"] = MetricValue(mean: nil, note: "\(error)")
       }
-      guard (lossM + lossN).allSatisfy(\.isFinite) else {
-        throw HarnessError("\(members), \(nonmembers)", "losses must be finite")
-      }
-      let roc = ROC(positives: lossM.map { -$0 }, negatives: lossN.map { -$0 })
-      let kit = try? KitMIA.accuracy(forgetLosses: lossM, testLosses: lossN, seed: seed)
-      var rates = [String: RateAtFPR]()
-      for a in [0.001, 0.01, 0.05] { rates["\(a)"] = roc.tpr(atFPR: a) }
-      let out = Output(
-        members: lossM.count, nonMembers: lossN.count,
-        lossThreshold: ["auc": roc.auc, "best_balanced_accuracy": roc.bestBalancedAccuracy],
-        tprAtFPR: rates, kitMIA: kit, songMittal: song)
-      let enc = JSONEncoder()
-      enc.outputFormatting = [.sortedKeys]
-      print(String(decoding: try enc.encode(out), as: UTF8.self))
+      try printJSON(Output(members: lossM.count, nonMembers: lossN.count, metrics: metrics))
+    }
+  }
+
+  /// Losses and probabilities of member and non-member logits (the harness's one softmax).
+  func logits(_ m: NPYArray, _ n: NPYArray) throws -> (Outputs, Outputs) {
+    guard m.shape[1] == n.shape[1], m.shape[1] >= 2 else {
+      throw HarnessError(
+        "\(members), \(nonmembers)",
+        "logits must have the same number (≥ 2) of classes, got \(m.shape[1]) and \(n.shape[1])")
+    }
+    guard let ml = memberLabels, let nl = nonmemberLabels else {
+      throw HarnessError("--member-labels, --nonmember-labels", "logits need the labels of both sets")
+    }
+    let k = m.shape[1]
+    return (
+      try Outputs(m, labels: labels(ml, count: m.shape[0], classes: k)),
+      try Outputs(n, labels: labels(nl, count: n.shape[0], classes: k))
+    )
+  }
+
+  /// One set's logits as per-example losses and labelled probabilities.
+  struct Outputs {
+    var losses: [Double]
+    var probabilities: SongMittalAttacks.LabeledProbabilities
+
+    init(_ a: NPYArray, labels: [Int]) {
+      let (rows, k) = (a.shape[0], a.shape[1])
+      let v = a.doubles
+      let logits = (0..<rows).map { i in v[(i * k)..<((i + 1) * k)] }
+      losses = logits.indices.map { -Softmax.logProbability(logits[$0], label: labels[$0]) }
+      probabilities = SongMittalAttacks.LabeledProbabilities(
+        probabilities: logits.map { Softmax.probabilities($0) }, labels: labels)
     }
   }
 
@@ -120,15 +130,4 @@ struct ScoreMIA: ParsableCommand {
     return y
   }
 
-  func probabilities(_ a: NPYArray) -> [[Double]] {
-    let (n, k) = (a.shape[0], a.shape[1])
-    let v = a.doubles
-    return (0..<n).map { i in
-      let row = Array(v[(i * k)..<((i + 1) * k)])
-      let mx = row.max()!
-      let e = row.map { exp($0 - mx) }
-      let s = e.reduce(0, +)
-      return e.map { $0 / s }
-    }
-  }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import UnlearnKit
 
 /// The `unlearn` command: the root only declares subcommands.
 struct Unlearn: ParsableCommand {
@@ -13,9 +14,6 @@ struct Unlearn: ParsableCommand {
       DatasetCommand.self,
     ])
 }
-
-/// The harness version written into every output.
-let toolVersion = "0.1.0"
 
 /// The `unlearn` command line as a library, so that a participant's package can run
 /// every `unlearn` command with its own algorithms registered, without forking the harness:
@@ -48,23 +46,21 @@ public enum UnlearnCLI {
   /// The harness version written into every output.
   public static var version: String { toolVersion }
 
-  /// Registers `algorithms` next to the built-in ones (for ``main(registering:arguments:)``
-  /// or tests). A name that is already taken is a programming error.
-  public static func register(_ algorithms: [Registration]) {
-    Registry.extra.withLock { extra in
-      for a in algorithms {
-        precondition(
-          !Registry.algorithms.contains { $0.name == a.name } && !extra.contains { $0.name == a.name },
-          "UnlearnCLI.register: an algorithm named \(a.name) is already registered")
-        extra.append((a.name, a.make))
-      }
+  /// Registers `algorithms` and `metrics` next to the built-in ones (for
+  /// ``main(registering:metrics:arguments:)`` or tests). A name that is already taken is a
+  /// programming error.
+  public static func register(_ algorithms: [Registration], metrics: [any Metric] = []) {
+    do { try Registry.register(algorithms: algorithms.map { ($0.name, $0.make) }, metrics: metrics) } catch {
+      preconditionFailure("UnlearnCLI.register: \(error)")
     }
   }
 
   /// Parses `arguments` (default: the process's) and runs the `unlearn` command with
   /// `algorithms` registered; exits the process when done.
-  public static func main(registering algorithms: [Registration] = [], arguments: [String]? = nil) -> Never {
-    register(algorithms)
+  public static func main(
+    registering algorithms: [Registration] = [], metrics: [any Metric] = [], arguments: [String]? = nil
+  ) -> Never {
+    register(algorithms, metrics: metrics)
     Unlearn.main(arguments)
     exit(0)
   }

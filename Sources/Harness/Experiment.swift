@@ -32,12 +32,10 @@ public struct PreparedExperiment: Sendable {
   /// Trains the original model on the training split (seed derived from the
   /// experiment seed and `index`, so several originals can be trained).
   public func trainOriginal(index: Int = 0, observer: Trainer.Observer? = nil) throws -> ModelWeights {
-    let net = try Network(architecture: architecture, maxBatch: Swift.max(spec.training.batchSize, 256))
-    net.initialize(seed: Seeds.derive(spec.seed, "original", "init", String(index)))
-    try Trainer.train(
-      net, on: examples(splits.train), config: spec.training,
-      seed: Seeds.derive(spec.seed, "original", "shuffle", String(index)), observer: observer)
-    return net.weights
+    try Trainer.fromScratch(
+      architecture, on: examples(splits.train), config: spec.training,
+      initSeed: Seeds.derive(spec.seed, "original", "init", String(index)),
+      shuffleSeed: Seeds.derive(spec.seed, "original", "shuffle", String(index)), observer: observer)
   }
 
   /// Accuracy of `weights` on every named split.

@@ -136,10 +136,7 @@ public struct UnlearnedModel: Sendable, Equatable {
         let row = z.scalars[(i * k)..<((i + 1) * k)]
         switch aggregation {
         case .mean:
-          let m = row.max()!
-          var s = 0.0
-          for v in row { s += exp(Double(v - m)) }
-          for c in 0..<k { agg[i * k + c] += exp(Double(row[i * k + c] - m)) / s }
+          for (c, p) in Softmax.probabilities(row).enumerated() { agg[i * k + c] += p }
         default:
           var best = 0
           for c in 1..<k where row[i * k + c] > row[i * k + best] { best = c }
@@ -172,11 +169,16 @@ public protocol UnlearningAlgorithm: Sendable {
   /// Trains the algorithm's own original model, for methods that own how it is
   /// trained (SISA). The default, nil, means the harness's standard training.
   func trainOriginal(_ request: OriginalTrainingRequest) throws -> TrainedOriginal?
+  /// Checks the hyper-parameters, throwing an error that names the bad one. The runner
+  /// calls it for every algorithm before any job runs, however the algorithm was
+  /// constructed; `unlearn` calls it too, so a direct call never traps on a bad value.
+  func validate() throws
   /// Returns the unlearned model (same architecture as `request.original`).
   func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel
 }
 
 extension UnlearningAlgorithm {
   public var hyperParameters: [String: ConfigValue] { [:] }
+  public func validate() throws {}
   public func trainOriginal(_ request: OriginalTrainingRequest) throws -> TrainedOriginal? { nil }
 }

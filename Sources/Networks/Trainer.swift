@@ -151,3 +151,29 @@ public enum Trainer {
     return last
   }
 }
+
+extension Trainer {
+  /// Trains a new network from scratch: parameters initialised from `initSeed`
+  /// (``Network/initialize(seed:)``), then ``train(_:on:config:seed:optimizer:ascend:softTargets:transform:deadline:observer:)``
+  /// on `examples` shuffled by `shuffleSeed`. Every "train a model on these examples
+  /// with this seed" in the harness (the original, the retrained references, the
+  /// original-seeds, shadow runs) is this function, so the same seeds give the same bits.
+  public static func fromScratch(
+    _ architecture: Architecture, on examples: LabeledExamples, config: TrainingConfig, initSeed: UInt64,
+    shuffleSeed: UInt64, deadline: Deadline? = nil, observer: Observer? = nil
+  ) throws -> ModelWeights {
+    let net = try Network.initialized(architecture, seed: initSeed, batchSize: config.batchSize)
+    try train(net, on: examples, config: config, seed: shuffleSeed, deadline: deadline, observer: observer)
+    return net.weights
+  }
+}
+
+extension Network {
+  /// A network of `architecture` with parameters initialised from `seed`, sized for
+  /// batches of `batchSize` (and for inference in batches of 256).
+  public static func initialized(_ architecture: Architecture, seed: UInt64, batchSize: Int) throws -> Network {
+    let net = try Network(architecture: architecture, maxBatch: Swift.max(batchSize, 256))
+    net.initialize(seed: seed)
+    return net
+  }
+}

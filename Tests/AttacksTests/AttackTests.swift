@@ -64,7 +64,7 @@ enum Synthetic {
   /// One model: forget examples at `phi`, the other splits (non-members for every model) at `population`.
   static func model(_ phi: [Double], population: [Double]) -> ModelOutputs {
     let z = tensor(population)
-    return ModelOutputs(logits: ["forget": tensor(phi), "test": z, "retain": z, "validation": z])
+    return ModelOutputs(PerSplit(forget: tensor(phi), retain: z, test: z, validation: z))
   }
 
   /// K models: forget example x at μ_x (+ shift) plus unit noise; the population split unshifted.
@@ -72,18 +72,22 @@ enum Synthetic {
     -> Population
   {
     Population(
-      algorithm: name, kind: .approximate,
+      role: Role(rowName: name), kind: .approximate,
       models: (0..<k).map { _ in
         model(means.map { $0 + shift + rng.nextGaussian() }, population: means.map { $0 + rng.nextGaussian() })
-      }, seconds: nil)
+      })
   }
 
-  static func context(retrained: Population, originals: Population?, n: Int, isReference: Bool = false) -> MetricContext
+  /// What a metric gets to score `population` (every split's labels: class 1).
+  static func input(_ population: Population, retrained: Population, originals: Population? = nil, n: Int)
+    -> MetricInput
   {
     let labels = [Int32](repeating: 1, count: n)
-    return MetricContext(
-      labels: ["forget": labels, "test": labels, "retain": labels, "validation": labels], retrained: retrained,
-      isReference: isReference, seed: 1, workers: 2, originals: originals)
+    var input = MetricInput(
+      population: population, retrained: retrained, originals: originals,
+      labels: PerSplit(forget: labels, retain: labels, test: labels, validation: labels), seed: 1, workers: 2)
+    input.shadowRuns = population.shadowRuns["ulira"]
+    return input
   }
 }
 
@@ -96,22 +100,21 @@ enum Synthetic {
     let originals = Synthetic.population("original-seeds", models: 16, means: means, shift: 3, rng: &rng)
     let leaky = Synthetic.population("leaky", models: 16, means: means, shift: 3, rng: &rng)
     let clean = Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng)
-    let ctx = Synthetic.context(retrained: retrained, originals: originals, n: n)
+    func input(_ p: Population) -> MetricInput { Synthetic.input(p, retrained: retrained, originals: originals, n: n) }
     // Two unit Gaussians 3 apart: the optimal AUC is Φ(3/√2) ≈ 0.983.
     let optimal = 0.5 * erfc(-(3 / 2.0.squareRoot()) / 2.0.squareRoot())
-    let l = try LiRAAttack().evaluate(leaky, context: ctx)
+    let l = try LiRAAttack().evaluate(input(leaky))
     for v in ["lira_offline", "lira_offline_pe", "lira_online", "lira_online_pe"] {
       let auc = try #require(l["\(v)_auc"]?.mean)
       #expect(abs(auc - 0.983) < 0.02, "\(v): \(auc) vs \(optimal)")
     }
-    let c = try LiRAAttack().evaluate(clean, context: ctx)
+    let c = try LiRAAttack().evaluate(input(clean))
     for v in ["lira_offline", "lira_online"] {
       let auc = try #require(c["\(v)_auc"]?.mean)
       #expect(abs(auc - 0.5) < 0.03, "\(v): \(auc)")
     }
     // The retrained population against itself sits at chance.
-    let r = try LiRAAttack().evaluate(
-      retrained, context: Synthetic.context(retrained: retrained, originals: originals, n: n, isReference: true))
+    let r = try LiRAAttack().evaluate(input(retrained))
     #expect(abs(r["lira_online_auc"]!.mean! - 0.5) < 0.04)
     // TPR at 1 % FPR comes with a Clopper–Pearson interval around it.
     let tpr = try #require(l["lira_online_tpr_at_1pct_fpr"])
@@ -124,11 +127,11 @@ enum Synthetic {
     let means = (0..<n).map { _ in rng.nextGaussian() }
     let retrained = Synthetic.population("retrain", models: 32, means: means, shift: 0, rng: &rng)
     let originals = Synthetic.population("original-seeds", models: 8, means: means, shift: 2, rng: &rng)
-    let ctx = Synthetic.context(retrained: retrained, originals: originals, n: n)
+    func input(_ p: Population) -> MetricInput { Synthetic.input(p, retrained: retrained, originals: originals, n: n) }
     let leaky = try RMIAAttack().evaluate(
-      Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng), context: ctx)
+      input(Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng)))
     let clean = try RMIAAttack().evaluate(
-      Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng), context: ctx)
+      input(Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng)))
     #expect(leaky["rmia_offline_auc"]!.mean! > 0.8 && leaky["rmia_online_auc"]!.mean! > 0.8)
     #expect(abs(clean["rmia_offline_auc"]!.mean! - 0.5) < 0.04)
   }
@@ -157,36 +160,35 @@ enum Synthetic {
       RetrainDistance.js([1, 0], [0, 1]) <= log(2) + 1e-9 && RetrainDistance.js([1, 0], [0, 1]) > log(2) - 1e-6)
   }
 
-  @Test func miaEfficacy_countsForgetExamplesCalledNonMembers() {
+  @Test func miaEfficacy_countsForgetExamplesCalledNonMembers() throws {
     // Retain (members) confident at 0.99, test (non-members) at 0.6: forget at 0.98 looks like a
     // member (efficacy 0), forget at 0.55 like a non-member (efficacy 1).
     func z(_ p: Double, _ n: Int) -> Tensor {
       Tensor(shape: [n, 2], scalars: (0..<n).flatMap { _ in [Float(0), Float(log(p / (1 - p)))] })
     }
     let y = [Int32](repeating: 1, count: 40)
-    #expect(
-      MIAEfficacy.efficacy(
-        retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.98, 40), forgetLabels: y)
-        == 0)
-    #expect(
-      MIAEfficacy.efficacy(
-        retain: z(0.99, 40), retainLabels: y, test: z(0.6, 40), testLabels: y, forget: z(0.55, 40), forgetLabels: y)
-        == 1)
+    let labels = PerSplit(forget: y, retain: y, test: y, validation: y)
+    func model(forget p: Double) -> ModelOutputs {
+      ModelOutputs(PerSplit(forget: z(p, 40), retain: z(0.99, 40), test: z(0.6, 40), validation: z(0.6, 40)))
+    }
+    let member = try MIAEfficacy.efficacy(model(forget: 0.98), labels: labels)
+    let nonMember = try MIAEfficacy.efficacy(model(forget: 0.55), labels: labels)
+    #expect(member == 0 && nonMember == 1)
   }
 }
 
 @Suite struct ULiRATests {
   @Test func inclusion_isBalanced() {
-    let m = ULiRAShadows.inclusion(shadows: 8, candidates: 50, seed: 3)
+    let m = ULiRAShadowRuns.inclusion(shadows: 8, candidates: 50, seed: 3)
     for x in 0..<50 { #expect(m.filter { $0[x] }.count == 4) }
-    #expect(m == ULiRAShadows.inclusion(shadows: 8, candidates: 50, seed: 3))
+    #expect(m == ULiRAShadowRuns.inclusion(shadows: 8, candidates: 50, seed: 3))
   }
 
   @Test func ulira_seesAnUnlearnedShift_andNothingWithout() throws {
     var rng = Xoshiro256StarStar(seed: 9)
     let n = 200, s = 16
     let means = (0..<n).map { _ in 2 * rng.nextGaussian() }
-    let inclusion = ULiRAShadows.inclusion(shadows: s, candidates: n, seed: 1)
+    let inclusion = ULiRAShadowRuns.inclusion(shadows: s, candidates: n, seed: 1)
     // Shadow runs: a candidate that was trained on, then unlearned, keeps a shift of 2.
     let shadows = (0..<s).map { k in
       Synthetic.model(
@@ -195,12 +197,14 @@ enum Synthetic {
     let retrained = Synthetic.population("retrain", models: 16, means: means, shift: 0, rng: &rng)
     var leaky = Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng)
     var clean = Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng)
-    leaky.shadows = shadows
-    leaky.shadowInclusion = inclusion
-    clean.shadows = shadows
-    clean.shadowInclusion = inclusion
-    let ctx = Synthetic.context(retrained: retrained, originals: nil, n: n)
-    #expect(try ULiRAAttack().evaluate(leaky, context: ctx)["ulira_auc"]!.mean! > 0.85)
-    #expect(abs(try ULiRAAttack().evaluate(clean, context: ctx)["ulira_auc"]!.mean! - 0.5) < 0.04)
+    leaky.shadowRuns["ulira"] = shadows
+    clean.shadowRuns["ulira"] = shadows
+    func input(_ p: Population) -> MetricInput {
+      var i = Synthetic.input(p, retrained: retrained, n: n)
+      i.experimentSeed = 1
+      return i
+    }
+    #expect(try ULiRAAttack().evaluate(input(leaky))["ulira_auc"]!.mean! > 0.85)
+    #expect(abs(try ULiRAAttack().evaluate(input(clean))["ulira_auc"]!.mean! - 0.5) < 0.04)
   }
 }

@@ -230,7 +230,8 @@ enum Small {
     #expect(throws: HarnessError.self) {
       try SISA(
         parameters: HyperParameters(["aggregation": .string("single")]).reader(algorithm: "sisa"),
-        experimentTraining: spec.training)
+        experimentTraining: spec.training
+      ).validate()
     }
   }
 }

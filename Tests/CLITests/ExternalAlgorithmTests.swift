@@ -7,6 +7,7 @@ import Testing
 @testable import Baselines
 @testable import Harness
 @testable import UnlearnCLI
+@testable import UnlearnKit
 
 /// The external-algorithm protocol: the shipped NumPy example end to end, and every
 /// way a command can fail giving a failed row with its reason.
@@ -130,19 +131,18 @@ import Testing
       ("header", [py, "header"], nil, "exceeds the 100000000-byte limit"),
       ("no-such-command", ["/nonexistent/unlearn-me"], nil, "not an executable file"),
     ]
-    var spec = QuickRun.spec
-    spec.evaluation.referenceOriginals = 0
+    let spec = TestSupport.quickSpec(models: 2, referenceOriginals: 0)
     let algos: [any UnlearningAlgorithm] =
       [try Registry.algorithm("retrain", spec: spec, file: "t")]
       + cases.map { ExternalCommand(name: $0.name, command: $0.command, timeout: $0.timeout) }
     let runner = EvaluationRunner(
       experiment: try PreparedExperiment(spec: spec), algorithms: algos, models: 2, workers: 2,
-      folder: RunFolder(dir.appendingPathComponent("run")))
+      store: RunStore(dir.appendingPathComponent("run")))
     let start = Date()
     let outcome = try runner.run()
     #expect(Date().timeIntervalSince(start) < 40, "the hanging command was not killed at its time-out")
     let report = try EvaluationReport.make(
-      outcome: outcome, runner: runner, metrics: Registry.metrics, toolVersion: "test")
+      outcome: outcome, runner: runner, scorer: Scorer(metrics: Registry.metrics), toolVersion: "test")
     for c in cases {
       let failures = outcome.failures.filter { $0.algorithm == c.name }
       let row = try #require(report.rows.first { $0.algorithm == c.name })

@@ -1,16 +1,18 @@
 import Foundation
 import NumericCore
 
-/// Ranks algorithms across one or many finished runs by one metric, with
-/// bootstrap 95 % intervals over seeds and a rank-stability column.
+/// Ranks algorithms across one or many finished runs by one column, with bootstrap
+/// 95 % intervals over seeds and a rank-stability column.
 ///
-/// The value of an algorithm is the mean over runs of its metric in round 1 of
-/// each run. A bootstrap replicate resamples, in every run, the algorithm's models
-/// and the retrained models with replacement, recomputes the metric from the
-/// stored logits, and re-ranks; the interval is the 2.5–97.5 % percentile range
-/// and the stability the share of replicates in which the algorithm keeps its rank.
-/// References (original, retrain, original-seeds, owned originals) are listed but
-/// not ranked.
+/// The value of an algorithm is the mean over runs of its column in round 1 of each
+/// run (the metric recomputed from the stored outputs, with the run's own metric
+/// seed, so it equals `results.json`). A bootstrap replicate resamples, in every run,
+/// the models of every population with replacement (the same draws in every deletion
+/// round), recomputes the metric, and re-ranks; the interval is the 2.5–97.5 %
+/// percentile range and the stability the share of replicates in which the algorithm
+/// keeps its rank. References (original, retrain, original-seeds, own originals) are
+/// listed but not ranked. An algorithm with failed jobs is ranked on the models that
+/// finished, and its row says how many did not.
 public struct Leaderboard: Sendable {
   public struct Row: Sendable, Codable {
     public var algorithm: String
@@ -19,120 +21,73 @@ public struct Leaderboard: Sendable {
     public var interval: [Double]
     public var rankStability: Double?
     public var runs: Int
+    /// Models scored and models asked for, over all runs.
+    public var models: Int
+    public var requested: Int
   }
 
-  public var metric: MetricColumn
+  public var column: MetricColumn
   public var rows: [Row]
   public var replicates: Int
 
-  static func isReference(_ name: String) -> Bool {
-    ["original", "retrain", OriginalSeeds.name].contains(name) || name.hasSuffix("(original)")
-  }
-
-  /// One run's round-1 populations and labels, read from its folder.
+  /// One run's populations, loaded with what the metric reads.
   public struct RunData: Sendable {
     public var name: String
-    public var populations: [Population]
-    public var labels: [String: [Int32]]
+    /// `[round][population]`: round 1 only, unless the metric reads every round.
+    public var populations: [[Population]]
+    public var labels: [PerSplit<[Int32]?>]
+    public var experimentSeed: UInt64
   }
 
-  /// Reads a run folder written by `unlearn evaluate`.
-  public static func load(_ url: URL) throws -> RunData {
-    let folder = RunFolder(url)
-    let resultsURL = url.appendingPathComponent("results.json")
-    guard let data = FileManager.default.contents(atPath: resultsURL.path) else {
-      throw HarnessError(resultsURL.path, "missing: is this a folder written by unlearn evaluate?")
+  /// Reads a run folder written by `unlearn evaluate`: its populations (every model that
+  /// finished, and the jobs that did not) with what `metric` declares.
+  public static func load(_ url: URL, for metric: any Metric) throws -> RunData {
+    let store = try RunStore.open(url)
+    let report = try store.results(), spec = try store.configuration()
+    let entries = report.rows.filter { $0.round == 1 }.map { row in
+      PopulationEntry(role: row.role, kind: row.kind, requested: row.requested ?? requested(row.role, spec))
     }
-    /// The parts of results.json the leaderboard needs.
-    struct Results: Decodable {
-      struct Row: Decodable {
-        var algorithm: String
-        var round: Int
-        var kind: UnlearningKind?
+    var request = LoadRequest(splits: metric.inputs.splits)
+    if metric.inputs.shadowRuns, let plan = metric.shadowRuns {
+      var counts = [String: Int]()
+      for e in entries {
+        if let k = e.kind, let a = e.role.jobName { counts[a] = plan.count(algorithm: a, kind: k, spec: spec) }
       }
-      var name: String
-      var rounds: [EvaluationReport.SplitInfo]
-      var rows: [Row]
+      request.shadows = [LoadRequest.ShadowLoad(plan: plan.name, splits: plan.splits, counts: counts)]
     }
-    let report: Results
-    do { report = try JSONDecoder().decode(Results.self, from: data) } catch {
-      throw HarnessError(resultsURL.path, "unreadable results (\(error))")
+    let rounds = metric.inputs.allRounds ? store.rounds : 1
+    return RunData(
+      name: report.name,
+      populations: try (0..<rounds).map { try store.populations(entries, round: $0, request: request) },
+      labels: try (0..<rounds).map { try store.labels(round: $0, splits: metric.inputs.splits) },
+      experimentSeed: spec.seed)
+  }
+
+  /// Models a run asks of a role (for results written before rows recorded it).
+  static func requested(_ role: Role, _ spec: ExperimentSpec) -> Int {
+    switch role {
+    case .original, .ownOriginal: 1
+    case .originalSeeds: spec.evaluation.referenceOriginals
+    case .retrain, .algorithm: spec.evaluation.models
     }
-    let rounds = report.rounds.count
-    var labels = [String: [Int32]]()
-    for name in RunFolder.splitNames {
-      let f = folder.round(url.appendingPathComponent("labels"), 0, of: rounds).appendingPathComponent("\(name).npy")
-      guard let y = try NPYArray.read(f).integers else { throw HarnessError(f.path, "labels must be integers") }
-      labels[name] = y.map(Int32.init)
-    }
-    var pops = [Population]()
-    for row in report.rows where row.round == 1 && row.kind != nil {
-      var models = [ModelOutputs]()
-      var i = 0
-      while FileManager.default.fileExists(atPath: folder.job(row.algorithm, i).appendingPathComponent("job.json").path)
-      {
-        models.append(try EvaluationRunner.loadOutputs(folder.round(folder.job(row.algorithm, i), 0, of: rounds)))
-        i += 1
-      }
-      pops.append(Population(algorithm: row.algorithm, kind: row.kind, models: models, seconds: nil))
-    }
-    return RunData(name: report.name, populations: pops, labels: labels)
   }
 
   /// Builds the leaderboard of `column` (a column of `metric`).
   public static func make(
-    runs: [RunData], metric: any PopulationMetric, column: String, replicates: Int, seed: UInt64, workers: Int
+    runs: [RunData], metric: any Metric, column: String, replicates: Int, seed: UInt64, workers: Int
   ) throws -> Leaderboard {
     guard let col = metric.columns.first(where: { $0.name == column }) else {
-      throw HarnessError("--by", "unknown metric \(column)")
+      throw HarnessError("--by", "unknown column \(column)")
     }
-    let names = Array(Set(runs.flatMap { $0.populations.map(\.algorithm) })).sorted()
-    /// The metric of every algorithm in every run, optionally on resampled models.
-    @Sendable func values(_ rng: inout Xoshiro256StarStar?) throws -> [String: Double] {
-      var sums = [String: (Double, Int)]()
-      for run in runs {
-        guard var retrained = run.populations.first(where: { $0.algorithm == "retrain" }) else { continue }
-        let originals = run.populations.first { $0.algorithm == OriginalSeeds.name }
-        if rng != nil { retrained = resample(retrained, &rng!) }
-        for p in run.populations {
-          let sample =
-            rng != nil && p.algorithm != "retrain" ? resample(p, &rng!) : (p.algorithm == "retrain" ? retrained : p)
-          let ctx = MetricContext(
-            labels: run.labels, retrained: retrained, isReference: p.algorithm == "retrain", seed: seed, workers: 1,
-            originals: originals)
-          guard !sample.models.isEmpty, let v = try metric.evaluate(sample, context: ctx)[column]?.mean, v.isFinite
-          else { continue }
-          sums[p.algorithm, default: (0, 0)].0 += v
-          sums[p.algorithm, default: (0, 0)].1 += 1
-        }
-      }
-      return sums.mapValues { $0.0 / Double($0.1) }
-    }
-    var none: Xoshiro256StarStar? = nil
-    let point = try values(&none)
-    let retrainValue = point["retrain"]
-    /// Larger is better after orientation.
-    func goodness(_ v: Double) -> Double {
-      switch col.direction {
-      case .higherIsBetter: v
-      case .lowerIsBetter: -v
-      case .closestToRetrain: -abs(v - (retrainValue ?? v))
-      }
-    }
-    func ranks(_ vals: [String: Double]) -> [String: Int] {
-      let ranked = vals.keys.filter { !isReference($0) }.sorted {
-        goodness(vals[$0]!) > goodness(vals[$1]!) || (goodness(vals[$0]!) == goodness(vals[$1]!) && $0 < $1)
-      }
-      return Dictionary(uniqueKeysWithValues: ranked.enumerated().map { ($1, $0 + 1) })
-    }
-    let pointRanks = ranks(point)
+    let point = try values(runs, metric: metric, column: column)
     let reps = try WorkerPool.map(count: replicates, workers: workers) { b -> [String: Double] in
-      var rng: Xoshiro256StarStar? = Xoshiro256StarStar(seed: Seeds.derive(seed, "leaderboard", String(b)))
-      return try values(&rng)
+      var rng = Xoshiro256StarStar(seed: Seeds.derive(seed, "leaderboard", String(b)))
+      return try values(runs.map { resample($0, &rng) }, metric: metric, column: column)
     }
-    let repRanks = reps.map(ranks)
+    let ranking = Ranking(direction: col.direction, reference: point[Role.retrain.name])
+    let pointRanks = ranking.ranks(point), repRanks = reps.map(ranking.ranks)
     var rows = [Row]()
-    for name in names {
+    for name in Set(runs.flatMap { $0.populations[0].map(\.name) }).sorted() {
       guard let v = point[name] else { continue }
       let samples = reps.compactMap { $0[name] }.sorted()
       func q(_ p: Double) -> Double {
@@ -141,73 +96,69 @@ public struct Leaderboard: Sendable {
       let stability = pointRanks[name].map { r in
         Double(repRanks.filter { $0[name] == r }.count) / Double(Swift.max(repRanks.count, 1))
       }
+      let pops = runs.compactMap { $0.populations[0].first { $0.name == name } }
       rows.append(
         Row(
           algorithm: name, rank: pointRanks[name], value: v, interval: [q(0.025), q(0.975)], rankStability: stability,
-          runs: runs.filter { $0.populations.contains { $0.algorithm == name } }.count))
+          runs: pops.count, models: pops.map(\.models.count).reduce(0, +), requested: pops.map(\.requested).reduce(0, +)
+        ))
     }
     rows.sort { ($0.rank ?? Int.max, $0.algorithm) < ($1.rank ?? Int.max, $1.algorithm) }
-    return Leaderboard(metric: col, rows: rows, replicates: replicates)
+    return Leaderboard(column: col, rows: rows, replicates: replicates)
   }
 
-  static func resample(_ p: Population, _ rng: inout Xoshiro256StarStar) -> Population {
-    var out = p
-    out.models = p.models.indices.map { _ in p.models[rng.nextIndex(below: p.models.count)] }
-    out.seconds = nil
-    out.workFractions = nil
+  /// The column's value for every population of round 1, averaged over the runs that have it.
+  static func values(_ runs: [RunData], metric: any Metric, column: String) throws -> [String: Double] {
+    var sums = [String: (Double, Int)]()
+    for run in runs {
+      let scorer = Scorer(metrics: [metric], workers: 1, experimentSeed: run.experimentSeed)
+      for p in run.populations[0] where !p.models.isEmpty {
+        let values = try scorer.score(p, round: 0, in: run.populations, labels: run.labels[0])
+        guard let v = values[column]?.mean, v.isFinite else { continue }
+        sums[p.name, default: (0, 0)].0 += v
+        sums[p.name, default: (0, 0)].1 += 1
+      }
+    }
+    return sums.mapValues { $0.0 / Double($0.1) }
+  }
+
+  /// The run with every population's models drawn with replacement (the same draws in every round).
+  static func resample(_ run: RunData, _ rng: inout Xoshiro256StarStar) -> RunData {
+    var out = run
+    for p in run.populations[0] {
+      let draws = p.models.indices.map { _ in rng.nextIndex(below: p.models.count) }
+      for r in out.populations.indices {
+        guard let j = out.populations[r].firstIndex(where: { $0.role == p.role }) else { continue }
+        if out.populations[r][j].models.count == p.models.count {
+          out.populations[r][j] = out.populations[r][j].subset(draws)
+        }
+      }
+    }
     return out
   }
 
-  func fmt(_ x: Double) -> String { String(format: "%.\(metric.decimals)f", x * metric.displayScale) }
-  func rankText(_ r: Row) -> String { r.rank.map(String.init) ?? "ref" }
-  func stabilityText(_ r: Row) -> String { r.rankStability.map { String(format: "%.0f%%", $0 * 100) } ?? "—" }
+  /// Orders algorithms by a column's direction.
+  struct Ranking {
+    var direction: MetricDirection
+    /// The retrain row's value, for "closest to retrain" columns.
+    var reference: Double?
 
-  public var markdown: String {
-    var lines = [
-      "| rank | algorithm | \(metric.header) \(metric.direction.mark) | 95% CI | rank stability | runs |",
-      "|---|---|---|---|---|---|",
-    ]
-    for r in rows {
-      lines.append(
-        "| \(rankText(r)) | \(r.algorithm) | \(fmt(r.value)) | [\(fmt(r.interval[0])), \(fmt(r.interval[1]))] | \(stabilityText(r)) | \(r.runs) |"
-      )
+    /// Larger is better after orientation.
+    func goodness(_ v: Double) -> Double {
+      switch direction {
+      case .higherIsBetter: v
+      case .lowerIsBetter: -v
+      case .closestToRetrain: -abs(v - (reference ?? v))
+      }
     }
-    return lines.joined(separator: "\n")
-      + "\n\n- \(metric.name): \(metric.description)\n- 95 % intervals and rank stability from \(replicates) bootstrap replicates over seeds (models resampled with replacement in every run, the metric recomputed from the stored logits).\n- ref: reference rows, not ranked.\n- Resampling with replacement duplicates models, which makes a population look peakier to the challenge's ε: its bootstrap distribution sits below the point estimate, so read the interval as a spread, not a centred interval.\n"
-  }
 
-  public var csv: String {
-    (["rank,algorithm,value,ci_low,ci_high,rank_stability,runs"]
-      + rows.map {
-        "\($0.rank.map(String.init) ?? ""),\($0.algorithm),\($0.value),\($0.interval[0]),\($0.interval[1]),\($0.rankStability.map { "\($0)" } ?? ""),\($0.runs)"
-      })
-      .joined(separator: "\n") + "\n"
-  }
-
-  public var latex: String {
-    var lines = [
-      "% Generated by unlearn; needs \\usepackage{booktabs}.", "\\begin{tabular}{rlrrrr}", "\\toprule",
-      "rank & algorithm & \(metric.header.replacingOccurrences(of: "%", with: "\\%")) & 95\\% CI & rank stability & runs \\\\",
-      "\\midrule",
-    ]
-    for r in rows {
-      lines.append(
-        "\(rankText(r)) & \(r.algorithm) & \(fmt(r.value)) & [\(fmt(r.interval[0])), \(fmt(r.interval[1]))] & \(stabilityText(r).replacingOccurrences(of: "%", with: "\\%")) & \(r.runs) \\\\"
-      )
+    /// Ranks 1, 2, … of the evaluated algorithms (references are not ranked).
+    func ranks(_ values: [String: Double]) -> [String: Int] {
+      let ranked = values.keys.filter { !Role(rowName: $0).isReference }.sorted {
+        let (a, b) = (goodness(values[$0] ?? 0), goodness(values[$1] ?? 0))
+        return a > b || (a == b && $0 < $1)
+      }
+      return Dictionary(uniqueKeysWithValues: ranked.enumerated().map { ($1, $0 + 1) })
     }
-    return (lines + ["\\bottomrule", "\\end{tabular}"]).joined(separator: "\n") + "\n"
-  }
-
-  public var html: String {
-    var s =
-      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Leaderboard</title><style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}td:nth-child(2){text-align:left}</style></head><body>"
-    s +=
-      "<h1>Leaderboard: \(Plot.escape(metric.header)) \(metric.direction.mark)</h1><table><tr><th>rank</th><th>algorithm</th><th>\(Plot.escape(metric.header))</th><th>95% CI</th><th>rank stability</th><th>runs</th></tr>"
-    for r in rows {
-      s +=
-        "<tr><td>\(rankText(r))</td><td>\(Plot.escape(r.algorithm))</td><td>\(fmt(r.value))</td><td>[\(fmt(r.interval[0])), \(fmt(r.interval[1]))]</td><td>\(stabilityText(r))</td><td>\(r.runs)</td></tr>"
-    }
-    return s
-      + "</table><p>\(Plot.escape(metric.description)) Intervals and rank stability from \(replicates) bootstrap replicates over seeds.</p></body></html>\n"
   }
 }

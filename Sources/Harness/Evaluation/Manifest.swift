@@ -34,36 +34,23 @@ public struct RunManifest: Codable, Sendable {
     case timingFiles = "timing_files"
   }
 
-  /// Hashes the outputs of `folder`.
-  public static func make(folder: RunFolder, experiment: PreparedExperiment, toolVersion: String, workers: Int) throws
+  /// Hashes the deterministic outputs of the run in `store` (``RunStore/isDeterministic(_:)``);
+  /// the others are listed as timing files.
+  public static func make(store: RunStore, experiment: PreparedExperiment, toolVersion: String, workers: Int) throws
     -> RunManifest
   {
-    let root = folder.url.standardizedFileURL
-    var deterministic = [String](), timing = [String]()
-    let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
-    while let url = e?.nextObject() as? URL {
-      guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-      let rel = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
-      if rel == "manifest.json" || rel.hasPrefix(".") { continue }
-      if ["npy", "safetensors"].contains(url.pathExtension)
-        || ["splits.json", "identity.yaml", "architecture.json"].contains(url.lastPathComponent)
-        || rel.hasSuffix("parameters.json")
-      {
-        deterministic.append(rel)
-      } else {
-        timing.append(rel)
-      }
-    }
-    let paths = deterministic.sorted()
+    let files = store.files().filter { $0 != RunStore.manifestFile }
+    let paths = files.filter(RunStore.isDeterministic)
+    let root = store.root
     let hashes = try WorkerPool.map(count: paths.count, workers: workers) { i in
       try SHA256.hex(fileAt: root.appendingPathComponent(paths[i]))
     }
     let splits = Dictionary(uniqueKeysWithValues: experiment.splits.named.map { ($0.name, Splits.sha256($0.ids)) })
     return RunManifest(
       toolVersion: toolVersion, config: experiment.spec.yaml, datasetFileListSHA256: experiment.dataset.fileListSHA256,
-      splits: splits,
-      originalWeightsSHA256: try SHA256.hex(fileAt: folder.original.appendingPathComponent("model.safetensors")),
-      files: Dictionary(uniqueKeysWithValues: zip(paths, hashes)), timingFiles: timing.sorted())
+      splits: splits, originalWeightsSHA256: try store.originalWeightsSHA256(),
+      files: Dictionary(uniqueKeysWithValues: zip(paths, hashes)),
+      timingFiles: files.filter { !RunStore.isDeterministic($0) })
   }
 
   public func json() throws -> Data {

@@ -3,6 +3,83 @@ import Networks
 import NumericCore
 import Synchronization
 
+/// A quantity computed from what a run stored (never from the models themselves):
+/// given one population, the retrained reference and whatever else it declares in
+/// ``inputs``, return a value for each of its ``columns``.
+///
+/// The scorer gives a metric exactly what it declares (logits of the splits it names,
+/// timings, weight distances, shadow runs, every deletion round) and nothing else, so
+/// a metric that forgets a declaration gets an error, not a silently different answer;
+/// the metric conformance suite runs every registered metric that way. Columns carry
+/// what the reports need to show them, so a new metric is one file and one registry line.
+public protocol Metric: Sendable {
+  var columns: [MetricColumn] { get }
+  var inputs: MetricInputs { get }
+  /// Extra model runs the metric needs besides the evaluated models (default: none).
+  var shadowRuns: (any ShadowRunPlan)? { get }
+  /// The value of every column, or a value with `mean == nil` and a `note` saying why.
+  func evaluate(_ input: MetricInput) throws -> [String: MetricValue]
+}
+
+extension Metric {
+  public var shadowRuns: (any ShadowRunPlan)? { nil }
+
+  /// Every column without a value, with the reason.
+  public func missing(_ why: String) -> [String: MetricValue] {
+    Dictionary(uniqueKeysWithValues: columns.map { ($0.name, MetricValue(mean: nil, note: why)) })
+  }
+}
+
+/// What a metric reads, besides the population it scores and the retrained reference
+/// (always given, with the same parts loaded).
+public struct MetricInputs: Sendable, Hashable {
+  /// Logits and labels of these splits, for the population and the references.
+  public var splits: Set<Split> = []
+  /// Wall times and work fractions of every model's unlearning.
+  public var timings = false
+  /// Each model's weight distance to the same-initialisation retrained model.
+  public var weightDistances = false
+  /// The models trained on the whole training set with other seeds (`original-seeds`).
+  public var originals = false
+  /// The outputs of the metric's ``Metric/shadowRuns`` plan.
+  public var shadowRuns = false
+  /// The population and the reference in every deletion round (a metric across rounds).
+  public var allRounds = false
+
+  public init() {}
+
+  /// Logits and labels of `splits`.
+  public static func logits(_ splits: Split...) -> MetricInputs {
+    var i = MetricInputs()
+    i.splits = Set(splits)
+    return i
+  }
+
+  public static var timings: MetricInputs { with(\.timings) }
+  public static var weightDistances: MetricInputs { with(\.weightDistances) }
+  public static var originals: MetricInputs { with(\.originals) }
+  public static var shadowRuns: MetricInputs { with(\.shadowRuns) }
+  public static var allRounds: MetricInputs { with(\.allRounds) }
+
+  static func with(_ flag: WritableKeyPath<MetricInputs, Bool>) -> MetricInputs {
+    var i = MetricInputs()
+    i[keyPath: flag] = true
+    return i
+  }
+
+  /// Everything either reads.
+  public static func + (a: MetricInputs, b: MetricInputs) -> MetricInputs {
+    var c = a
+    c.splits.formUnion(b.splits)
+    c.timings = a.timings || b.timings
+    c.weightDistances = a.weightDistances || b.weightDistances
+    c.originals = a.originals || b.originals
+    c.shadowRuns = a.shadowRuns || b.shadowRuns
+    c.allRounds = a.allRounds || b.allRounds
+    return c
+  }
+}
+
 /// Which way a metric should move.
 public enum MetricDirection: String, Codable, Sendable {
   case higherIsBetter = "higher-is-better"
@@ -20,9 +97,31 @@ public enum MetricDirection: String, Codable, Sendable {
   }
 }
 
-/// One reported quantity (a column of the result table).
+/// Where the reports show a column.
+public enum TablePlacement: String, Codable, Sendable {
+  /// In every round's result table.
+  case main
+  /// In the table over all deletion rounds (shown when there are several).
+  case acrossRounds = "across-rounds"
+  /// Only in `results.json` (and the leaderboard).
+  case none
+}
+
+/// A plot the report draws from a column's values.
+public enum PlotKind: Codable, Sendable, Equatable {
+  /// The value's `curve` holds ROC points (FPR, TPR): one log-log plot with every row's curve.
+  case roc(title: String)
+  /// The value's `curve` holds a histogram (bin centre, fraction): one plot per row,
+  /// against the retrain row's histogram.
+  case histogram(title: String, xLabel: String, lower: Double, upper: Double)
+  /// A histogram of the value's per-example values, per row (the retrain row's is the noise
+  /// floor); values above `clip` go to the last bin.
+  case perExampleHistogram(title: String, xLabel: String, lower: Double, upper: Double, bins: Int, clip: Double)
+}
+
+/// One reported quantity: a column of the result table.
 public struct MetricColumn: Codable, Sendable, Equatable {
-  /// Machine name, e.g. `retain_accuracy`.
+  /// Machine name, e.g. `retain_accuracy` (the key in `results.json` and `--by`).
   public var name: String
   /// Short table header, e.g. `retain acc %`.
   public var header: String
@@ -33,13 +132,16 @@ public struct MetricColumn: Codable, Sendable, Equatable {
   public var displayScale: Double
   /// Decimals shown in tables.
   public var decimals: Int
-  /// Shown in table.md / table.csv (all columns go to results.json).
-  public var inTable: Bool
+  public var table: TablePlacement
+  /// The plot drawn from the column's values, if any.
+  public var plot: PlotKind?
+  /// Computed from wall-clock times: the one kind of value a replay or a merge of shards is not
+  /// expected to reproduce.
+  public var wallClock: Bool
 
   public init(
     name: String, header: String, direction: MetricDirection, description: String, displayScale: Double = 1,
-    decimals: Int = 3,
-    inTable: Bool = true
+    decimals: Int = 3, table: TablePlacement = .main, plot: PlotKind? = nil, wallClock: Bool = false
   ) {
     self.name = name
     self.header = header
@@ -47,16 +149,29 @@ public struct MetricColumn: Codable, Sendable, Equatable {
     self.description = description
     self.displayScale = displayScale
     self.decimals = decimals
-    self.inTable = inTable
+    self.table = table
+    self.plot = plot
+    self.wallClock = wallClock
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case name, header, direction, description, decimals, table, plot
+    case displayScale = "display_scale"
+    case wallClock = "wall_clock"
+  }
+
+  /// `x` as the tables show it (scaled, rounded to `decimals`; ∞ for infinity).
+  public func format(_ x: Double) -> String {
+    x.isInfinite ? (x > 0 ? "∞" : "−∞") : String(format: "%.\(decimals)f", x * displayScale)
   }
 }
 
-/// A metric's value for one algorithm: mean and standard deviation over models
-/// (std nil when the metric is a single population-level number).
+/// A metric's value for one population: mean and standard deviation over models
+/// (std nil when the metric is one population-level number).
 public struct MetricValue: Codable, Sendable, Equatable {
   public var mean: Double?
   public var std: Double?
-  /// Per-example values when the metric has them (e.g. the challenge's ε per forget example).
+  /// Per-example (or per-model) values when the metric has them (e.g. the challenge's ε per forget example).
   public var perExample: [Double]?
   /// Why the value is missing or what it rests on.
   public var note: String?
@@ -90,53 +205,8 @@ public struct MetricValue: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case mean, std
+    case mean, std, note, interval, curve
     case perExample = "per_example"
-    case note, interval, curve
-  }
-}
-
-/// The stored outputs of one model: logits `[n, classes]` per split name.
-public struct ModelOutputs: Sendable {
-  public var logits: [String: Tensor]
-
-  public init(logits: [String: Tensor]) { self.logits = logits }
-}
-
-/// All finished models of one algorithm (or the retrained reference, or the original).
-public struct Population: Sendable {
-  public var algorithm: String
-  /// nil for the original (not an unlearning algorithm).
-  public var kind: UnlearningKind?
-  public var models: [ModelOutputs]
-  /// Wall time of each model's unlearning, seconds (nil for the original).
-  public var seconds: [Double]?
-  /// Fraction of the original training work each model's unlearning redid (when the algorithm reports it).
-  public var workFractions: [Double]?
-  /// Normalised weight distance of each model to the same-initialisation retrained model (single networks).
-  public var weightDistances: [Double]?
-  /// U-LiRA shadow runs' forget-set logits, and which candidates each run trained on then unlearned.
-  public var shadows: [ModelOutputs]?
-  public var shadowInclusion: [[Bool]]?
-
-  public init(algorithm: String, kind: UnlearningKind?, models: [ModelOutputs], seconds: [Double]?) {
-    self.algorithm = algorithm
-    self.kind = kind
-    self.models = models
-    self.seconds = seconds
-  }
-
-  /// The population's models `first..<first+count` (for half-vs-half comparisons).
-  public func slice(_ range: Range<Int>) -> Population {
-    var p = Population(
-      algorithm: algorithm, kind: kind, models: Array(models[range]), seconds: seconds.map { Array($0[range]) })
-    p.workFractions = workFractions.map { Array($0[range]) }
-    return p
-  }
-
-  /// Accuracy of every model on `split`.
-  public func accuracies(_ split: String, labels: [Int32]) -> [Double] {
-    models.map { Network.accuracy(logits: $0.logits[split]!, labels: labels) }
   }
 }
 
@@ -153,129 +223,5 @@ public final class MetricCache: Sendable {
     let v = try compute()
     store.withLock { $0[key] = v }
     return v
-  }
-}
-
-/// What a metric may look at besides the population it scores.
-public struct MetricContext: Sendable {
-  /// Labels of every split, in the order of the stored logits' rows.
-  public var labels: [String: [Int32]]
-  /// The retrained reference models.
-  public var retrained: Population
-  /// True when the population scored is the retrained reference itself.
-  public var isReference: Bool
-  /// Models trained on the full training set with different seeds (the IN references
-  /// of LiRA and RMIA), when the run has them.
-  public var originals: Population?
-  /// Seed for any randomness a metric needs (derived from the experiment seed).
-  public var seed: UInt64
-  /// Threads a metric may use.
-  public var workers: Int
-  /// Shared per-model values of this scoring pass.
-  public var cache = MetricCache()
-
-  public init(
-    labels: [String: [Int32]], retrained: Population, isReference: Bool, seed: UInt64, workers: Int,
-    originals: Population? = nil
-  ) {
-    self.labels = labels
-    self.retrained = retrained
-    self.isReference = isReference
-    self.originals = originals
-    self.seed = seed
-    self.workers = workers
-  }
-}
-
-/// A metric computed from stored outputs only (never from the models), as
-/// DESIGN.md requires: given a population of models' logits and the retrained
-/// reference, return one value per column.
-public protocol PopulationMetric: Sendable {
-  var columns: [MetricColumn] { get }
-  func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue]
-}
-
-/// Accuracy (arg-max) on each split, mean ± std over models.
-public struct AccuracyMetric: PopulationMetric {
-  public var splits: [String]
-
-  public init(splits: [String] = ["retain", "forget", "test", "validation"]) { self.splits = splits }
-
-  public var columns: [MetricColumn] {
-    splits.map { s in
-      MetricColumn(
-        name: "\(s)_accuracy", header: "\(s) acc %",
-        direction: s == "forget" ? .closestToRetrain : .higherIsBetter,
-        description: "Arg-max accuracy on the \(s) split, mean ± std over models"
-          + (s == "forget" ? "; best when equal to the retrained models' (below it reveals unlearning too)." : "."),
-        displayScale: 100, decimals: 2, inTable: s != "validation")
-    }
-  }
-
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    var out = [String: MetricValue]()
-    for s in splits {
-      out["\(s)_accuracy"] = MetricValue(summarising: population.accuracies(s, labels: context.labels[s]!))
-    }
-    return out
-  }
-}
-
-/// Unlearning wall time and speed-up against retraining from scratch.
-public struct TimeMetric: PopulationMetric {
-  public init() {}
-
-  public var columns: [MetricColumn] {
-    [
-      MetricColumn(
-        name: "seconds", header: "time s", direction: .lowerIsBetter,
-        description: "Wall time of one unlearning run (the algorithm's call only; one core), mean ± std over models.",
-        decimals: 4),
-      MetricColumn(
-        name: "speedup", header: "speed-up", direction: .higherIsBetter,
-        description: "Mean retraining time divided by the mean unlearning time.", decimals: 1),
-      MetricColumn(
-        name: "timing_leak", header: "timing leak", direction: .lowerIsBetter,
-        description:
-          "Timing side channel (needs ≥ 2 deletion rounds): 2·|AUC − ½| of the unlearning wall times of the round with the least work redone (or the fastest round) against the round with the most (or the slowest). 0: time says nothing about which forget set was removed; 1: it tells them apart perfectly.",
-        decimals: 2, inTable: false),
-      MetricColumn(
-        name: "work_redone", header: "work redone %", direction: .lowerIsBetter,
-        description:
-          "Fraction of the original model's training work (example-epochs) redone to unlearn, for algorithms that account for it (SISA; retraining redoes all of it).",
-        displayScale: 100, decimals: 1),
-    ]
-  }
-
-  public func evaluate(_ population: Population, context: MetricContext) throws -> [String: MetricValue] {
-    guard let seconds = population.seconds, !seconds.isEmpty else {
-      let none = MetricValue(mean: nil, note: "no unlearning ran")
-      return ["seconds": none, "speedup": none, "work_redone": none]
-    }
-    var t = MetricValue(summarising: seconds)
-    t.perExample = seconds  // per model, for the timing side-channel analysis across rounds
-    let reference = context.retrained.seconds.map { MetricValue(summarising: $0).mean } ?? nil
-    let speedup = reference.flatMap { r in t.mean.map { $0 > 0 ? r / $0 : .infinity } }
-    let work =
-      population.workFractions.map { MetricValue(summarising: $0) } ?? MetricValue(mean: nil, note: "not reported")
-    return ["seconds": t, "speedup": MetricValue(mean: speedup), "work_redone": work]
-  }
-}
-
-extension MetricContext {
-  /// The two populations a retrain-distance metric compares: the population and
-  /// the retrained models; for the retrained reference itself, its first half
-  /// against its second half (the noise floor every gap is read against).
-  public func comparison(_ population: Population) -> (unlearned: Population, retrained: Population, note: String?)? {
-    if isReference {
-      let half = retrained.models.count / 2
-      guard half >= 1 else { return nil }
-      return (
-        retrained.slice(0..<half), retrained.slice(half..<(2 * half)),
-        "retrained models 1–\(half) against \(half + 1)–\(2 * half): the retrain-vs-retrain noise floor"
-      )
-    }
-    guard !population.models.isEmpty, !retrained.models.isEmpty else { return nil }
-    return (population, retrained, nil)
   }
 }

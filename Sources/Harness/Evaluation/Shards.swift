@@ -127,9 +127,24 @@ public struct ShardRecord: Codable, Sendable, Equatable {
 /// are one complete set of the same experiment, then copies their outputs. Scoring the
 /// merged folder then finds every job done and writes the same outputs as a run on one machine.
 public enum ShardMerge {
-  /// Files every shard writes identically (the experiment's description and shared models).
-  static func isShared(_ relative: String) -> Bool {
-    !relative.hasPrefix("jobs/") || relative.hasSuffix("/parameters.json") || relative.contains("/original/")
+  /// A file two shards both wrote must be shared and agree byte for byte; wall times (`job.json`
+  /// of a shared model) may differ, and so may the worker count in `config.yaml` (shards may run
+  /// on machines of different sizes).
+  static func checkShared(_ rel: String, _ url: URL, first: URL, merged: URL) throws {
+    guard RunStore.isShared(rel) else {
+      throw HarnessError(
+        url.path, "is also in \(first.path): a job ran in two shards; were two shards run into one folder?")
+    }
+    let same =
+      rel == RunStore.configFile
+      ? try withoutWorkers(url) == withoutWorkers(merged)
+      : FileManager.default.contentsEqual(atPath: url.path, andPath: merged.path)
+    guard rel.hasSuffix("job.json") || same else {
+      throw HarnessError(
+        url.path,
+        "differs from \(first.path): the shards did not run the same experiment with the same tool on the same "
+          + "kind of machine")
+    }
   }
 
   /// A configuration's text without its `workers:` line (which never changes an output).
@@ -175,26 +190,11 @@ public enum ShardMerge {
     try fm.createDirectory(at: target, withIntermediateDirectories: true)
     var origin = [String: URL]()
     for index in 0..<n {
-      let root = byIndex[index]!.standardizedFileURL
-      let e = fm.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
-      while let url = e?.nextObject() as? URL {
-        guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-        let rel = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
-        if rel.hasPrefix(".") || ["shard.json", "manifest.json"].contains(rel) { continue }
-        let dest = target.appendingPathComponent(rel)
+      let shard = RunStore(byIndex[index]!.standardizedFileURL)
+      for rel in shard.files() where ![RunStore.shardFile, RunStore.manifestFile].contains(rel) {
+        let url = shard.file(rel), dest = target.appendingPathComponent(rel)
         if let first = origin[rel] {
-          // Shared files must agree byte for byte; wall times (job.json of a shared model) may differ,
-          // and so may the worker count in config.yaml (shards may run on machines of different sizes).
-          let same =
-            rel == "config.yaml"
-            ? try withoutWorkers(url) == withoutWorkers(dest) : fm.contentsEqual(atPath: url.path, andPath: dest.path)
-          guard isShared(rel), rel.hasSuffix("job.json") || same else {
-            throw HarnessError(
-              url.path,
-              isShared(rel)
-                ? "differs from \(first.path): the shards did not run the same experiment with the same tool on the same kind of machine"
-                : "is also in \(first.path): a job ran in two shards; were two shards run into one folder?")
-          }
+          try checkShared(rel, url, first: first, merged: dest)
           continue
         }
         try fm.createDirectory(at: dest.deletingLastPathComponent(), withIntermediateDirectories: true)

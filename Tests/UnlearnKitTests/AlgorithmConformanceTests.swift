@@ -5,7 +5,8 @@ import NumericCore
 import TestSupport
 import Testing
 
-@testable import UnlearnCLI
+@testable import Baselines
+@testable import UnlearnKit
 
 /// The conformance suite: every registered algorithm, with its default
 /// hyper-parameters, on a small digits experiment (MLP 64-16-10).
@@ -31,12 +32,64 @@ enum Conformance {
       forgetIDs: s.forget, retainIDs: s.retain, training: e.spec.training, seed: seed, timeBudget: budget, own: own)
   }
 
+  /// Out-of-range hyper-parameters, per algorithm, as written in a configuration.
+  static let invalid: [String: [(String, ConfigValue)]] = [
+    "retrain": [("epochs", .int(-1)), ("learning_rate", .double(-1))],
+    "sisa": [("shards", .int(0)), ("aggregation", .string("single")), ("momentum", .double(1))],
+    "finetune": [("learning_rate", .double(-0.1)), ("batch_size", .int(0))],
+    "gradient-ascent": [("momentum", .double(1.5))],
+    "neggrad-plus": [("beta", .double(1.5)), ("beta", .double(-0.1))],
+    "random-labels": [("weight_decay", .double(-1))],
+    "l1-sparse": [("gamma", .double(-1))],
+    "influence": [
+      ("damping", .double(-1)), ("noise", .double(-1)), ("solver", .string("magic")), ("cg_iterations", .int(0)),
+    ],
+    "fisher": [("alpha", .double(-1))],
+    "ssd": [("alpha", .double(0)), ("lambda", .double(-1)), ("batch_size", .int(0))],
+    "scrub": [("alpha", .double(-1)), ("max_steps", .int(-1))],
+    "bad-teacher": [("retain_fraction", .double(0)), ("retain_fraction", .double(1.5))],
+    "salun": [("mask_ratio", .double(2)), ("mask_ratio", .double(0))],
+  ]
+
+  /// Algorithms constructed directly with out-of-range values: errors, never traps.
+  static let invalidlyConstructed: [any UnlearningAlgorithm] = [
+    SalUn(maskRatio: 2), SISA(shards: 0), BadTeacher(retainFraction: 0), NegGradPlus(beta: 2),
+    InfluenceRemoval(damping: -1), SSD(alpha: 0), SCRUB(alpha: 0, gamma: 0), FisherForgetting(alpha: -1),
+    L1Sparse(gamma: -1), Finetune(training: TrainingConfig(learningRate: -1)), SISA(aggregation: .single),
+  ]
+
   static var algorithms: [any UnlearningAlgorithm] {
     Registry.algorithms.map { try! $0.make(HyperParameters().reader(algorithm: $0.name), experiment.spec) }
   }
 }
 
-@Suite struct ConformanceTests {
+extension AlgorithmConformanceTests {
+  /// Out-of-range hyper-parameters are an error naming the key, before any job runs, however the
+  /// algorithm was constructed (from the configuration, or directly).
+  @Test(arguments: Registry.algorithmNames)
+  func invalidHyperParameters_areAnErrorNotATrap(_ name: String) throws {
+    let algo = try #require(Conformance.algorithms.first { $0.name == name })
+    try algo.validate()
+    for (key, bad) in Conformance.invalid[name] ?? [] {
+      var spec = Conformance.experiment.spec
+      spec.algorithms[name] = HyperParameters([key: bad])
+      #expect(throws: HarnessError.self, "\(name).\(key) = \(bad)") {
+        try Registry.algorithm(name, spec: spec, file: "t")
+      }
+    }
+    #expect(Conformance.invalid[name] != nil, "give \(name) some out-of-range hyper-parameters to test")
+  }
+
+  @Test func directlyConstructedWithBadValues_isAnError() throws {
+    for algo in Conformance.invalidlyConstructed {
+      #expect(throws: HarnessError.self, "\(algo.name)") { try algo.validate() }
+      let request = try Conformance.request(SISA(shards: 1, slices: 1), seed: 3)
+      #expect(throws: (any Error).self, "\(algo.name)") { try algo.unlearn(request) }
+    }
+  }
+}
+
+@Suite struct AlgorithmConformanceTests {
   @Test(arguments: Registry.algorithmNames)
   func returnsAFiniteModelOfTheSameArchitecture_deterministically_withoutTouchingTheOriginal(_ name: String) throws {
     let algo = try #require(Conformance.algorithms.first { $0.name == name })

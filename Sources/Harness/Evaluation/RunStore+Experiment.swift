@@ -1,0 +1,85 @@
+import Foundation
+import NumericCore
+
+/// The experiment's description in the run folder: configuration, identity, splits and
+/// hyper-parameters, written by the runner and checked when a run resumes.
+extension RunStore {
+  /// Writes `config.yaml`, `identity.yaml` (refusing a folder of another experiment) and `splits.json`.
+  public func describe(_ experiment: PreparedExperiment) throws {
+    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    try checkIdentity(experiment.spec)
+    try writeAtomically(Data(experiment.spec.yaml.utf8), to: file(Self.configFile))
+    let splits = try experiment.splits.jsonData(
+      numExamples: experiment.dataset.count, datasetSHA256: experiment.dataset.fileListSHA256,
+      config: experiment.spec.split)
+    try writeAtomically(splits, to: file(Self.splitsFile))
+  }
+
+  /// What the stored outputs depend on: the configuration without the evaluation section
+  /// (but its number of rounds) and without the algorithms' hyper-parameters (kept per algorithm).
+  static func identity(_ spec: ExperimentSpec) -> String {
+    var core = spec
+    core.evaluation = EvaluationSpec(rounds: spec.evaluation.rounds)
+    core.algorithms = [:]
+    return "# Everything the stored outputs depend on; a run folder only resumes the same experiment.\n" + core.yaml
+  }
+
+  /// Refuses to mix outputs of different experiments in one folder.
+  func checkIdentity(_ spec: ExperimentSpec) throws {
+    let identity = Self.identity(spec)
+    if let old = FileManager.default.contents(atPath: file(Self.identityFile).path) {
+      guard String(decoding: old, as: UTF8.self) == identity else {
+        throw HarnessError(
+          root.path,
+          "holds a run of a different experiment (see its identity.yaml); choose another --out folder or delete this one"
+        )
+      }
+    } else {
+      try writeAtomically(Data(identity.utf8), to: file(Self.identityFile))
+    }
+  }
+
+  /// Records an algorithm's resolved hyper-parameters; refuses to resume one whose hyper-parameters changed.
+  public func checkParameters(_ algorithm: any UnlearningAlgorithm) throws {
+    let url = algorithmDirectory(algorithm.name).appendingPathComponent(Self.parametersFile)
+    let data = try Self.json(algorithm.hyperParameters)
+    if let old = FileManager.default.contents(atPath: url.path) {
+      guard old == data else {
+        throw HarnessError(
+          url.path,
+          "\(algorithm.name) ran here with other hyper-parameters; choose another --out folder, or delete "
+            + "\(algorithmDirectory(algorithm.name).path) to recompute it")
+      }
+    } else {
+      try writeAtomically(data, to: url)
+    }
+  }
+
+  /// The run's resolved configuration (`config.yaml`).
+  public func configuration() throws -> ExperimentSpec {
+    let url = file(Self.configFile)
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+      throw HarnessError(url.path, "missing: is this a folder written by unlearn evaluate?")
+    }
+    return try ExperimentSpec.load(yaml: String(decoding: data, as: UTF8.self), file: url.path)
+  }
+
+  /// The scores of a finished run (`results.json`).
+  public func results() throws -> EvaluationReport {
+    let url = file(Self.resultsFile)
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+      throw HarnessError(url.path, "missing: is this a folder written by unlearn evaluate, and did it finish?")
+    }
+    let dec = JSONDecoder()
+    dec.nonConformingFloatDecodingStrategy = .convertFromString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    do { return try dec.decode(EvaluationReport.self, from: data) } catch {
+      throw HarnessError(url.path, "unreadable results (\(error))")
+    }
+  }
+
+  /// SHA-256 of the original weights.
+  public func originalWeightsSHA256() throws -> String {
+    try SHA256.hex(fileAt: originalDirectory.appendingPathComponent("model.safetensors"))
+  }
+}

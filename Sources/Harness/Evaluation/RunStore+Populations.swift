@@ -1,0 +1,113 @@
+import Foundation
+import Networks
+import NumericCore
+
+/// One population a run holds: its role, kind and how many models were asked for.
+public struct PopulationEntry: Sendable, Equatable {
+  public var role: Role
+  public var kind: UnlearningKind?
+  public var requested: Int
+
+  public init(role: Role, kind: UnlearningKind?, requested: Int) {
+    self.role = role
+    self.kind = kind
+    self.requested = requested
+  }
+}
+
+/// What to read of a run: the logits of which splits, and which shadow runs.
+public struct LoadRequest: Sendable, Equatable {
+  /// Logits (and labels) of these splits.
+  public var splits: Set<Split>
+  /// Shadow-run plans to load: runs per algorithm (by algorithm name) and the splits they stored.
+  public var shadows: [ShadowLoad]
+
+  public struct ShadowLoad: Sendable, Equatable {
+    public var plan: String
+    public var splits: Set<Split>
+    /// Runs of each algorithm (absent: none).
+    public var counts: [String: Int]
+
+    public init(plan: String, splits: Set<Split>, counts: [String: Int]) {
+      self.plan = plan
+      self.splits = splits
+      self.counts = counts
+    }
+  }
+
+  public init(splits: Set<Split> = Set(Split.allCases), shadows: [ShadowLoad] = []) {
+    self.splits = splits
+    self.shadows = shadows
+  }
+}
+
+extension RunStore {
+  /// The populations of `entries` in deletion round `round` (0-based), each with the
+  /// models that finished and the jobs that did not. Own originals exist in round 0 only.
+  public func populations(_ entries: [PopulationEntry], round: Int, request: LoadRequest) throws -> [Population] {
+    try entries.filter { round == 0 || !($0.role.isOwnOriginal) }.map { entry in
+      try population(entry, round: round, request: request)
+    }
+  }
+
+  /// One population in round `round`: every finished model of the entry, its record's
+  /// wall times, work fractions and weight distances, and a failure for every job that
+  /// did not finish (the recorded reason, or "did not finish").
+  public func population(_ entry: PopulationEntry, round: Int, request: LoadRequest) throws -> Population {
+    guard let algorithm = entry.role.jobName, !entry.role.isSingleOriginal else {
+      let outputs = try self.outputs(in: outputsDirectory(entry.role, round: round), splits: request.splits)
+      return Population(role: entry.role, kind: entry.kind, models: [outputs])
+    }
+    var models = [ModelOutputs](), indices = [Int](), failures = [JobFailure]()
+    var seconds = [Double](), work = [Double](), distances = [Double]()
+    for i in 0..<entry.requested {
+      let job = JobID(algorithm: algorithm, index: i)
+      guard let record = try record(job) else {
+        failures.append(try failure(job) ?? JobFailure(job, reason: "did not finish (no job.json)"))
+        continue
+      }
+      guard record.seconds.indices.contains(round) else {
+        throw HarnessError(
+          jobDirectory(job).path, "job.json has no round \(round + 1); delete the folder to recompute it")
+      }
+      models.append(try outputs(in: outputsDirectory(entry.role, index: i, round: round), splits: request.splits))
+      indices.append(i)
+      seconds.append(record.seconds[round])
+      if let w = record.workFraction, w.indices.contains(round) { work.append(w[round]) }
+      if let d = record.weightDistance, d.indices.contains(round) { distances.append(d[round]) }
+    }
+    var p = Population(
+      role: entry.role, kind: entry.kind, models: models, jobIndices: indices, requested: entry.requested,
+      failures: failures, seconds: seconds)
+    if !work.isEmpty && work.count == models.count { p.workFractions = work }
+    if !distances.isEmpty && distances.count == models.count { p.weightDistances = distances }
+    for shadow in request.shadows {
+      let (runs, failed) = try shadowRuns(shadow, algorithm: algorithm)
+      if let runs { p.shadowRuns[shadow.plan] = runs }
+      p.failures += failed
+    }
+    return p
+  }
+
+  /// The shadow runs of one plan for `algorithm`: all of them, or nil and the failures.
+  func shadowRuns(_ load: LoadRequest.ShadowLoad, algorithm: String) throws -> ([ModelOutputs]?, [JobFailure]) {
+    guard let count = load.counts[algorithm], count > 0 else { return (nil, []) }
+    var runs = [ModelOutputs](), failures = [JobFailure]()
+    for s in 0..<count {
+      let job = JobID(algorithm: algorithm, index: s, shadow: load.plan)
+      if isFinished(job) {
+        runs.append(try outputs(in: jobDirectory(job), splits: load.splits))
+      } else {
+        failures.append(try failure(job) ?? JobFailure(job, reason: "did not finish (no job.json)"))
+      }
+    }
+    return (failures.isEmpty ? runs : nil, failures)
+  }
+}
+
+extension Role {
+  var isOwnOriginal: Bool {
+    if case .ownOriginal = self { return true }
+    return false
+  }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Networks
+import NumericCore
+
+/// The folder of one evaluation run, and the only code that knows its layout:
+/// ```
+/// config.yaml              the resolved configuration of the latest invocation
+/// identity.yaml            what the stored outputs depend on (checked when resuming)
+/// splits.json              the split ids and their SHA-256
+/// labels/<split>.npy       int64 labels of each scored split (the rows of the logits)
+/// original/                model.safetensors, architecture.json, <split>.npy logits, job.json
+/// jobs/<algorithm>/parameters.json        resolved hyper-parameters
+/// jobs/<algorithm>/original/<split>.npy   the algorithm's own original (SISA's ensemble), if it has one
+/// jobs/<algorithm>/<index>/<split>.npy    logits [n, classes] of model <index> on each split
+/// jobs/<algorithm>/<index>/job.json       seed, wall times (written last: it marks the job done)
+/// jobs/<algorithm>/<index>/failure.json   why the job failed (removed when it succeeds)
+/// jobs/<algorithm>/<plan>/<index>/        shadow run <index> of an attack's plan (e.g. ulira), same files
+/// .work/<algorithm>/<index>/              scratch of a job (external commands' work folders; kept when it fails)
+/// results.json, table.md, table.csv, table.tex, report.html, plots/, manifest.json, shard.json
+/// ```
+/// With k > 1 deletion rounds the logits and labels of round r are in a `round-<r>/`
+/// subfolder of each of these folders. Every file is written atomically.
+public struct RunStore: Sendable {
+  public let root: URL
+  /// Deletion rounds of the run (1: a single forget set).
+  public let rounds: Int
+
+  public init(_ root: URL, rounds: Int = 1) {
+    self.root = root
+    self.rounds = Swift.max(rounds, 1)
+  }
+
+  /// An existing run folder, its number of rounds read from its `config.yaml`.
+  public static func open(_ root: URL) throws -> RunStore {
+    let spec = try RunStore(root).configuration()
+    return RunStore(root, rounds: spec.evaluation.rounds)
+  }
+
+  // MARK: Layout
+
+  public static let configFile = "config.yaml", identityFile = "identity.yaml", splitsFile = "splits.json"
+  public static let resultsFile = "results.json", manifestFile = "manifest.json", shardFile = "shard.json"
+  static let recordFile = "job.json", failureFile = "failure.json", parametersFile = "parameters.json"
+
+  public func file(_ name: String) -> URL { root.appendingPathComponent(name) }
+
+  /// `original/`: the original model's weights, logits and training record.
+  public var originalDirectory: URL { root.appendingPathComponent("original") }
+
+  /// `jobs/<algorithm>/`.
+  public func algorithmDirectory(_ algorithm: String) -> URL {
+    root.appendingPathComponent("jobs").appendingPathComponent(algorithm)
+  }
+
+  /// The folder of a job: `jobs/<algorithm>/<index>/` or `jobs/<algorithm>/<plan>/<index>/`.
+  public func jobDirectory(_ job: JobID) -> URL {
+    var dir = algorithmDirectory(job.algorithm)
+    if let plan = job.shadow { dir.appendPathComponent(plan) }
+    return dir.appendingPathComponent(String(format: "%04d", job.index))
+  }
+
+  /// Scratch space of a job in round `round` (0-based), outside what the manifest hashes.
+  public func workDirectory(_ job: JobID, round: Int = 0) -> URL {
+    var dir = root.appendingPathComponent(".work").appendingPathComponent(job.algorithm)
+    if let plan = job.shadow { dir.appendPathComponent(plan) }
+    return inRound(dir.appendingPathComponent(String(format: "%04d", job.index)), round)
+  }
+
+  /// `base` itself for a single round, else `base/round-<r+1>` (`round` is 0-based).
+  public func inRound(_ base: URL, _ round: Int) -> URL {
+    rounds == 1 ? base : base.appendingPathComponent("round-\(round + 1)")
+  }
+
+  /// Where the logits of model `index` of `role` in `round` are.
+  public func outputsDirectory(_ role: Role, index: Int = 0, round: Int = 0) -> URL {
+    switch role {
+    case .original: inRound(originalDirectory, round)
+    case .ownOriginal(let a): algorithmDirectory(a).appendingPathComponent("original")
+    case .retrain, .originalSeeds, .algorithm:
+      inRound(jobDirectory(JobID(algorithm: role.jobName ?? role.name, index: index)), round)
+    }
+  }
+
+  /// `labels/` of round `round`.
+  public func labelsDirectory(round: Int) -> URL { inRound(root.appendingPathComponent("labels"), round) }
+
+  /// Files every shard of a run writes identically: the experiment's description, the
+  /// labels, the original models and the hyper-parameters (everything but a job's own outputs).
+  public static func isShared(_ relative: String) -> Bool {
+    !relative.hasPrefix("jobs/") || relative.hasSuffix("/\(parametersFile)") || relative.contains("/original/")
+  }
+
+  /// Files that hold only wall times (job records and the reports that print them): never
+  /// expected to replay byte for byte. Every other output is deterministic.
+  public static func isDeterministic(_ relative: String) -> Bool {
+    let name = (relative as NSString).lastPathComponent
+    return relative.hasSuffix(".npy") || relative.hasSuffix(".safetensors")
+      || [splitsFile, identityFile, "architecture.json", parametersFile].contains(name)
+  }
+
+  /// Every regular file of the run, by path relative to the root, sorted (hidden folders left out).
+  public func files() -> [String] {
+    let base = root.standardizedFileURL
+    var out = [String]()
+    let e = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey])
+    while let url = e?.nextObject() as? URL {
+      guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+      let rel = String(url.standardizedFileURL.path.dropFirst(base.path.count + 1))
+      if !rel.hasPrefix(".") && !rel.contains("/.") { out.append(rel) }
+    }
+    return out.sorted()
+  }
+
+  // MARK: Writing
+
+  /// Writes the model's logits on every split as `<split>.npy` in `directory`.
+  public func writeLogits(of model: UnlearnedModel, on examples: PerSplit<LabeledExamples?>, in directory: URL) throws {
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    for (split, ex) in examples.all {
+      guard let ex else { continue }
+      let z = try model.logits(ex.features)
+      try writeAtomically(NPYArray(z).encoded(), to: directory.appendingPathComponent("\(split).npy"))
+    }
+  }
+
+  /// Writes the labels of round `round` (so a run folder can be scored without the dataset).
+  public func writeLabels(_ labels: PerSplit<[Int32]>, round: Int) throws {
+    for (split, y) in labels.all {
+      let data = NPYArray(shape: [y.count], storage: .int64(y.map(Int64.init))).encoded()
+      try writeAtomically(data, to: labelsDirectory(round: round).appendingPathComponent("\(split).npy"))
+    }
+  }
+
+  /// Marks `job` done with its record (written last), and clears an earlier failure.
+  public func writeRecord(_ record: JobRecord, for job: JobID) throws {
+    try writeAtomically(try Self.json(record), to: jobDirectory(job).appendingPathComponent(Self.recordFile))
+    try? FileManager.default.removeItem(at: jobDirectory(job).appendingPathComponent(Self.failureFile))
+  }
+
+  /// The original's training record.
+  public func writeOriginalRecord(_ record: JobRecord) throws {
+    try writeAtomically(try Self.json(record), to: originalDirectory.appendingPathComponent(Self.recordFile))
+  }
+
+  /// Records why `failure.job` failed (a resumed run tries it again).
+  public func writeFailure(_ failure: JobFailure) throws {
+    try writeAtomically(try Self.json(failure), to: jobDirectory(failure.job).appendingPathComponent(Self.failureFile))
+  }
+
+  static func json<T: Encodable>(_ value: T) throws -> Data {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    enc.keyEncodingStrategy = .convertToSnakeCase
+    return try enc.encode(value)
+  }
+
+  static func decode<T: Decodable>(_ type: T.Type, _ url: URL) throws -> T? {
+    guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+    let dec = JSONDecoder()
+    dec.keyDecodingStrategy = .convertFromSnakeCase
+    do { return try dec.decode(type, from: data) } catch {
+      throw HarnessError(url.path, "unreadable (\(error)); delete it to recompute that job")
+    }
+  }
+
+  // MARK: Reading
+
+  /// The record of a finished job, nil when it has not finished.
+  public func record(_ job: JobID) throws -> JobRecord? {
+    try Self.decode(JobRecord.self, jobDirectory(job).appendingPathComponent(Self.recordFile))
+  }
+
+  /// True when `job` has finished (its `job.json` exists).
+  public func isFinished(_ job: JobID) -> Bool {
+    FileManager.default.fileExists(atPath: jobDirectory(job).appendingPathComponent(Self.recordFile).path)
+  }
+
+  /// Why `job` failed, nil when no failure is recorded.
+  public func failure(_ job: JobID) throws -> JobFailure? {
+    try Self.decode(JobFailure.self, jobDirectory(job).appendingPathComponent(Self.failureFile))
+  }
+
+  /// The original's training record, nil before it is trained.
+  public func originalRecord() throws -> JobRecord? {
+    try Self.decode(JobRecord.self, originalDirectory.appendingPathComponent(Self.recordFile))
+  }
+
+  /// The labels of round `round`, for the splits asked for.
+  public func labels(round: Int, splits: Set<Split> = Set(Split.allCases)) throws -> PerSplit<[Int32]?> {
+    try PerSplit { split in
+      guard splits.contains(split) else { return nil }
+      let url = labelsDirectory(round: round).appendingPathComponent("\(split).npy")
+      guard let y = try NPYArray.read(url).integers else { throw HarnessError(url.path, "labels must be integers") }
+      return y.map(Int32.init)
+    }
+  }
+
+  /// The logits stored in `directory`, for the splits asked for.
+  public func outputs(in directory: URL, splits: Set<Split>) throws -> ModelOutputs {
+    ModelOutputs(
+      logits: try PerSplit { split in
+        guard splits.contains(split) else { return nil }
+        let url = directory.appendingPathComponent("\(split).npy")
+        let a = try NPYArray.read(url)
+        guard case .float32(let v) = a.storage, a.shape.count == 2 else {
+          throw HarnessError(url.path, "expected float32 logits of shape [examples, classes]")
+        }
+        return Tensor(shape: a.shape, scalars: v)
+      })
+  }
+}

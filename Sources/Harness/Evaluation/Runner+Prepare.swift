@@ -1,0 +1,78 @@
+import Foundation
+import Networks
+import NumericCore
+
+/// What the prepare phase leaves for the jobs.
+struct PreparedRun: Sendable {
+  var deletions: [DeletionRound]
+  /// The scored splits of every round.
+  var examples: [PerSplit<LabeledExamples>]
+  /// The original model (trained, or reloaded from the store).
+  var original: ModelWeights
+}
+
+/// One scheduled run: every job in the fixed order, this invocation's share, and what is left to do.
+struct Schedule: Sendable {
+  var assigned: [Job]
+  var pending: [Job]
+  var skipped: Int
+}
+
+extension EvaluationRunner {
+  /// Phase 1: describes the experiment in the folder (refusing another experiment's folder or
+  /// changed hyper-parameters), writes every round's labels, and trains or reloads the original.
+  func prepare(progress: (String) -> Void) throws -> PreparedRun {
+    for a in algorithms { try a.validate() }
+    try store.describe(experiment)
+    for a in algorithms { try store.checkParameters(a) }
+    let deletions = try experiment.deletionRounds(rounds)
+    let examples = deletions.map(experiment.examples)
+    for (r, ex) in examples.enumerated() { try store.writeLabels(ex.map(\.labels), round: r) }
+    let original = try originalModel(examples, progress: progress)
+    return PreparedRun(deletions: deletions, examples: examples, original: original)
+  }
+
+  /// The original model: reloaded if a previous invocation trained it, else trained and
+  /// stored with its logits on every round's splits and its training record.
+  func originalModel(_ examples: [PerSplit<LabeledExamples>], progress: (String) -> Void) throws -> ModelWeights {
+    let weightsFile = store.originalDirectory.appendingPathComponent("model.safetensors")
+    if try store.originalRecord() != nil {
+      return try ModelFiles.load(weightsFile, architecture: experiment.architecture)
+    }
+    progress("training the original model")
+    BLASThreads.setSingleThreaded()
+    let start = DispatchTime.now().uptimeNanoseconds
+    let weights = try experiment.trainOriginal()
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    try FileManager.default.createDirectory(at: store.originalDirectory, withIntermediateDirectories: true)
+    try ModelFiles.save(weights, to: store.originalDirectory)
+    for (r, ex) in examples.enumerated() {
+      try store.writeLogits(
+        of: UnlearnedModel(weights), on: ex.map { $0 }, in: store.outputsDirectory(.original, round: r))
+    }
+    let seed = Seeds.derive(experiment.spec.seed, "original", "init", "0")
+    try store.writeOriginalRecord(JobRecord(algorithm: "original", index: 0, seed: seed, seconds: [seconds]))
+    return weights
+  }
+
+  /// Phase 2: every job in a fixed order (each algorithm's models by index, the reference
+  /// first; then the shadow runs of every plan), the share of this shard (every n-th job
+  /// of that order), and the jobs of it that have not finished.
+  func schedule() throws -> Schedule {
+    var all = [Job]()
+    for a in algorithms {
+      for i in 0..<count(a) { all.append(Job(id: JobID(algorithm: a.name, index: i), seed: seed(a.name, i))) }
+    }
+    for plan in shadowPlans {
+      for a in algorithms {
+        for s in 0..<plan.count(algorithm: a.name, kind: a.kind, spec: experiment.spec) {
+          let id = JobID(algorithm: a.name, index: s, shadow: plan.name)
+          all.append(Job(id: id, seed: Seeds.derive(experiment.spec.seed, plan.name, a.name, String(s))))
+        }
+      }
+    }
+    let assigned = shard.map { s in all.indices.filter { $0 % s.count == s.index }.map { all[$0] } } ?? all
+    let pending = assigned.filter { !store.isFinished($0.id) }
+    return Schedule(assigned: assigned, pending: pending, skipped: assigned.count - pending.count)
+  }
+}

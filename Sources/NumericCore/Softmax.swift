@@ -1,0 +1,54 @@
+import Foundation
+
+/// The softmax of a row of logits, computed in float64 with the maximum subtracted
+/// first, so that no exponential overflows:
+///
+/// ```
+/// m = max_c z_c,   s = Σ_c exp(z_c − m)          (summed in index order)
+/// p_c = exp(z_c − m) / s
+/// log p_y = z_y − (m + log s)
+/// ```
+/// Every evaluation-side use (attacks, metrics, ensembles, the influence Hessian) goes
+/// through these functions, so that two places never disagree in the last bit. The
+/// training kernels keep their own fused float32 softmax-cross-entropy, and the
+/// challenge's logit-scaled confidence its float32 exponentials (the challenge's
+/// convention).
+public enum Softmax {
+  /// log Σ_c exp(z_c) = m + log Σ_c exp(z_c − m).
+  @inlinable
+  public static func logSumExp<C: Collection>(_ row: C) -> Double where C.Element: BinaryFloatingPoint {
+    let m = Double(row.max() ?? 0)
+    var s = 0.0
+    for z in row { s += exp(Double(z) - m) }
+    return m + log(s)
+  }
+
+  /// log p_y = z_y − log Σ_c exp(z_c); the cross-entropy loss is its negation.
+  @inlinable
+  public static func logProbability<C: Collection>(_ row: C, label: Int) -> Double
+  where C.Element: BinaryFloatingPoint, C.Index == Int {
+    Double(row[row.startIndex + label]) - logSumExp(row)
+  }
+
+  /// p_c = exp(z_c − m) / Σ_j exp(z_j − m).
+  @inlinable
+  public static func probabilities<C: Collection>(_ row: C) -> [Double] where C.Element: BinaryFloatingPoint {
+    let m = Double(row.max() ?? 0)
+    let e = row.map { exp(Double($0) - m) }
+    var s = 0.0
+    for v in e { s += v }
+    return e.map { $0 / s }
+  }
+
+  /// ``probabilities(_:)`` of every row of `[n, classes]` logits.
+  public static func probabilities(_ logits: Tensor) -> [[Double]] {
+    let k = logits.rowLength
+    return (0..<logits.rows).map { i in probabilities(logits.scalars[(i * k)..<((i + 1) * k)]) }
+  }
+
+  /// ``logProbability(_:label:)`` of every row of `[n, classes]` logits with its label.
+  public static func logProbabilities(_ logits: Tensor, labels: [Int32]) -> [Double] {
+    let k = logits.rowLength
+    return labels.indices.map { i in logProbability(logits.scalars[(i * k)..<((i + 1) * k)], label: Int(labels[i])) }
+  }
+}

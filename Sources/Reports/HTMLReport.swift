@@ -1,0 +1,108 @@
+import Foundation
+import Harness
+import NumericCore
+
+/// `report.html`: one self-contained page (no network, no script) with every table,
+/// every figure (the same cairo drawings as `plots/*.png`, as inline SVG), the notes,
+/// the definition of every column and the configuration.
+extension EvaluationReport {
+  /// The page; `figures[r]` are round r's figures, rendered.
+  public func html(figures: [Int: [(figure: Figure, rendered: RenderedPlot)]]) -> String {
+    var s = htmlHeader
+    let rounds = roundCount
+    for r in 1...rounds {
+      s += rounds > 1 ? "<h2>Round \(r) of \(rounds)</h2>" : "<h2>Results</h2>"
+      s += htmlTable(rows(round: r), mainColumns)
+      var sections = [String]()
+      for f in figures[r] ?? [] where !sections.contains(f.figure.section) { sections.append(f.figure.section) }
+      for section in sections {
+        let svgs = (figures[r] ?? []).filter { $0.figure.section == section }.map(\.rendered.svg)
+        s += "<h3>\(Self.escape(section))</h3><div class=\"plots\">" + svgs.joined() + "</div>"
+      }
+    }
+    if rounds > 1 && !acrossRoundsRows.isEmpty {
+      s += "<h2>Over all \(rounds) rounds</h2>" + htmlTable(acrossRoundsRows, acrossRoundsColumns)
+    }
+    if !failedJobs.isEmpty {
+      s += "<h2>Failed jobs</h2><ul>"
+      s += failedJobs.filter { $0.hasPrefix("- ") }.map { "<li>\(Self.escape(String($0.dropFirst(2))))</li>" }.joined()
+      s += "</ul>"
+    }
+    s += "<h2>Notes</h2><ul>" + notes.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul>"
+    s += "<h2>Metrics</h2><ul>"
+    for c in columns {
+      s += "<li><b>\(Self.escape(c.name))</b> (\(c.direction.rawValue)): \(Self.escape(c.description))</li>"
+    }
+    s += "</ul><h2>Configuration</h2><pre>\(Self.escape(config))</pre></body></html>\n"
+    return s
+  }
+
+  var htmlHeader: String {
+    """
+    <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(name)): unlearning evaluation</title>
+    <style>body{font-family:"DejaVu Sans",sans-serif;margin:24px;color:#222;max-width:1500px}
+    table{border-collapse:collapse;font-size:12px;margin:8px 0 16px}
+    th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}td{white-space:nowrap}
+    .table{overflow-x:auto}
+    td:first-child,th:first-child{text-align:left}tr.floor{background:#fff8e1}
+    .plots{display:flex;flex-wrap:wrap;gap:8px}.plots svg{border:1px solid #eee}
+    code,pre{background:#f6f6f6}pre{padding:8px;overflow:auto;font-size:11px}</style>
+    </head><body><h1>\(Self.escape(name))</h1>
+    <p>unlearn \(Self.escape(toolVersion)), results schema \(schemaVersion). \(modelsPerAlgorithm) models per algorithm;
+    dataset <code>\(Self.escape(dataset))</code> (file list SHA-256 <code>\(datasetFileListSHA256 ?? "—")</code>);
+    original weights SHA-256 <code>\(originalWeightsSHA256)</code>. Mean ± std over models; hover a header for the
+    metric's definition, a cell for its note. The highlighted <b>retrain</b> row is the noise floor: the same metric
+    between two disjoint halves of the retrained models, which is what an exact unlearner scores.</p>
+    """
+  }
+
+  func htmlTable(_ rows: [Row], _ cols: [MetricColumn]) -> String {
+    var s = "<div class=\"table\"><table><thead><tr><th>algorithm</th><th>kind</th><th>N</th>"
+    for c in cols {
+      s += "<th title=\"\(Self.escape(c.description))\">\(Self.escape(c.header)) \(c.direction.mark)</th>"
+    }
+    s += "</tr></thead><tbody>"
+    for r in rows {
+      s += r.role == .retrain ? "<tr class=\"floor\">" : "<tr>"
+      s += "<td>\(Self.escape(r.algorithm))</td><td>\(r.kind?.rawValue ?? "—")</td><td>\(Self.escape(r.countText))</td>"
+      for c in cols {
+        let note = r.metrics[c.name]?.note.map { " title=\"\(Self.escape($0))\"" } ?? ""
+        s += "<td\(note)>\(Self.escape(cell(r, c)))</td>"
+      }
+      s += "</tr>"
+    }
+    return s + "</tbody></table></div>"
+  }
+
+  /// Text safe inside HTML elements and attribute values.
+  static func escape(_ s: String) -> String {
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+  }
+}
+
+/// Writes the reports of a run.
+public enum ReportWriter {
+  /// Writes `results.json`, `table.md`, `table.csv`, `table.tex`, `plots/*.png` and `report.html`
+  /// into `directory`. Each figure is drawn once: the same drawing is the PNG and the page's SVG.
+  public static func write(_ report: EvaluationReport, to directory: URL) throws {
+    try writeAtomically(try report.json(), to: directory.appendingPathComponent(RunStore.resultsFile))
+    try writeAtomically(Data(report.markdown.utf8), to: directory.appendingPathComponent("table.md"))
+    try writeAtomically(Data(report.csv.utf8), to: directory.appendingPathComponent("table.csv"))
+    try writeAtomically(Data(report.latex.utf8), to: directory.appendingPathComponent("table.tex"))
+    let plots = directory.appendingPathComponent("plots")
+    try? FileManager.default.removeItem(at: plots)
+    try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
+    let rounds = report.roundCount
+    var figures = [Int: [(figure: Figure, rendered: RenderedPlot)]]()
+    for r in 1...rounds {
+      for f in report.figures(round: r) {
+        let stem = rounds > 1 ? "round-\(r)-\(f.name)" : f.name
+        let rendered = try f.plot.render(id: stem)
+        try writeAtomically(rendered.png, to: plots.appendingPathComponent("\(stem).png"))
+        figures[r, default: []].append((f, rendered))
+      }
+    }
+    try writeAtomically(Data(report.html(figures: figures).utf8), to: directory.appendingPathComponent("report.html"))
+  }
+}
