@@ -32,7 +32,7 @@ build: deps
 run: build
 	$(BIN)/unlearn evaluate
 
-test: test-deps
+test: test-deps lint
 	$(SWIFT) build -c release --product unlearn
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 	bash scripts/test-swift-submission.sh

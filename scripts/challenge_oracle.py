@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""A brute-force oracle for the NeurIPS 2023 Unlearning Challenge epsilon (spec
-challenge-score.md section 3), written independently of the Swift implementation
+"""A brute-force oracle for the NeurIPS 2023 Unlearning Challenge epsilon (the organisers'
+google-deepmind/unlearning_evaluation metric.py), written independently of the Swift implementation
 and used to generate Tests/Fixtures/challenge/.
 
 It materialises every decision rule (about 160 000 window rules plus the
-single-threshold grid) as NumPy arrays, with the spec's conventions: float64
+single-threshold grid) as NumPy arrays, with the scorer's conventions: float64
 scores and window grids (numpy.linspace), the single-threshold grid in float32
 as PyTorch's CUDA linspace kernel builds it, float32 rates count/N, and float32
 per-rule epsilons with the float32 1 - delta. Logarithms are correctly rounded

@@ -7,7 +7,8 @@
 # file, and every score but the wall times. Stops the daemons on exit.
 #
 # Skipped (exit 0, saying so) only when the packages cannot be installed.
-# Recipe and pitfalls: DESIGN notes in ../shared/spec/slurm-one-node.md.
+# Pitfalls met on the way: Slurm opens --output before the job starts (submit.sh creates the
+# log folder), and RUN.shards/* also matches the log files (the merge globs RUN.shards/*/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

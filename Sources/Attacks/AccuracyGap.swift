@@ -20,7 +20,8 @@ public struct AccuracyGap: Metric {
       MetricColumn(
         name: "avg_gap", header: "Avg. Gap", direction: .lowerIsBetter,
         description:
-          "SalUn's Avg. Gap: mean of |ΔUA|, |ΔMIA-Efficacy|, |ΔRA|, |ΔTA| to the retrained models, percentage points (per-metric gaps in per_example: UA, MIA, RA, TA).",
+          "SalUn's Avg. Gap: mean of |ΔUA|, |ΔMIA-Efficacy|, |ΔRA|, |ΔTA| to the retrained models, percentage "
+          + "points (per-metric gaps in per_example: UA, MIA, RA, TA).",
         decimals: 2)
     ]
   }

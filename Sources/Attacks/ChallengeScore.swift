@@ -89,7 +89,8 @@ public enum ChallengeScore {
     for (name, m) in [("unlearned", unlearned), ("retrained", retrained)] {
       if let bad = m.firstIndex(where: { !$0.isFinite }) {
         throw AttackError.invalidInput(
-          "\(name) confidence of model \(bad / examples), example \(bad % examples) is \(m[bad]); confidences must be finite"
+          "\(name) confidence of model \(bad / examples), example \(bad % examples) is \(m[bad]); "
+            + "confidences must be finite"
         )
       }
     }
@@ -117,7 +118,8 @@ public enum ChallengeScore {
     f * (retainAccuracyUnlearned / retainAccuracyRetrained) * (testAccuracyUnlearned / testAccuracyRetrained)
   }
 
-  /// Number of point bins for N models per side: 2·⌈ln(N − 1)⌉ (bins [0.5k, 0.5k + 0.5) with 0.5k + 0.5 ≤ ⌈ln(N − 1)⌉).
+  /// Number of point bins for N models per side: 2·⌈ln(N − 1)⌉ (bins [0.5k, 0.5k + 0.5) with
+  /// 0.5k + 0.5 ≤ ⌈ln(N − 1)⌉).
   public static func binCount(models n: Int) -> Int {
     let top = ceil(log(Double(n - 1)))
     var k = 0
@@ -261,7 +263,8 @@ public enum ChallengeScore {
     /// The correctly rounded float32 logarithm (NaN below 0, -∞ at 0).
     static func log32(_ x: Float) -> Float { Float(Foundation.log(Double(x))) }
 
-    /// ε of a rule that predicts `positives` of the positive sample and `negatives` of the negative sample as positive.
+    /// ε of a rule that predicts `positives` of the positive sample and `negatives` of the
+    /// negative sample as positive.
     @inline(__always)
     public func epsilon(positives: Int, negatives: Int) -> Float { values[positives * (models + 1) + negatives] }
   }

@@ -21,7 +21,8 @@ public struct RetrainDistance: Metric {
       MetricColumn(
         name: "js_forget", header: "JS forget", direction: .lowerIsBetter,
         description:
-          "Jensen–Shannon divergence between the retrained and the model's output distributions on forget examples, mean over examples and model pairs.",
+          "Jensen–Shannon divergence between the retrained and the model's output distributions on forget "
+          + "examples, mean over examples and model pairs.",
         decimals: 4),
       MetricColumn(
         name: "kl_forget", header: "KL forget", direction: .lowerIsBetter,
@@ -29,14 +30,16 @@ public struct RetrainDistance: Metric {
         table: .none),
       MetricColumn(
         name: "js_test", header: "JS test", direction: .lowerIsBetter,
-        description: "Jensen–Shannon divergence to the retrained models on test examples.", decimals: 4, table: .none),
+        description: "Jensen–Shannon divergence to the retrained models on test examples.", decimals: 4,
+        table: .none),
       MetricColumn(
         name: "kl_test", header: "KL test", direction: .lowerIsBetter,
         description: "KL(p_retrained ‖ p_model) on test examples.", decimals: 4, table: .none),
       MetricColumn(
         name: "activation_distance", header: "act. dist", direction: .lowerIsBetter,
         description:
-          "Activation distance (Chundawat et al., AAAI 2023): ‖p_model − p_retrained‖₂ on forget examples, mean over examples and model pairs.",
+          "Activation distance (Chundawat et al., AAAI 2023): ‖p_model − p_retrained‖₂ on forget examples, "
+          + "mean over examples and model pairs.",
         decimals: 4, table: .none),
     ]
   }

@@ -48,7 +48,8 @@ public struct SongMittalAttacks: Metric {
     }
   }
 
-  /// τ maximising ½(mean(a ≥ v) + mean(b < v)) over v ∈ a ∪ b (−∞ flags everything when a class has no data).
+  /// τ maximising ½(mean(a ≥ v) + mean(b < v)) over v ∈ a ∪ b (−∞, flagging everything, when a
+  /// class has no data).
   static func threshold(members a: [Double], nonMembers b: [Double]) -> Double {
     guard !a.isEmpty || !b.isEmpty else { return -.infinity }
     let sa = a.sorted(), sb = b.sorted()

@@ -21,7 +21,8 @@ public struct WeightDistance: Metric {
       MetricColumn(
         name: "weight_distance", header: "weight dist", direction: .lowerIsBetter,
         description:
-          "Normalised L2 distance ‖θ − θ_r*‖ / ‖θ_original − θ_r*‖ to the model retrained on retain from the original's initialisation (Thudi et al., EuroS&P 2022), mean ± std over models.",
+          "Normalised L2 distance ‖θ − θ_r*‖ / ‖θ_original − θ_r*‖ to the model retrained on retain from "
+          + "the original's initialisation (Thudi et al., EuroS&P 2022), mean ± std over models.",
         decimals: 3)
     ]
   }

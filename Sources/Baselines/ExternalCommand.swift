@@ -82,7 +82,8 @@ public struct ExternalCommand: UnlearningAlgorithm {
     default:
       throw r.fail(
         "command",
-        "an external algorithm needs a command: a list of arguments such as [python3, my_unlearning.py], or one shell line"
+        "an external algorithm needs a command: a list of arguments such as [python3, my_unlearning.py], "
+          + "or one shell line"
       )
     }
     let timeout = try r.double("timeout", default: 0)
@@ -167,7 +168,8 @@ public struct ExternalCommand: UnlearningAlgorithm {
     let output = work.appendingPathComponent("unlearned.safetensors")
     guard fm.fileExists(atPath: output.path) else {
       throw failure(
-        "exited normally but wrote no unlearned.safetensors in its work folder (the last argument, also $UNLEARN_WORK_DIR)"
+        "exited normally but wrote no unlearned.safetensors in its work folder (the last argument, also "
+          + "$UNLEARN_WORK_DIR)"
       )
     }
     let weights: ModelWeights

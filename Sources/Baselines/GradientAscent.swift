@@ -7,7 +7,7 @@ import NumericCore
 /// D_forget so the model stops fitting it.
 ///
 /// ```
-/// θ ← θ_original;   repeat E epochs over D_forget:  θ ← θ + η_e ∇L_forget(θ) − η_e λθ   (SGD, momentum μ)
+/// θ ← θ_original;   E epochs over D_forget:  θ ← θ + η_e ∇L_forget(θ) − η_e λθ   (SGD, momentum μ)
 /// ```
 /// Unbounded ascent destroys the model, so the defaults take few, small steps:
 /// `epochs` 2, `batch_size` 32, `optimizer` sgd, `learning_rate` 0.01, `momentum` 0.9,

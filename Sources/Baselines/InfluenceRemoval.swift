@@ -10,8 +10,8 @@ import NumericCore
 ///
 /// ```
 /// L_r(θ) = (1/n_r) Σ_{retain} ℓ(θ) + (λ/2)‖θ‖²,    H_r = ∇²L_r(θ)
-/// gradient "retain":  θ ← θ − (H_r + δI)⁻¹ ∇L_r(θ)                         (Newton step on the retain objective)
-/// gradient "forget":  θ ← θ + (H_r + δI)⁻¹ (1/n_r) Σ_{forget} ∇ℓ(θ)         (the influence-function update)
+/// gradient "retain":  θ ← θ − (H_r + δI)⁻¹ ∇L_r(θ)                  (Newton step, retain objective)
+/// gradient "forget":  θ ← θ + (H_r + δI)⁻¹ (1/n_r) Σ_{forget} ∇ℓ(θ)  (the influence-function update)
 /// ```
 /// At an optimum θ* of the training objective, ∇L_r(θ*) = −(1/n_r) Σ_forget ∇ℓ(θ*)
 /// − λ(n_f/n_r)θ*: the two agree up to the rescaling of the regulariser, and the

@@ -8,7 +8,7 @@ import NumericCore
 /// the gap to retraining.
 ///
 /// ```
-/// L(θ) = L_retain(θ) + γ_e·‖θ‖₁,    γ_e = γ·(1 − e/E)   (linear decay over epochs, as the authors' code)
+/// L(θ) = L_retain(θ) + γ_e·‖θ‖₁,    γ_e = γ·(1 − e/E)   (linear decay, as the authors' code)
 /// ```
 /// Hyper-parameters (`algorithms.l1-sparse`): `gamma` (default 5e-4, the paper's
 /// CIFAR-10 value) and the training keys, defaulting to finetune's (5 epochs, SGD

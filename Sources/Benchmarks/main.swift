@@ -118,14 +118,13 @@ func endToEnd() throws {
   }
   print("| command | wall time | target |")
   print("|---|---|---|")
-  print(
-    "| unlearn evaluate --models 512 --algorithms finetune (digits, 1,024 models + scoring) | \(String(format: "%.1f", evalSeconds)) s | < 60 s |"
-  )
+  let evaluate = "unlearn evaluate --models 512 --algorithms finetune (digits, 1,024 models + scoring)"
+  print("| \(evaluate) | \(String(format: "%.1f", evalSeconds)) s | < 60 s |")
   print("| unlearn score challenge, 512 models × 1,000 examples | \(String(format: "%.2f", scoreSeconds)) s | < 5 s |")
   if let oracleSeconds {
-    print(
-      "| brute-force NumPy oracle, same input (4 examples, extrapolated) | \(String(format: "%.0f", oracleSeconds)) s | ratio \(String(format: "%.0f×", oracleSeconds / scoreSeconds)) |"
-    )
+    let oracle = "brute-force NumPy oracle, same input (4 examples, extrapolated)"
+    let times = String(format: "%.0f×", oracleSeconds / scoreSeconds)
+    print("| \(oracle) | \(String(format: "%.0f", oracleSeconds)) s | ratio \(times) |")
   }
 }
 
@@ -200,18 +199,22 @@ for (name, target, pick) in [("MLP 64-128-128-10", "≥ 4×", 0), ("CNN 1×28×2
     let ours = pick == 0 ? r.mlp : r.cnn
     let theirs = r.torch.map { pick == 0 ? $0.mlp : $0.cnn }
     if let theirs { ratios.append(ours / theirs) }
-    print(
-      "| \(name) | \(i + 1) | \(fmt(ours)) | \(theirs.map(fmt) ?? "n/a") | \(theirs.map { ratio(ours / $0) } ?? "n/a") | |"
-    )
+    let cells = [name, "\(i + 1)", fmt(ours), theirs.map(fmt) ?? "n/a", theirs.map { ratio(ours / $0) } ?? "n/a", ""]
+    print("| " + cells.joined(separator: " | ") + " |")
   }
   let ours = median(measured.map { pick == 0 ? $0.mlp : $0.cnn })
-  print(
-    "| **\(name)** | **median** | **\(fmt(ours))** | \(ratios.isEmpty ? "n/a" : fmt(median(measured.compactMap { r in r.torch.map { pick == 0 ? $0.mlp : $0.cnn } }))) | **\(ratios.isEmpty ? "n/a" : ratio(median(ratios)))** | \(target) |"
-  )
+  let theirs = measured.compactMap { r in r.torch.map { pick == 0 ? $0.mlp : $0.cnn } }
+  let cells = [
+    "**\(name)**", "**median**", "**\(fmt(ours))**", ratios.isEmpty ? "n/a" : fmt(median(theirs)),
+    "**\(ratios.isEmpty ? "n/a" : ratio(median(ratios)))**", target,
+  ]
+  print("| " + cells.joined(separator: " | ") + " |")
 }
 print("")
+let scaling = String(format: "%.2f×", twoWorkers / oneWorker)
 print(
-  "Scaling: 2 workers \(fmt(twoWorkers)) samples/s vs 1 worker \(fmt(oneWorker)) samples/s = \(String(format: "%.2f×", twoWorkers / oneWorker)) (target ≥ 1.8×)"
+  "Scaling: 2 workers \(fmt(twoWorkers)) samples/s vs 1 worker \(fmt(oneWorker)) samples/s = \(scaling) "
+    + "(target ≥ 1.8×)"
 )
 if let torch {
   print("PyTorch \(torch.torch), torch.set_num_threads(1)")

@@ -14,7 +14,8 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Load a PNG dataset, check every file, and print a JSON summary.",
       discussion:
-        "Prints num_examples, classes, per_class counts and shape [channels, height, width]; exits non-zero with an error naming the offending file."
+        "Prints num_examples, classes, per_class counts and shape [channels, height, width]; exits non-zero "
+        + "with an error naming the offending file."
     )
 
     @Argument(help: ArgumentHelp("The dataset folder, or a manifest CSV.", valueName: "path"))

@@ -31,7 +31,8 @@ struct Evaluate: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Comma-separated algorithms to evaluate; the retrain reference always runs (known: \(Registry.algorithmNames.joined(separator: ", "))).",
+      "Comma-separated algorithms to evaluate; the retrain reference always runs (known: "
+        + "\(Registry.algorithmNames.joined(separator: ", "))).",
       valueName: "a,b,..."))
   var algorithms: String?
 

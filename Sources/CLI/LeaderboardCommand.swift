@@ -11,7 +11,8 @@ struct LeaderboardCommand: ParsableCommand {
     commandName: "leaderboard",
     abstract: "Rank algorithms across one or many runs, with bootstrap intervals over seeds.",
     discussion:
-      "Writes leaderboard.md, .csv, .tex and .html into --out (default: the current folder) and prints the Markdown table."
+      "Writes leaderboard.md, .csv, .tex and .html into --out (default: the current folder) and prints the "
+      + "Markdown table."
   )
 
   @Argument(help: ArgumentHelp("Run folders written by unlearn evaluate.", valueName: "run"))

@@ -46,7 +46,8 @@ struct ScoreCommand: ParsableCommand {
       let accs = [retainAccuracyUnlearned, retainAccuracyRetrained, testAccuracyUnlearned, testAccuracyRetrained]
       if accs.contains(where: { $0 != nil }) && accs.contains(where: { $0 == nil }) {
         throw ValidationError(
-          "give all four accuracies (--retain-accuracy-unlearned/-retrained, --test-accuracy-unlearned/-retrained) or none"
+          "give all four accuracies (--retain-accuracy-unlearned/-retrained, "
+            + "--test-accuracy-unlearned/-retrained) or none"
         )
       }
       if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
@@ -77,7 +78,8 @@ struct ScoreCommand: ParsableCommand {
         guard u.shape == r.shape else {
           throw HarnessError(
             "\(unlearned), \(retrained)",
-            "shapes differ (\(u.shape) and \(r.shape)); both must be [models, examples\(labels == nil ? "" : ", classes")] with the same models count and example order"
+            "shapes differ (\(u.shape) and \(r.shape)); both must be [models, examples"
+              + "\(labels == nil ? "" : ", classes")] with the same models count and example order"
           )
         }
         let models: Int, examples: Int

@@ -58,7 +58,8 @@ struct Train: ParsableCommand {
       }
       let arch = experiment.architecture
       print(
-        "\(spec.name): \(arch.kind.rawValue) on \(experiment.dataset.count) images \(experiment.dataset.shape), \(weights.parameters.count) parameters, trained in \(String(format: "%.2f", seconds)) s"
+        "\(spec.name): \(arch.kind.rawValue) on \(experiment.dataset.count) images \(experiment.dataset.shape), "
+          + "\(weights.parameters.count) parameters, trained in \(String(format: "%.2f", seconds)) s"
       )
       print("split        examples  accuracy")
       for (name, acc) in accs {

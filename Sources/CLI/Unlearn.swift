@@ -11,7 +11,7 @@ struct Unlearn: ParsableCommand {
     version: toolVersion,
     subcommands: [
       Evaluate.self, Merge.self, Rerun.self, ScoreCommand.self, LeaderboardCommand.self, Train.self,
-      DatasetCommand.self,
+      DatasetCommand.self, ConfigCommand.self,
     ])
 }
 

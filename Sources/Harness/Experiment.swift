@@ -32,10 +32,19 @@ public struct PreparedExperiment: Sendable {
   /// Trains the original model on the training split (seed derived from the
   /// experiment seed and `index`, so several originals can be trained).
   public func trainOriginal(index: Int = 0, observer: Trainer.Observer? = nil) throws -> ModelWeights {
-    try Trainer.fromScratch(
-      architecture, on: examples(splits.train), config: spec.training,
-      initSeed: Seeds.derive(spec.seed, "original", "init", String(index)),
-      shuffleSeed: Seeds.derive(spec.seed, "original", "shuffle", String(index)), observer: observer)
+    let seeds = originalSeeds(index: index)
+    return try Trainer.fromScratch(
+      architecture, on: examples(splits.train), config: spec.training, initSeed: seeds.initialisation,
+      shuffleSeed: seeds.shuffle, observer: observer)
+  }
+
+  /// The seeds of original `index`: its initialisation and its shuffling, hashes of
+  /// (experiment seed, "original", "init" or "shuffle", index).
+  public func originalSeeds(index: Int = 0) -> (initialisation: UInt64, shuffle: UInt64) {
+    (
+      Seeds.derive(spec.seed, "original", "init", String(index)),
+      Seeds.derive(spec.seed, "original", "shuffle", String(index))
+    )
   }
 
   /// Accuracy of `weights` on every named split.

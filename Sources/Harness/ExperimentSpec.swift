@@ -68,27 +68,10 @@ public struct EvaluationSpec: Codable, Sendable, Equatable {
   }
 }
 
-/// A complete experiment configuration. Every field has a default, so an
-/// empty file (or none) is the embedded digits run.
-///
-/// ```yaml
-/// name: digits
-/// seed: 0
-/// dataset: {path: datasets/digits, layout: auto}
-/// split:
-///   seed: 0
-///   test_fraction: 0.2
-///   validation_fraction: 0.1
-///   stratified: true
-///   forget: {strategy: random, fraction: 0.1}   # or class / group / ids
-/// model: {architecture: mlp, hidden: [128, 128]}
-/// training: {epochs: 30, batch_size: 64, optimizer: sgd, learning_rate: 0.05,
-///            momentum: 0.9, weight_decay: 0.0005, schedule: cosine, class_weighting: none}
-/// evaluation: {models: 64, algorithms: [finetune, gradient-ascent], workers: 0, time_budget: 0, rounds: 1,
-///              reference_originals: 16}
-/// algorithms:                       # hyper-parameters per algorithm (defaults in each algorithm's docs)
-///   finetune: {epochs: 5, learning_rate: 0.01}
-/// ```
+/// A complete experiment configuration. Every field has a default, so an empty file
+/// (or none) is the embedded digits run. The keys, their defaults and their meaning are
+/// the table ``fields``: `unlearn config` prints it as a commented YAML file
+/// (``documentedExample``), and the README shows the same text.
 public struct ExperimentSpec: Codable, Sendable, Equatable {
   public var name: String
   /// Experiment seed: every random stream is derived from it (see `Seeds`).
@@ -120,51 +103,53 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
   /// The default: digits, MLP 64-128-128-10.
   public static var digitsDefault: ExperimentSpec { ExperimentSpec() }
 
+  /// Every key of the configuration but the algorithms' own sections, in file order.
+  public static var fields: [ConfigField<ExperimentSpec>] {
+    typealias F = ConfigField<ExperimentSpec>
+    let fraction = { (v: Double) -> String? in (0..<1).contains(v) ? nil : "must be in [0, 1), got \(v)" }
+    return [
+      .string("name", \.name, "the run folder is results/<name>"),
+      .seed("seed", \.seed, "every random stream is derived from it"),
+      .string("dataset.path", \.dataset.path, "a dataset folder or a manifest CSV"),
+      .choice("dataset.layout", \.dataset.layout, "auto, manifest, imagefolder or kaggle"),
+      .seed("split.seed", \.split.seed, "seed of the split (independent of training)"),
+      .double("split.test_fraction", \.split.testFraction, "share of the data held out for testing", check: fraction),
+      .double(
+        "split.validation_fraction", \.split.validationFraction, "share held out for validation", check: fraction),
+      .bool("split.stratified", \.split.stratified, "keep class proportions in every split"),
+      .choice("split.forget.strategy", \.split.forget.strategy, "random, class, group or ids"),
+      .double("split.forget.fraction", \.split.forget.fraction, "share of train to forget (random)"),
+      .optionalString("split.forget.class", \.split.forget.className, "class name or index to forget (class)"),
+      .strings("split.forget.groups", \.split.forget.groups, "manifest groups to forget (group)", omitEmpty: true),
+      .ints("split.forget.ids", \.split.forget.ids, "example ids to forget (ids)", omitEmpty: true),
+      .choice("model.architecture", \.model.architecture, "softmax, mlp or cnn"),
+      .ints("model.hidden", \.model.hidden, "MLP hidden widths"),
+      .ints("model.channels", \.model.channels, "CNN block channels"),
+    ]
+      + TrainingConfig.fields.map { $0.lifted(\ExperimentSpec.training, prefix: "training") }
+      + [
+        .int("evaluation.models", \.evaluation.models, 2...1_000_000, "N: models of every algorithm and of retrain"),
+        .strings("evaluation.algorithms", \.evaluation.algorithms, "evaluated next to the retrain reference"),
+        .int("evaluation.workers", \.evaluation.workers, 0...4096, "threads; 0: one per core"),
+        F.double(
+          "evaluation.time_budget", \.evaluation.timeBudget, "seconds per unlearning job; 0: unlimited",
+          check: { $0 >= 0 && $0.isFinite ? nil : "must be ≥ 0 seconds (0: unlimited)" }),
+        .int("evaluation.rounds", \.evaluation.rounds, 1...1000, "sequential deletion requests"),
+        .int(
+          "evaluation.reference_originals", \.evaluation.referenceOriginals, 0...100_000,
+          "original-seeds: IN references of LiRA and RMIA"),
+        .int("evaluation.ulira_shadows", \.evaluation.uliraShadows, 0...100_000, "U-LiRA shadow runs; 0: off"),
+      ]
+  }
+
   /// Reads a YAML configuration; unknown keys and ill-typed values are errors naming the key.
   public static func load(yaml text: String, file: String = "config") throws -> ExperimentSpec {
     let r = try ConfigReader.parse(yaml: text, file: file)
     var spec = ExperimentSpec()
-    spec.name = try r.string("name", default: spec.name)
-    spec.seed = UInt64(try r.int("seed", default: 0, range: 0...Int.max))
-    let d = try r.section("dataset")
-    spec.dataset.path = try d.string("path", default: spec.dataset.path)
-    spec.dataset.layout = try d.choice("layout", default: spec.dataset.layout)
-    try d.finish()
-    let s = try r.section("split")
-    spec.split.seed = UInt64(try s.int("seed", default: 0, range: 0...Int.max))
-    spec.split.testFraction = try s.double("test_fraction", default: spec.split.testFraction)
-    spec.split.validationFraction = try s.double("validation_fraction", default: spec.split.validationFraction)
-    spec.split.stratified = try s.bool("stratified", default: spec.split.stratified)
-    let f = try s.section("forget")
-    spec.split.forget.strategy = try f.choice("strategy", default: spec.split.forget.strategy)
-    spec.split.forget.fraction = try f.double("fraction", default: spec.split.forget.fraction)
-    spec.split.forget.className = try f.optionalString("class")
-    spec.split.forget.groups = try f.strings("groups", default: [])
-    spec.split.forget.ids = try f.ints("ids", default: [])
-    try f.finish()
-    try s.finish()
-    let m = try r.section("model")
-    spec.model.architecture = try m.choice("architecture", default: spec.model.architecture)
-    spec.model.hidden = try m.ints("hidden", default: spec.model.hidden)
-    spec.model.channels = try m.ints("channels", default: spec.model.channels)
-    try m.finish()
-    let t = try r.section("training")
-    spec.training = try t.training(defaults: spec.training)
-    try t.finish()
-    let e = try r.section("evaluation")
-    spec.evaluation.models = try e.int("models", default: spec.evaluation.models, range: 2...1_000_000)
-    spec.evaluation.algorithms = try e.strings("algorithms", default: spec.evaluation.algorithms)
-    spec.evaluation.workers = try e.int("workers", default: spec.evaluation.workers, range: 0...4096)
-    spec.evaluation.timeBudget = try e.double("time_budget", default: spec.evaluation.timeBudget)
-    spec.evaluation.rounds = try e.int("rounds", default: spec.evaluation.rounds, range: 1...1000)
-    spec.evaluation.referenceOriginals = try e.int(
-      "reference_originals", default: spec.evaluation.referenceOriginals, range: 0...100_000)
-    spec.evaluation.uliraShadows = try e.int("ulira_shadows", default: spec.evaluation.uliraShadows, range: 0...100_000)
-    guard spec.evaluation.timeBudget >= 0 else {
-      throw HarnessError("\(file): evaluation.time_budget", "must be ≥ 0 seconds (0: unlimited)")
-    }
-    try e.finish()
+    let sections = try ConfigSchema.read(fields, from: r, into: &spec)
+    do { try spec.training.validate() } catch { throw HarnessError("\(file): training", "\(error)") }
     spec.algorithms = try r.hyperParameters("algorithms")
+    for s in sections { try s.finish() }
     try r.finish()
     return spec
   }
@@ -180,40 +165,26 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
 
   /// The resolved configuration as YAML (every default written out), readable by ``load(yaml:file:)``.
   public var yaml: String {
-    func list(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ", ") + "]" }
-    func quoted(_ s: String) -> String {
-      "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
-    var lines = [
-      "name: \(quoted(name))", "seed: \(seed)", "dataset:", "  path: \(quoted(dataset.path))",
-      "  layout: \(dataset.layout.rawValue)",
-      "split:", "  seed: \(split.seed)", "  test_fraction: \(split.testFraction)",
-      "  validation_fraction: \(split.validationFraction)", "  stratified: \(split.stratified)", "  forget:",
-      "    strategy: \(split.forget.strategy.rawValue)", "    fraction: \(split.forget.fraction)",
-    ]
-    if let c = split.forget.className { lines.append("    class: \(quoted(c))") }
-    if !split.forget.groups.isEmpty {
-      lines.append("    groups: [" + split.forget.groups.map(quoted).joined(separator: ", ") + "]")
-    }
-    if !split.forget.ids.isEmpty { lines.append("    ids: \(list(split.forget.ids))") }
-    lines += [
-      "model:", "  architecture: \(model.architecture.rawValue)", "  hidden: \(list(model.hidden))",
-      "  channels: \(list(model.channels))",
-      "training:", "  epochs: \(training.epochs)", "  batch_size: \(training.batchSize)",
-      "  optimizer: \(training.optimizer.rawValue)",
-      "  learning_rate: \(training.learningRate)", "  momentum: \(training.momentum)",
-      "  weight_decay: \(training.weightDecay)",
-      "  schedule: \(training.schedule.rawValue)", "  class_weighting: \(training.classWeighting.rawValue)",
-      "evaluation:", "  models: \(evaluation.models)",
-      "  algorithms: [" + evaluation.algorithms.map { ConfigValue.string($0).description }.joined(separator: ", ")
-        + "]",
-      "  workers: \(evaluation.workers)", "  time_budget: \(evaluation.timeBudget)", "  rounds: \(evaluation.rounds)",
-      "  reference_originals: \(evaluation.referenceOriginals)", "  ulira_shadows: \(evaluation.uliraShadows)",
-    ]
+    var lines = ConfigSchema.yaml(Self.fields, self)
     if !algorithms.isEmpty {
       lines.append("algorithms:")
       for name in algorithms.keys.sorted() { lines.append("  \(ConfigValue.string(name)): \(algorithms[name]!.yaml)") }
     }
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// The default configuration with every key and a comment saying what it means
+  /// (`unlearn config`; the README's configuration section).
+  public static var documentedExample: String {
+    let lines = ConfigSchema.yaml(fields, ExperimentSpec(), comments: true)
+    let header = [
+      "# Every key is optional and these are the defaults (the digits run); unknown keys are errors.",
+      "# Keys shown as comments have no default: set them for the strategy that uses them.",
+    ]
+    let algorithms = [
+      "algorithms:  # optional: per algorithm, its own keys (and the training keys, for those that train)",
+      "  finetune: {epochs: 5, learning_rate: 0.1}",
+    ]
+    return (header + lines + algorithms).joined(separator: "\n") + "\n"
   }
 }

@@ -114,31 +114,36 @@ extension ConfigReader {
     return out
   }
 
-  /// A training recipe; missing keys keep `defaults`.
+  /// A training recipe (the keys of ``TrainingConfig/fields``); missing keys keep `defaults`.
   public func training(defaults: TrainingConfig) throws -> TrainingConfig {
     var tc = defaults
-    tc.epochs = try int("epochs", default: tc.epochs, range: 0...100_000)
-    tc.batchSize = try int("batch_size", default: tc.batchSize, range: 1...65_536)
-    tc.optimizer = try choice("optimizer", default: tc.optimizer)
-    tc.learningRate = Float(try double("learning_rate", default: Double(tc.learningRate)))
-    tc.momentum = Float(try double("momentum", default: Double(tc.momentum)))
-    tc.weightDecay = Float(try double("weight_decay", default: Double(tc.weightDecay)))
-    tc.schedule = try choice("schedule", default: tc.schedule)
-    tc.classWeighting = try choice("class_weighting", default: tc.classWeighting)
+    _ = try ConfigSchema.read(TrainingConfig.fields, from: self, into: &tc)
     do { try tc.validate() } catch { throw HarnessError("\(file): \(path)", "\(error)") }
     return tc
   }
 }
 
 extension TrainingConfig {
+  /// The keys of a training recipe: the experiment's `training` section, and the recipe keys
+  /// of every algorithm that trains.
+  public static var fields: [ConfigField<TrainingConfig>] {
+    [
+      .int("epochs", \.epochs, 0...100_000, "passes over the training set"),
+      .int("batch_size", \.batchSize, 1...65_536, "examples per step"),
+      .choice("optimizer", \.optimizer, "sgd (with momentum) or adam"),
+      .float("learning_rate", \.learningRate, "the base step size"),
+      .float("momentum", \.momentum, "SGD momentum, in [0, 1)"),
+      .float("weight_decay", \.weightDecay, "L2 penalty (coupled, as PyTorch's SGD)"),
+      .choice("schedule", \.schedule, "constant or cosine (annealed to 0 over the epochs)"),
+      .choice("class_weighting", \.classWeighting, "none, or balanced (1 / class count)"),
+    ]
+  }
+
   /// The recipe as hyper-parameter values (for results and resolved configurations).
   public var configValues: [String: ConfigValue] {
-    [
-      "epochs": .int(epochs), "batch_size": .int(batchSize), "optimizer": .string(optimizer.rawValue),
-      "learning_rate": .double(shortest(learningRate)), "momentum": .double(shortest(momentum)),
-      "weight_decay": .double(shortest(weightDecay)), "schedule": .string(schedule.rawValue),
-      "class_weighting": .string(classWeighting.rawValue),
-    ]
+    var out = [String: ConfigValue]()
+    for f in Self.fields { out[f.key] = f.value(self) }
+    return out
   }
 }
 

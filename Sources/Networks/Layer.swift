@@ -7,7 +7,8 @@ import NumericCore
 /// the network's single flat parameter buffer (and of the gradient buffer), so
 /// copying, saving or measuring a model is one contiguous operation.
 /// Layers may own scratch space sized by ``prepare(maxBatch:)``; nothing is
-/// allocated in ``forward(_:_:batch:parameters:)`` or ``backward(input:output:outputGrad:inputGrad:batch:parameters:parameterGrads:)``.
+/// allocated in ``forward(_:_:batch:parameters:)`` or
+/// ``backward(input:output:outputGrad:inputGrad:batch:parameters:parameterGrads:)``.
 public protocol Layer: AnyObject {
   /// Activations per example consumed and produced.
   var inputSize: Int { get }

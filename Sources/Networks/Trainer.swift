@@ -154,7 +154,8 @@ public enum Trainer {
 
 extension Trainer {
   /// Trains a new network from scratch: parameters initialised from `initSeed`
-  /// (``Network/initialize(seed:)``), then ``train(_:on:config:seed:optimizer:ascend:softTargets:transform:deadline:observer:)``
+  /// (``Network/initialize(seed:)``), then
+  /// ``train(_:on:config:seed:optimizer:ascend:softTargets:transform:deadline:observer:)``
   /// on `examples` shuffled by `shuffleSeed`. Every "train a model on these examples
   /// with this seed" in the harness (the original, the retrained references, the
   /// original-seeds, shadow runs) is this function, so the same seeds give the same bits.

@@ -59,7 +59,8 @@ public enum Safetensors {
     for i in (0..<8).reversed() { n = n << 8 | UInt64(bytes[i]) }
     guard n <= UInt64(maximumHeaderBytes) else {
       throw fail(
-        "declared header size \(n) bytes exceeds the \(maximumHeaderBytes)-byte limit (corrupt or not a safetensors file)"
+        "declared header size \(n) bytes exceeds the \(maximumHeaderBytes)-byte limit "
+          + "(corrupt or not a safetensors file)"
       )
     }
     guard 8 + Int(n) <= bytes.count else {

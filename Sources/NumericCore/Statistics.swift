@@ -71,7 +71,8 @@ public struct RateAtFPR: Sendable, Equatable, Codable {
   /// The FPR actually realised at that threshold.
   public var fpr: Double
   public var fprInterval: ClosedRange<Double>
-  /// False when there are fewer than 10/α non-members: the FPR cannot be certified (spec §7.1).
+  /// False when there are fewer than 10/α non-members: an FPR of α rests on fewer than 10
+  /// false positives, and cannot be certified.
   public var enoughNegatives: Bool
 }
 

@@ -39,7 +39,8 @@ extension EvaluationReport {
 
   var htmlHeader: String {
     """
-    <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(name)): unlearning evaluation</title>
+    <!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+    <title>\(Self.escape(name)): unlearning evaluation</title>
     <style>body{font-family:"DejaVu Sans",sans-serif;margin:24px;color:#222;max-width:1500px}
     table{border-collapse:collapse;font-size:12px;margin:8px 0 16px}
     th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}td{white-space:nowrap}
@@ -64,7 +65,8 @@ extension EvaluationReport {
     s += "</tr></thead><tbody>"
     for r in rows {
       s += r.role == .retrain ? "<tr class=\"floor\">" : "<tr>"
-      s += "<td>\(Self.escape(r.algorithm))</td><td>\(r.kind?.rawValue ?? "—")</td><td>\(Self.escape(r.countText))</td>"
+      let cells = [r.algorithm, r.kind?.rawValue ?? "—", r.countText]
+      s += cells.map { "<td>\(Self.escape($0))</td>" }.joined()
       for c in cols {
         let note = r.metrics[c.name]?.note.map { " title=\"\(Self.escape($0))\"" } ?? ""
         s += "<td\(note)>\(Self.escape(cell(r, c)))</td>"

@@ -96,10 +96,8 @@ public struct Plot: Sendable {
     if scale == .log10 {
       let e = Int(log10(v).rounded())
       if e == 0 { return "1" }
-      let digits: [Character: Character] = [
-        "-": "⁻", "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹",
-      ]
-      return "10" + String(String(e).map { digits[$0] ?? $0 })
+      let superscripts = Array("⁰¹²³⁴⁵⁶⁷⁸⁹")
+      return "10" + String(String(e).map { $0 == "-" ? "⁻" : $0.wholeNumberValue.map { superscripts[$0] } ?? $0 })
     }
     let text = abs(v - v.rounded()) < 1e-9 ? String(Int(v.rounded())) : String(format: "%g", (v * 1e6).rounded() / 1e6)
     return text.replacingOccurrences(of: "-", with: "−")
@@ -118,10 +116,10 @@ public struct RGB: Sendable, Equatable {
 
   public var hex: String { String(format: "#%02x%02x%02x", r, g, b) }
 
-  /// A qualitative palette (Tableau 10).
+  /// A qualitative palette (Tableau 10 without its grey, which is the reference's).
   public static let palette: [RGB] = [
     RGB(31, 119, 180), RGB(255, 127, 14), RGB(44, 160, 44), RGB(214, 39, 40), RGB(148, 103, 189), RGB(140, 86, 75),
-    RGB(227, 119, 194), RGB(127, 127, 127), RGB(188, 189, 34), RGB(23, 190, 207),
+    RGB(227, 119, 194), RGB(188, 189, 34), RGB(23, 190, 207),
   ]
 
   /// The reference's colour (the retrained models).

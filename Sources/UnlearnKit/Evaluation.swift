@@ -99,7 +99,8 @@ public enum Evaluation {
     log("scoring")
     let report = try score(outcome, runner, metrics: options.metrics)
     log(
-      "wrote \(options.out.path)/results.json, table.md, table.csv, table.tex, report.html, plots/ and manifest.json in \(elapsed()) s"
+      "wrote \(options.out.path)/results.json, table.md, table.csv, table.tex, report.html, plots/ and "
+        + "manifest.json in \(elapsed()) s"
     )
     for f in outcome.failures { log("failed: \(f.job): \(f.reason)") }
     return report

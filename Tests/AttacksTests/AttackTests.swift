@@ -36,7 +36,7 @@ import Testing
     (1, 2, 0.01257911709367899, 0.987420882906321),
   ])
   func clopperPearson_matchesSciPy(_ k: Int, _ n: Int, _ lo: Double, _ hi: Double) {
-    // scipy.stats.binomtest(k, n).proportion_ci(0.95, method="exact"); spec §7.1's table.
+    // scipy.stats.binomtest(k, n).proportion_ci(0.95, method="exact").
     let ci = ClopperPearson.interval(k, n)
     #expect(abs(ci.lowerBound - lo) < 1e-9 && abs(ci.upperBound - hi) < 1e-9, "\(k)/\(n): \(ci)")
   }

@@ -40,7 +40,7 @@ private func handEpsilon(fpr: Float, fnr: Float) -> Float {
   }
 
   @Test func largestFiniteEpsilon_isLogOfNMinusOne() {
-    // Rates of 1/N: ln(N − 1 − Nδ); for N = 512 about 6.236 (spec §3.2).
+    // Rates of 1/N: ln(N − 1 − Nδ); for N = 512 about 6.236.
     let t = ChallengeScore.RuleTable(models: 512)
     let e = Double(t.epsilon(positives: 511, negatives: 1))
     #expect(abs(e - log(511 - 512e-5)) < 1e-5)

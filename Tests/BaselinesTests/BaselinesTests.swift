@@ -217,7 +217,13 @@ enum Small {
   @Test func hyperParameters_readFromTheConfigWithDefaults() throws {
     let spec = try ExperimentSpec.load(
       yaml:
-        "algorithms:\n  finetune: {epochs: 2}\n  retrain: {learning_rate: 0.01}\n  sisa: {shards: 3, aggregation: vote}\n",
+        """
+        algorithms:
+          finetune: {epochs: 2}
+          retrain: {learning_rate: 0.01}
+          sisa: {shards: 3, aggregation: vote}
+
+        """,
       file: "c.yaml")
     let f = try Finetune(parameters: spec.algorithms["finetune"]!.reader(algorithm: "finetune"))
     #expect(f.training.epochs == 2 && f.training.learningRate == Finetune.defaults.learningRate)

@@ -90,7 +90,8 @@ func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
     #expect(
       ProgressMeter.describe(done: 16, total: 64, elapsed: 8, label: "jobs") == "16/64 jobs · 2.0 jobs/s · ETA 0:24")
     #expect(
-      ProgressMeter.describe(done: 2, total: 10, elapsed: 10, label: "jobs") == "2/10 jobs · 5.0 s per job · ETA 0:40")
+      ProgressMeter.describe(done: 2, total: 10, elapsed: 10, label: "jobs")
+        == "2/10 jobs · 5.0 s per job · ETA 0:40")
     #expect(
       ProgressMeter.describe(done: 10, total: 10, elapsed: 3725, label: "jobs")
         == "10/10 jobs · 372.5 s per job · took 1:02:05")
@@ -102,10 +103,10 @@ func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
     let dir = TestSupport.temporaryDirectory("progress")
     let config = dir.appendingPathComponent("c.yaml")
     try Data(
-      "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [16]}\ntraining: {epochs: 2}\nevaluation: {models: 4, algorithms: [finetune]}\n"
-        .utf8
-    )
-    .write(to: config)
+      TestSupport.digitsConfig(
+        "model: {hidden: [16]}", "training: {epochs: 2}", "evaluation: {models: 4, algorithms: [finetune]}"
+      ).utf8
+    ).write(to: config)
     let (s0, _, err) = try runUnlearn([
       "evaluate", "--config", config.path, "--out", dir.appendingPathComponent("a").path,
     ])

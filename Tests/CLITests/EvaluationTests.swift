@@ -13,7 +13,8 @@ import Testing
   func writeConfig(_ dir: URL, models: Int, epochs: Int) throws -> String {
     let url = dir.appendingPathComponent("c.yaml")
     let yaml =
-      "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [32]}\ntraining: {epochs: \(epochs)}\nevaluation: {models: \(models)}\n"
+      TestSupport.digitsConfig(
+        "model: {hidden: [32]}", "training: {epochs: \(epochs)}", "evaluation: {models: \(models)}")
     try Data(yaml.utf8).write(to: url)
     return url.path
   }
@@ -195,8 +196,9 @@ import Testing
     let run = dir.appendingPathComponent("run")
     let config = dir.appendingPathComponent("c.yaml")
     try Data(
-      "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [16]}\ntraining: {epochs: 3}\nevaluation: {models: 3, reference_originals: 2}\n"
-        .utf8
+      TestSupport.digitsConfig(
+        "model: {hidden: [16]}", "training: {epochs: 3}", "evaluation: {models: 3, reference_originals: 2}"
+      ).utf8
     ).write(to: config)
     let (s0, _, e0) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
     #expect(s0 == 0, "\(e0)")
@@ -271,8 +273,10 @@ import Testing
     let dir = TestSupport.temporaryDirectory("replay")
     let config = dir.appendingPathComponent("c.yaml")
     try Data(
-      "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [16]}\ntraining: {epochs: 3}\nevaluation: {models: 2, reference_originals: 2, algorithms: [sisa, finetune]}\n"
-        .utf8
+      TestSupport.digitsConfig(
+        "model: {hidden: [16]}", "training: {epochs: 3}",
+        "evaluation: {models: 2, reference_originals: 2, algorithms: [sisa, finetune]}"
+      ).utf8
     ).write(to: config)
     let run = dir.appendingPathComponent("run")
     let (s0, _, e0) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])

@@ -30,7 +30,12 @@ import Testing
       training: {epochs: 4}
       evaluation: {models: 2, algorithms: [numpy-finetune]}
       algorithms:
-        numpy-finetune: {kind: external, command: [python3, examples/python/finetune_numpy.py], timeout: 120, epochs: 3, learning_rate: 0.05}
+        numpy-finetune:
+          kind: external
+          command: [python3, examples/python/finetune_numpy.py]
+          timeout: 120
+          epochs: 3
+          learning_rate: 0.05
 
       """.utf8
     ).write(to: config)
@@ -83,7 +88,8 @@ import Testing
       training: {epochs: 2}
       evaluation: {models: 2, reference_originals: 0, algorithms: [torch-template]}
       algorithms:
-        torch-template: {kind: external, command: [python3, examples/python/pytorch_template.py], timeout: 300, epochs: 1}
+        torch-template:
+          {kind: external, command: [python3, examples/python/pytorch_template.py], timeout: 300, epochs: 1}
 
       """.utf8
     ).write(to: config)

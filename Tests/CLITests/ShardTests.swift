@@ -31,8 +31,10 @@ import Testing
     let dir = TestSupport.temporaryDirectory("shards")
     let config = dir.appendingPathComponent("c.yaml")
     try Data(
-      "dataset: {path: \(TestSupport.digitsPath)}\nmodel: {hidden: [16]}\ntraining: {epochs: 3}\nevaluation: {models: 4, reference_originals: 2, algorithms: [sisa, finetune]}\n"
-        .utf8
+      TestSupport.digitsConfig(
+        "model: {hidden: [16]}", "training: {epochs: 3}",
+        "evaluation: {models: 4, reference_originals: 2, algorithms: [sisa, finetune]}"
+      ).utf8
     ).write(to: config)
     let single = dir.appendingPathComponent("single")
     let (s0, table, e0) = try runUnlearn(["evaluate", "--config", config.path, "--out", single.path, "--quiet"])

@@ -1,8 +1,9 @@
 import Foundation
-import Harness
 import Networks
 import TestSupport
 import Testing
+
+@testable import Harness
 
 @Suite struct SplitTests {
   static let digits = try! Dataset.load(path: TestSupport.digitsPath)
@@ -84,17 +85,54 @@ import Testing
     #expect(try ExperimentSpec.load(yaml: "") == ExperimentSpec.digitsDefault)
   }
 
-  @Test func resolvedYAML_roundTrips() throws {
+  /// Every key set away from its default: written, read back, equal. A key added to the schema
+  /// without a change here fails the first expectation.
+  @Test func resolvedYAML_roundTrips_withEveryKeyAwayFromItsDefault() throws {
     var spec = ExperimentSpec()
+    spec.name = "every \"key\""
     spec.seed = 7
+    spec.dataset = DatasetSpec(path: "data/set", layout: .kaggle)
+    spec.split = SplitConfig(
+      seed: 3, testFraction: 0.25, validationFraction: 0.05, stratified: false,
+      forget: ForgetSpec(strategy: .ids, fraction: 0.2, className: "3", groups: ["a", "b c"], ids: [1, 2, 3]))
     spec.model = ModelSpec(architecture: .cnn, hidden: [32], channels: [4, 8])
-    spec.split.forget = ForgetSpec(strategy: .ids, ids: [1, 2, 3])
-    spec.training.learningRate = 0.125
-    spec.evaluation = EvaluationSpec(models: 8, algorithms: ["finetune"], workers: 1)
+    spec.training = TrainingConfig(
+      epochs: 3, batchSize: 16, optimizer: .adam, learningRate: 0.125, momentum: 0.5, weightDecay: 0.001,
+      schedule: .constant, classWeighting: .balanced)
+    spec.evaluation = EvaluationSpec(
+      models: 8, algorithms: ["finetune", "sisa"], workers: 1, timeBudget: 2.5, rounds: 2, referenceOriginals: 4)
+    spec.evaluation.uliraShadows = 6
     spec.algorithms = [
       "finetune": HyperParameters(["epochs": .int(2), "learning_rate": .double(0.5), "schedule": .string("constant")])
     ]
+    let defaults = ExperimentSpec()
+    for f in ExperimentSpec.fields {
+      #expect(f.text(spec) != f.text(defaults), "the test leaves \(f.path) at its default")
+    }
     #expect(try ExperimentSpec.load(yaml: spec.yaml) == spec)
+  }
+
+  /// The documented example is the default configuration (plus its sample algorithm section),
+  /// and the README shows it as it is.
+  @Test func documentedExample_isTheDefault_andInTheReadme() throws {
+    let example = try ExperimentSpec.load(yaml: ExperimentSpec.documentedExample)
+    var expected = ExperimentSpec()
+    expected.algorithms = ["finetune": HyperParameters(["epochs": .int(5), "learning_rate": .double(0.1)])]
+    #expect(example == expected)
+    for f in ExperimentSpec.fields { #expect(ExperimentSpec.documentedExample.contains(f.doc), "\(f.path)") }
+    let readme = try String(contentsOf: TestSupport.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+    #expect(
+      readme.contains("```yaml\n" + ExperimentSpec.documentedExample + "```"),
+      "run unlearn config and paste it into README.md")
+  }
+
+  @Test func trainingKeys_areOneTable_forTheExperimentAndTheAlgorithms() throws {
+    let keys = TrainingConfig.fields.map(\.key)
+    #expect(Set(TrainingConfig().configValues.keys) == Set(keys))
+    #expect(ExperimentSpec.fields.filter { $0.path.hasPrefix("training.") }.map(\.key) == keys)
+    let r = HyperParameters(["batch_size": .int(8), "optimizer": .string("adam")]).reader(algorithm: "a")
+    let tc = try r.training(defaults: TrainingConfig(epochs: 2))
+    #expect(tc.batchSize == 8 && tc.optimizer == .adam && tc.epochs == 2)
   }
 
   @Test func algorithmSections_areReadStrictlyByTheAlgorithm() throws {

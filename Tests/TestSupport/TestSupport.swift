@@ -47,3 +47,10 @@ extension TestSupport {
     return try! PreparedExperiment(spec: spec)
   }
 }
+
+extension TestSupport {
+  /// A configuration on the embedded digits: `dataset: {path: …}` and then `lines`, one a line.
+  public static func digitsConfig(_ lines: String...) -> String {
+    (["dataset: {path: \(digitsPath)}"] + lines).joined(separator: "\n") + "\n"
+  }
+}

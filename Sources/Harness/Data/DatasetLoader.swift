@@ -48,7 +48,8 @@ extension Dataset {
     for (i, img) in decoded.enumerated() where img.width != first.width || img.height != first.height {
       throw HarnessError(
         paths[i],
-        "image is \(img.width)×\(img.height) but \(paths[0]) is \(first.width)×\(first.height); every image of a dataset must have the same size"
+        "image is \(img.width)×\(img.height) but \(paths[0]) is \(first.width)×\(first.height); every image of "
+          + "a dataset must have the same size"
       )
     }
     let channels = decoded.contains { $0.channels == 3 } ? 3 : 1
@@ -100,7 +101,8 @@ extension Dataset {
     }
     throw HarnessError(
       url.path,
-      "cannot tell the dataset layout: expected labels.csv or manifest.csv (manifest), trainLabels.csv with train/ (kaggle), or one sub-folder per class (imagefolder); or pass --layout"
+      "cannot tell the dataset layout: expected labels.csv or manifest.csv (manifest), trainLabels.csv with "
+        + "train/ (kaggle), or one sub-folder per class (imagefolder); or pass --layout"
     )
   }
 

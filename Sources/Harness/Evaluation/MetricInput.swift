@@ -9,7 +9,8 @@ public struct MetricInput: Sendable {
   public var population: Population
   /// The retrained reference of the same round.
   public var retrained: Population
-  /// The models trained on the whole training set with other seeds (declared with `originals`; nil when the run has none).
+  /// The models trained on the whole training set with other seeds (declared with `originals`;
+  /// nil when the run has none).
   public var originals: Population?
   /// Labels of the declared splits, in the order of the logits' rows.
   public var labelsBySplit: PerSplit<[Int32]?>

@@ -31,7 +31,8 @@ extension RunStore {
       guard String(decoding: old, as: UTF8.self) == identity else {
         throw HarnessError(
           root.path,
-          "holds a run of a different experiment (see its identity.yaml); choose another --out folder or delete this one"
+          "holds a run of a different experiment (see its identity.yaml); choose another --out folder or "
+            + "delete this one"
         )
       }
     } else {

@@ -72,7 +72,7 @@ extension EvaluationRunner {
     let request = OriginalTrainingRequest(
       architecture: experiment.architecture, train: experiment.examples(experiment.splits.train),
       trainIDs: experiment.splits.train, training: experiment.spec.training,
-      seed: Seeds.derive(experiment.spec.seed, "original", "init", "0"))
+      seed: experiment.originalSeeds().initialisation)
     let store = self.store, examples = prepared.examples[0]
     let needed = algorithms.filter { a in
       !store.hasOwnOriginal(a.name) || jobs.contains { $0.id.algorithm == a.name && $0.id.shadow == nil }
@@ -90,12 +90,11 @@ extension EvaluationRunner {
 
   /// Per round, the model retrained from the original's initialisation and seeds on that round's retain set.
   func sameInitialisation(_ prepared: PreparedRun) throws -> [ModelWeights] {
-    let spec = experiment.spec
+    let seeds = experiment.originalSeeds()
     return try prepared.examples.map { ex in
       try Trainer.fromScratch(
-        experiment.architecture, on: ex.retain, config: spec.training,
-        initSeed: Seeds.derive(spec.seed, "original", "init", "0"),
-        shuffleSeed: Seeds.derive(spec.seed, "original", "shuffle", "0"))
+        experiment.architecture, on: ex.retain, config: experiment.spec.training, initSeed: seeds.initialisation,
+        shuffleSeed: seeds.shuffle)
     }
   }
 

@@ -50,7 +50,7 @@ extension EvaluationRunner {
       try store.writeLogits(
         of: UnlearnedModel(weights), on: ex.map { $0 }, in: store.outputsDirectory(.original, round: r))
     }
-    let seed = Seeds.derive(experiment.spec.seed, "original", "init", "0")
+    let seed = experiment.originalSeeds().initialisation
     try store.writeOriginalRecord(JobRecord(algorithm: "original", index: 0, seed: seed, seconds: [seconds]))
     return weights
   }

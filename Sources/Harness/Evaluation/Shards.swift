@@ -114,7 +114,8 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     guard let data = FileManager.default.contents(atPath: url.path) else {
       throw HarnessError(
         folder.path,
-        "has no shard.json: it is not a shard folder, or its shard did not finish; run that shard's unlearn evaluate --shard command again (it resumes)"
+        "has no shard.json: it is not a shard folder, or its shard did not finish; run that shard's "
+          + "unlearn evaluate --shard command again (it resumes)"
       )
     }
     do { return try JSONDecoder().decode(ShardRecord.self, from: data) } catch {
@@ -179,7 +180,8 @@ public enum ShardMerge {
     guard missing.isEmpty else {
       throw HarnessError(
         "merge",
-        "shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) missing; run unlearn evaluate --shard for \(missing.count == 1 ? "it" : "them") and merge all \(n)"
+        "shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) missing; "
+          + "run unlearn evaluate --shard for \(missing.count == 1 ? "it" : "them") and merge all \(n)"
       )
     }
     let versions = Set(records.map(\.toolVersion))

@@ -45,7 +45,8 @@ public struct PNGImage: Sendable, Equatable {
       guard w <= maximumSide, h <= maximumSide, w * h <= maximumPixels else {
         throw HarnessError(
           name,
-          "declares \(w)×\(h) pixels, beyond the limit of \(maximumSide) per side and \(maximumPixels) in all; the file is corrupt or too large for an image dataset"
+          "declares \(w)×\(h) pixels, beyond the limit of \(maximumSide) per side and \(maximumPixels) in all; "
+            + "the file is corrupt or too large for an image dataset"
         )
       }
     }
