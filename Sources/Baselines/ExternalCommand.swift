@@ -184,7 +184,10 @@ public struct ExternalCommand: UnlearningAlgorithm {
   func writeWorkFolder(_ request: UnlearningRequest, to work: URL) throws {
     try ModelFiles.save(request.original, to: work, name: "model")
     let shape = request.original.architecture.inputShape
-    for (split, ex) in [("forget", request.forget), ("retain", request.retain), ("validation", request.validation)] {
+    let given: [(Split, LabeledExamples)] = [
+      (.forget, request.forget), (.retain, request.retain), (.validation, request.validation),
+    ]
+    for (split, ex) in given {
       try writeAtomically(
         NPYArray(shape: [ex.count] + shape, storage: .float32(ex.features.scalars)).encoded(),
         to: work.appendingPathComponent("\(split).npy"))
@@ -192,7 +195,7 @@ public struct ExternalCommand: UnlearningAlgorithm {
         NPYArray(shape: [ex.count], storage: .int64(ex.labels.map(Int64.init))).encoded(),
         to: work.appendingPathComponent("\(split)_labels.npy"))
     }
-    for (split, ids) in [("forget", request.forgetIDs), ("retain", request.retainIDs)] {
+    for (split, ids) in [(Split.forget, request.forgetIDs), (Split.retain, request.retainIDs)] {
       try writeAtomically(
         NPYArray(shape: [ids.count], storage: .int64(ids.map(Int64.init))).encoded(),
         to: work.appendingPathComponent("\(split)_ids.npy"))
@@ -202,10 +205,8 @@ public struct ExternalCommand: UnlearningAlgorithm {
     var files: [String: Any] = [
       "model": "model.safetensors", "architecture": "architecture.json", "output": "unlearned.safetensors",
     ]
-    for split in ["forget", "retain", "validation"] {
-      files[split] = ["features": "\(split).npy", "labels": "\(split)_labels.npy"]
-    }
-    for split in ["forget", "retain"] { files["\(split)_ids"] = "\(split)_ids.npy" }
+    for (split, _) in given { files["\(split)"] = ["features": "\(split).npy", "labels": "\(split)_labels.npy"] }
+    for split in [Split.forget, .retain] { files["\(split)_ids"] = "\(split)_ids.npy" }
     let body: [String: Any] = [
       "protocol": "unlearn.external", "protocol_version": Self.protocolVersion, "algorithm": name,
       "seed": request.seed, "time_budget_seconds": request.timeBudget ?? NSNull(),

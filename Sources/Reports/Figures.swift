@@ -66,7 +66,8 @@ extension EvaluationReport {
         yRange: 0...Swift.max(top * 1.1, 1e-9),
         series: [
           Plot.Series(
-            name: "retrain", points: reference.map { ($0[0], $0[1]) }, color: RGB.reference, bars: true, barWidth: width
+            name: Role.retrain.name, points: reference.map { ($0[0], $0[1]) }, color: RGB.reference, bars: true,
+            barWidth: width
           ),
           Plot.Series(
             name: r.algorithm, points: curve.map { ($0[0], $0[1]) }, color: Self.color(rows, r), bars: true,

@@ -45,7 +45,7 @@ public enum Evaluation {
   /// The algorithms of `spec`: the retrain reference first, then `evaluation.algorithms`
   /// (each built from its configuration section and validated).
   public static func algorithms(_ spec: ExperimentSpec, file: String) throws -> [any UnlearningAlgorithm] {
-    var names = ["retrain"]
+    var names = [Role.retrain.name]
     for n in spec.evaluation.algorithms where !names.contains(n) { names.append(n) }
     return try names.map { try Registry.algorithm($0, spec: spec, file: file) }
   }

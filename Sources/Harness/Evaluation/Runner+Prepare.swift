@@ -51,7 +51,7 @@ extension EvaluationRunner {
         of: UnlearnedModel(weights), on: ex.map { $0 }, in: store.outputsDirectory(.original, round: r))
     }
     let seed = experiment.originalSeeds().initialisation
-    try store.writeOriginalRecord(JobRecord(algorithm: "original", index: 0, seed: seed, seconds: [seconds]))
+    try store.writeOriginalRecord(JobRecord(algorithm: Role.original.name, index: 0, seed: seed, seconds: [seconds]))
     return weights
   }
 
