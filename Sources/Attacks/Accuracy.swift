@@ -22,7 +22,8 @@ public struct AccuracyMetric: Metric {
         + (forget ? "; best when equal to the retrained models' (below it reveals unlearning too)." : ".")
       return MetricColumn(
         name: "\(s)_accuracy", header: "\(s) acc %", direction: forget ? .closestToRetrain : .higherIsBetter,
-        description: description, displayScale: 100, decimals: 2, table: s == .validation ? .none : .main)
+        description: description, displayScale: 100, decimals: 2, table: s == .validation ? .none : .main,
+        category: forget ? .forgetting : .utility)
     }
   }
 

@@ -22,7 +22,7 @@ public struct AccuracyGap: Metric {
         description:
           "SalUn's Avg. Gap: mean of |ΔUA|, |ΔMIA-Efficacy|, |ΔRA|, |ΔTA| to the retrained models, percentage "
           + "points (per-metric gaps in per_example: UA, MIA, RA, TA).",
-        decimals: 2)
+        decimals: 2, category: .composite, uncertainty: nil)
     ]
   }
 
@@ -40,7 +40,7 @@ public struct AccuracyGap: Metric {
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
     guard let (u, r, note) = input.comparison() else { return missing("needs models on both sides") }
     // Per-model MIA-Efficacy of the whole populations (cached), sliced like the comparison.
-    let retrainedMIA = try MIAEfficacy.perModel(input.retrained, input)
+    let retrainedMIA = try MIAEfficacy.perModel(input.reference, input)
     let (miaU, miaR): ([Double], [Double])
     if input.isReference {
       let half = u.models.count

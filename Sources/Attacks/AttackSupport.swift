@@ -3,13 +3,26 @@ import Harness
 import NumericCore
 
 /// Shared reporting of a membership score: AUC, best balanced accuracy and TPR at
-/// 0.1 %, 1 % and 5 % FPR with 95 % Clopper–Pearson intervals (Carlini et al., S&P
-/// 2022, argue for TPR at low FPR), from scores pooled over the population's models.
+/// 0.1 %, 1 % and 5 % FPR (Carlini et al., S&P 2022, argue for TPR at low FPR), from the
+/// scores of every (model, example) pair pooled into one ROC, each with a 95 % interval
+/// from the two-way bootstrap over models and examples (``TwoWayBootstrap``).
+///
+/// A TPR at FPR α is certified only with at least 10/α distinct non-member examples
+/// (ten false positives at that rate): the examples, not the pooled pairs, limit how
+/// finely a false-positive rate is resolved, because a pair's score is mostly its example's.
 public enum AttackReport {
   /// The FPR levels reported, with their key suffix.
   public static let fprs: [(key: String, alpha: Double)] = [
     ("tpr_at_0.1pct_fpr", 0.001), ("tpr_at_1pct_fpr", 0.01), ("tpr_at_5pct_fpr", 0.05),
   ]
+
+  /// Bootstrap replicates of every interval.
+  public static let replicates = 400
+
+  /// What an attack column's interval resamples.
+  public static let uncertainty =
+    "95 % interval: percentile bootstrap over the models and the examples, both resampled (two-way, "
+    + "\(replicates) replicates); the point is the pooled ROC of every (model, example) pair."
 
   /// Columns `<prefix>_auc`, `<prefix>_balanced_accuracy`, `<prefix>_tpr_at_*`; `tableTPR` puts TPR@1 % in the
   /// table; `roc` titles the ROC plot the report draws from the AUC column's curve (nil: none).
@@ -21,38 +34,78 @@ public enum AttackReport {
     let balanced = "\(title): best balanced accuracy ½(TPR + 1 − FPR) over thresholds."
     return [
       MetricColumn(
-        name: "\(prefix)_auc", header: "\(title) AUC", direction: .closestToRetrain, description: auc,
-        table: tableAUC ? .main : .none, plot: roc.map { .roc(title: $0) }),
+        name: "\(prefix)_auc", header: "\(title) AUC", direction: .closestToIdeal, description: auc,
+        table: tableAUC ? .main : .none, plot: roc.map { .roc(title: $0) }, ideal: 0.5, category: .forgetting,
+        uncertainty: uncertainty),
       MetricColumn(
-        name: "\(prefix)_balanced_accuracy", header: "\(title) bal. acc", direction: .closestToRetrain,
-        description: balanced, table: .none),
+        name: "\(prefix)_balanced_accuracy", header: "\(title) bal. acc", direction: .closestToIdeal,
+        description: balanced, table: .none, ideal: 0.5, category: .forgetting, uncertainty: uncertainty),
     ]
       + fprs.map { key, alpha in
-        let percent = "\(alpha * 100) %"
+        let percent = String(format: "%g %%", alpha * 100)
         let description =
-          "\(title): TPR at FPR ≤ \(percent), with its 95 % Clopper–Pearson interval (interval) and a note when "
-          + "the non-members are fewer than 10/α."
+          "\(title): TPR at FPR ≤ \(percent) (a useless attack's TPR equals the FPR), flagged when it "
+          + "cannot be certified (fewer than 10/α distinct non-member examples)."
         return MetricColumn(
-          name: "\(prefix)_\(key)", header: "\(title) TPR@\(alpha * 100)%", direction: .closestToRetrain,
+          name: "\(prefix)_\(key)", header: "\(title) TPR@" + String(format: "%g%%", alpha * 100),
+          direction: .closestToIdeal,
           description: description, displayScale: 100, decimals: 2,
-          table: tableTPR && alpha == 0.01 ? .main : .none)
+          table: tableTPR && alpha == 0.01 ? .main : .none, ideal: alpha, category: .forgetting,
+          uncertainty: uncertainty)
       }
   }
 
-  /// The values of ``columns(_:_:_:tableAUC:tableTPR:roc:)`` for one ROC.
-  public static func values(_ prefix: String, _ roc: ROC) -> [String: MetricValue] {
+  /// The values of ``columns(_:_:_:tableAUC:tableTPR:roc:)`` for the scores of (model, example)
+  /// pairs: the pooled ROC's statistics, their two-way bootstrap intervals (seeded by `seed`),
+  /// and, for a TPR that cannot be certified, a flag saying so.
+  public static func values(_ prefix: String, _ scores: ClusteredScores, seed: UInt64) -> [String: MetricValue] {
+    guard scores.hasBothSides else {
+      return Dictionary(
+        uniqueKeysWithValues: columns(prefix, "", "").map {
+          ($0.name, MetricValue(mean: nil, note: "no members or non-members"))
+        })
+    }
+    let roc = scores.roc
+    let ci = TwoWayBootstrap.intervals(
+      scores, fprs: fprs.map(\.alpha), replicates: replicates, seed: Seeds.derive(seed, "bootstrap", prefix))
+    func range(_ r: ClosedRange<Double>?) -> [Double]? { r.map { [$0.lowerBound, $0.upperBound] } }
     var out = [String: MetricValue]()
-    out["\(prefix)_auc"] = MetricValue(mean: roc.auc, curve: downsampled(roc))
-    out["\(prefix)_balanced_accuracy"] = MetricValue(mean: roc.bestBalancedAccuracy)
-    for (key, alpha) in fprs {
-      let r = roc.tpr(atFPR: alpha)
-      let note =
-        r.enoughNegatives
-        ? nil : "only \(roc.negatives) non-members: FPR \(alpha) cannot be certified (needs ≥ \(Int(10 / alpha)))"
-      out["\(prefix)_\(key)"] = MetricValue(
-        mean: r.tpr, note: note, interval: [r.tprInterval.lowerBound, r.tprInterval.upperBound])
+    out["\(prefix)_auc"] = MetricValue(mean: roc.auc, interval: range(ci?.auc), curve: downsampled(roc))
+    out["\(prefix)_balanced_accuracy"] = MetricValue(
+      mean: roc.bestBalancedAccuracy, interval: range(ci?.bestBalancedAccuracy))
+    let distinct = scores.distinctNegativeExamples
+    for (k, (key, alpha)) in fprs.enumerated() {
+      var v = MetricValue(mean: roc.tpr(atFPR: alpha).tpr, interval: range(ci?.tprAtFPR[k]))
+      if Double(distinct) < 10 / alpha {
+        v.flag =
+          "not certifiable: \(distinct) distinct non-member examples; an FPR of " + String(format: "%g", alpha * 100)
+          + " % needs "
+          + "≥ \(Int((10 / alpha).rounded()))"
+      }
+      out["\(prefix)_\(key)"] = v
     }
     return out
+  }
+
+  /// Member and non-member score grids `[model][example]` as clustered scores. The two sides share
+  /// their example units when `sharedExamples` (the same candidates under two model populations) and
+  /// their model units when `sharedModels` (one population on two example sets).
+  static func grid(
+    members: [[Double]], nonMembers: [[Double]], sharedExamples: Bool, sharedModels: Bool
+  ) -> ClusteredScores {
+    var s = ClusteredScores()
+    let memberExamples = members.first?.count ?? 0
+    for (m, row) in members.enumerated() {
+      for (x, v) in row.enumerated() { s.append(v, member: true, model: m, example: x) }
+    }
+    for (m, row) in nonMembers.enumerated() {
+      for (x, v) in row.enumerated() {
+        s.append(
+          v, member: false, model: sharedModels ? m : members.count + m,
+          example: sharedExamples ? x : memberExamples + x)
+      }
+    }
+    return s
   }
 
   /// At most ~150 ROC points, spread evenly in log FPR (for log-log plots).
@@ -100,7 +153,7 @@ struct PerExampleSplit {
   var nonMembers: Population
 
   init?(_ input: MetricInput) {
-    let r = input.retrained
+    let r = input.reference
     let half = r.models.count / 2
     guard half >= 2 else { return nil }
     references = r.slice(0..<half)

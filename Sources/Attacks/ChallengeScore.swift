@@ -61,12 +61,16 @@ public enum ChallengeScore {
     public var forgettingQuality: Double
     /// Examples for which no rule survived (ε set to 0; the reference scorer fails there).
     public var degenerateExamples: [Int]
+    /// Examples where the range guard fired (one side's range under 1 % of the other's), so ε
+    /// was set to the cap without trying a rule: the sign of (nearly) identical models on one side.
+    public var guardedExamples: [Int]
 
     enum CodingKeys: String, CodingKey {
       case numModels = "num_models"
       case epsilons, points
       case forgettingQuality = "forgetting_quality"
       case degenerateExamples = "degenerate_examples"
+      case guardedExamples = "guarded_examples"
     }
   }
 
@@ -107,7 +111,8 @@ public enum ChallengeScore {
     for p in pts { sum += p }
     return Result(
       numModels: n, epsilons: eps, points: pts, forgettingQuality: examples > 0 ? sum / Double(examples) : 0,
-      degenerateExamples: perExample.indices.filter { perExample[$0].degenerate })
+      degenerateExamples: perExample.indices.filter { perExample[$0].degenerate },
+      guardedExamples: perExample.indices.filter { perExample[$0].guarded })
   }
 
   /// The final challenge score: F × (RA_U / RA_R) × (TA_U / TA_R), no clipping.
@@ -116,6 +121,34 @@ public enum ChallengeScore {
     testAccuracyUnlearned: Double, testAccuracyRetrained: Double
   ) -> Double {
     f * (retainAccuracyUnlearned / retainAccuracyRetrained) * (testAccuracyUnlearned / testAccuracyRetrained)
+  }
+
+  /// The F a perfect unlearner gets in expectation at N models per side: both samples of
+  /// every forget example drawn from one distribution, here the normal with that example's
+  /// mean and standard deviation over the retrained models (logit-scaled confidences are close
+  /// to normal across training seeds, the premise of LiRA, Carlini et al., IEEE S&P 2022).
+  ///
+  /// The rules' thresholds have a fixed buffer of 2 logit units, so F depends on the
+  /// confidences' scale, not on their ranks alone; matching each example's spread keeps that.
+  /// The mean over `replicates` simulated pairs of N-model populations, seeded by `seed`.
+  public static func expectedFloor(
+    means: [Double], stds: [Double], models n: Int, replicates: Int = 4, seed: UInt64, workers: Int = 1
+  ) throws -> Double {
+    precondition(means.count == stds.count && replicates > 0)
+    let s = means.count
+    var rng = Xoshiro256StarStar(seed: seed)
+    var total = 0.0
+    for _ in 0..<replicates {
+      var u = [Double](repeating: 0, count: n * s), r = u
+      for i in 0..<n {
+        for e in 0..<s {
+          u[i * s + e] = means[e] + stds[e] * rng.nextGaussian()
+          r[i * s + e] = means[e] + stds[e] * rng.nextGaussian()
+        }
+      }
+      total += try evaluate(unlearned: u, retrained: r, models: n, examples: s, workers: workers).forgettingQuality
+    }
+    return total / Double(replicates)
   }
 
   /// Number of point bins for N models per side: 2·⌈ln(N − 1)⌉ (bins [0.5k, 0.5k + 0.5) with
@@ -138,8 +171,9 @@ public enum ChallengeScore {
   }
 
   /// ε_s of one forget example from its N unlearned and N retrained confidences.
+  /// `degenerate`: no rule survived; `guarded`: the range guard set ε to the cap.
   public static func epsilon(unlearned u: [Double], retrained r: [Double], table: RuleTable) throws -> (
-    epsilon: Double, degenerate: Bool
+    epsilon: Double, degenerate: Bool, guarded: Bool
   ) {
     let n = table.models
     guard u.count == n, r.count == n else {
@@ -150,15 +184,15 @@ public enum ChallengeScore {
     // Peaky guard, in float64; 0/0 is NaN, which fails the test.
     let a = hi[n - 1] - hi[0], b = lo[n - 1] - lo[0]
     let largest = a > b ? a : b, smallest = a > b ? b : a
-    if smallest / largest < peakyRatio { return (epsilonCap, false) }
+    if smallest / largest < peakyRatio { return (epsilonCap, false, true) }
 
     var best: Float = -1  // -1: no surviving rule yet
     windowRules(hi: hi, lo: lo, a: a, b: b, table: table, best: &best)
     if best != .infinity {
       try singleThresholdRules(hi: hi, lo: lo, table: table, best: &best)
     }
-    if best < 0 { return (0, true) }
-    return (Swift.min(Swift.max(Double(best), 0), epsilonCap), false)
+    if best < 0 { return (0, true, false) }
+    return (Swift.min(Swift.max(Double(best), 0), epsilonCap), false, false)
   }
 
   /// Family A: predict the narrower sample P when L ≤ score ≤ R.
@@ -334,14 +368,28 @@ public enum AttackError: Error, CustomStringConvertible, Equatable {
 
 /// The challenge's forgetting quality F and final score as a result-table metric.
 ///
-/// U holds the forget-set logit-scaled confidences of the algorithm's models, R
-/// those of the retrained models, with the same N on both sides (the first N of
-/// the larger population if some jobs failed). The original model is one model:
-/// it is scored as N identical copies, which is what a submission that returns
-/// the original unchanged would give. The retrained reference is scored as its
-/// first half against its second half (N/2 each): the retrain-vs-retrain floor
-/// of F (about 0.16 when both sides are drawn from one distribution, by simulation).
+/// U holds the forget-set logit-scaled confidences of the algorithm's models, R those of
+/// its reference (the retrained models, or the algorithm's own exact reference), with the
+/// same N on both sides (the first N of the larger population if some jobs failed). The
+/// originals are not unlearned models: the K originals (`evaluation.originals`) are cycled
+/// to N models, which is what a submission that returns its original unchanged would give.
+/// A reference is scored as its first half against its second half (N/2 each): the floor
+/// of F. Because F depends on N when N is small, the row's note gives the F expected at the
+/// row's own N when both sides are identically distributed (``ChallengeScore/expectedFloor``).
+///
+/// Two caveats are flagged rather than left to the reader. When the range guard sets ε to
+/// the cap on more than half of the examples, the models of the row are (nearly) identical,
+/// F is near 0 whatever they forgot, and the value is flagged "F not informative:
+/// deterministic outputs". With fewer than 32 models per side F is biased by the small
+/// samples, and the run says so (``warnings(models:)``).
+///
+/// Interval: the 95 % percentile bootstrap of F over forget examples (1,000 resamples);
+/// the models are held fixed, since each ε already summarises N models per side.
 public struct ChallengeMetric: Metric {
+  /// Below this many models per side the run warns that F is biased.
+  public static let smallN = 32
+  static let bootstrapReplicates = 1000
+
   public init() {}
 
   public var columns: [MetricColumn] {
@@ -353,36 +401,55 @@ public struct ChallengeMetric: Metric {
           + "ε per example in per_example.",
         plot: .perExampleHistogram(
           title: "Per-example ε", xLabel: "challenge ε (last bin: ≥ 7, including the cap 50)", lower: 0, upper: 7.5,
-          bins: 15, clip: 7.25)),
+          bins: 15, clip: 7.25),
+        uncertainty:
+          "95 % interval: percentile bootstrap over forget examples (1,000 resamples), the N models per side held "
+          + "fixed; it leaves out the variation from drawing other models."),
       MetricColumn(
         name: "challenge_score", header: "score", direction: .higherIsBetter,
         description:
           "Challenge final score F × (RA_U / RA_R) × (TA_U / TA_R), retain and test accuracies averaged over the "
-          + "models."),
+          + "models.",
+        category: .composite, uncertainty: nil),
     ]
   }
 
   public var inputs: MetricInputs { .logits(.forget, .retain, .test) }
 
+  public func warnings(models n: Int) -> [String] {
+    guard n < Self.smallN else { return [] }
+    return [
+      "F with \(n) models per side (references: \(n / 2) per side) is biased by the small samples; the challenge "
+        + "used 512. Read F against the noise floor at the same N (the retrain row's note), and use "
+        + "evaluation.models ≥ \(Self.smallN) for verdicts."
+    ]
+  }
+
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
     guard var (u, r, note) = input.comparison() else { return missing("needs models on both sides") }
-    if input.isReference && u.models.count < 2 { return missing("needs at least 4 retrained models") }
-    if u.models.count == 1 && u.kind == nil {
-      u = u.subset(Array(repeating: 0, count: r.models.count))
-      note = "the original model, as \(r.models.count) identical copies"
+    if input.isReference && u.models.count < 2 {
+      return missing("needs at least 4 models in \(input.reference.name) (half against half)")
+    }
+    let original = input.population.role.isOriginal
+    if original {
+      let k = u.models.count
+      u = u.subset((0..<r.models.count).map { $0 % k })
+      note = k == 1 ? "the original model, as \(r.models.count) identical copies" : "the \(k) originals, cycled"
     }
     let n = Swift.min(u.models.count, r.models.count)
     guard n >= 2 else { return missing("needs at least 2 models on each side") }
-    if n < u.models.count || n < r.models.count { note = "first \(n) models of each side (others failed)" }
+    if n < u.models.count || n < r.models.count {
+      note = [note, "first \(n) models of each side (others failed)"].compactMap { $0 }.joined(separator: "; ")
+    }
     u = u.slice(0..<n)
     r = r.slice(0..<n)
     let labels = try input.labels(.forget)
     func confidences(_ p: Population) throws -> [Double] {
       try p.models.flatMap { logitScaledConfidences(logits: try $0.logits(.forget), labels: labels) }
     }
+    let cu = try confidences(u), cr = try confidences(r)
     let result = try ChallengeScore.evaluate(
-      unlearned: try confidences(u), retrained: try confidences(r), models: n, examples: labels.count,
-      workers: input.workers)
+      unlearned: cu, retrained: cr, models: n, examples: labels.count, workers: input.workers)
     func meanAccuracy(_ p: Population, _ split: Split) throws -> Double {
       let a = try p.accuracies(split, labels: try input.labels(split))
       return 100 * a.reduce(0, +) / Double(a.count)
@@ -391,9 +458,61 @@ public struct ChallengeMetric: Metric {
       forgettingQuality: result.forgettingQuality, retainAccuracyUnlearned: try meanAccuracy(u, .retain),
       retainAccuracyRetrained: try meanAccuracy(r, .retain), testAccuracyUnlearned: try meanAccuracy(u, .test),
       testAccuracyRetrained: try meanAccuracy(r, .test))
+    note = [note, try floorNote(input, rows: n, confidences: cr, labels: labels.count)].compactMap { $0 }
+      .joined(separator: "; ")
+    var flag: String?
+    if !original && 2 * result.guardedExamples.count > labels.count {
+      flag =
+        "F not informative: deterministic outputs (the range guard set ε to 50 on \(result.guardedExamples.count) "
+        + "of \(labels.count) examples: the \(n) models are nearly identical)"
+    }
+    let interval = Self.interval(result.points, seed: input.seed)
     return [
-      "forgetting_quality": MetricValue(mean: result.forgettingQuality, perExample: result.epsilons, note: note),
-      "challenge_score": MetricValue(mean: score, note: note),
+      "forgetting_quality": MetricValue(
+        mean: result.forgettingQuality, perExample: result.epsilons, note: note, interval: interval, flag: flag),
+      "challenge_score": MetricValue(mean: score, note: note, flag: flag),
     ]
+  }
+
+  /// What F would be at this row's N if the row were identically distributed with its
+  /// reference (for a reference: at half and at its full N, the evaluated rows' N). Computed
+  /// once per reference and N in a scoring pass.
+  func floorNote(_ input: MetricInput, rows n: Int, confidences r: [Double], labels s: Int) throws -> String {
+    // Each example's mean and spread over the reference side.
+    var means = [Double](repeating: 0, count: s), stds = means
+    for e in 0..<s {
+      let column = (0..<n).map { r[$0 * s + e] }
+      means[e] = column.reduce(0, +) / Double(n)
+      stds[e] = Summary.variance(column).squareRoot()
+    }
+    func floor(_ m: Int) throws -> Double {
+      try input.cache.values("challenge-floor/\(input.reference.name)/\(input.isReference)/\(m)") {
+        [
+          try ChallengeScore.expectedFloor(
+            means: means, stds: stds, models: m, replicates: 8,
+            seed: Seeds.derive(input.seed, "challenge-floor", String(m)), workers: input.workers)
+        ]
+      }[0]
+    }
+    let f = { (x: Double) in String(format: "%.3f", x) }
+    if input.isReference {
+      return "F expected of identically distributed models (simulated): \(f(try floor(n))) at \(n) models per "
+        + "side, \(f(try floor(2 * n))) at \(2 * n), the evaluated rows' N"
+    }
+    return "F expected of identically distributed models at \(n) models per side (simulated): \(f(try floor(n)))"
+  }
+
+  /// The 95 % percentile bootstrap interval of the mean of `points` over examples.
+  static func interval(_ points: [Double], seed: UInt64) -> [Double]? {
+    guard points.count > 1 else { return nil }
+    var rng = Xoshiro256StarStar(seed: Seeds.derive(seed, "challenge-interval"))
+    var means = [Double]()
+    means.reserveCapacity(bootstrapReplicates)
+    for _ in 0..<bootstrapReplicates {
+      var sum = 0.0
+      for _ in points.indices { sum += points[rng.nextIndex(below: points.count)] }
+      means.append(sum / Double(points.count))
+    }
+    return Summary.interval95(means).map { [$0.lowerBound, $0.upperBound] }
   }
 }

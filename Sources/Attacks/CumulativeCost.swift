@@ -19,16 +19,16 @@ public struct CumulativeCost: Metric {
       MetricColumn(
         name: "total_seconds", header: "time s", direction: .lowerIsBetter,
         description: "Unlearning wall time summed over the deletion rounds (each round's mean over models).",
-        decimals: 4, table: .acrossRounds, wallClock: true),
+        decimals: 4, table: .acrossRounds, wallClock: true, category: .cost, uncertainty: nil),
       MetricColumn(
         name: "total_speedup", header: "speed-up", direction: .higherIsBetter,
         description: "Retraining time summed over the rounds divided by the unlearning time summed over the rounds.",
-        decimals: 1, table: .acrossRounds, wallClock: true),
+        decimals: 1, table: .acrossRounds, wallClock: true, category: .cost, uncertainty: nil),
       MetricColumn(
         name: "total_work_redone", header: "work redone %", direction: .lowerIsBetter,
         description:
           "Fraction of the original training work redone, summed over the rounds (retraining: 100 % a round).",
-        displayScale: 100, decimals: 1, table: .acrossRounds),
+        displayScale: 100, decimals: 1, table: .acrossRounds, category: .cost, uncertainty: nil),
     ]
   }
 
@@ -46,7 +46,7 @@ public struct CumulativeCost: Metric {
 
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
     guard let time = Self.total(input.rounds.map(\.population.seconds)) else { return missing("no unlearning ran") }
-    let reference = Self.total(input.rounds.map(\.retrained.seconds))
+    let reference = Self.total(input.rounds.map(\.retrain.seconds))
     let work = Self.total(input.rounds.map(\.population.workFractions))
     return [
       "total_seconds": MetricValue(mean: time),

@@ -109,10 +109,11 @@ public struct KitMIAMetric: Metric {
   public var columns: [MetricColumn] {
     [
       MetricColumn(
-        name: "kit_mia", header: "kit MIA", direction: .closestToRetrain,
+        name: "kit_mia", header: "kit MIA", direction: .closestToIdeal,
         description:
           "Starting-kit MIA: held-out accuracy of a logistic regression on per-example loss, forget vs test "
-          + "(balanced; chance 0.5), mean ± std over models.")
+          + "(balanced; chance 0.5), mean ± std over models.",
+        ideal: 0.5)
     ]
   }
 

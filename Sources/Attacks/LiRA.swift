@@ -10,16 +10,19 @@ import NumericCore
 ///
 /// ```
 /// φ = log p_y − log(1 − p_y)                                   (logit-scaled confidence)
-/// μ_out(x), μ_in(x) = median over OUT / IN references;  σ per example, or one pooled σ ("fixed")
+/// μ_out(x), μ_in(x) = median over OUT / IN references
+/// σ per example (σ_in(x), σ_out(x)), or fixed: one global σ
 /// offline  s(x) = Φ((φ_obs(x) − μ_out(x)) / σ_out)              (one-sided, as the paper)
 /// online   s(x) = log N(φ_obs; μ_in, σ_in) − log N(φ_obs; μ_out, σ_out)
 /// ```
 /// Candidates are the forget examples: members under the attacked models, non-members
 /// under held-out retrained models (see `PerExampleSplit`: the first half of the
 /// retrained models are the OUT references); scores are pooled into one ROC, and an
-/// exact method scores at chance. The pooled
-/// ("fixed") σ is the root mean of the per-example variances (the authors' code
-/// pools raw values; centring per example keeps between-example spread out of σ).
+/// exact method scores at chance. The fixed variance is the authors' (tensorflow/privacy
+/// `research/mi_lira_2021/plot.py`, `fix_variance=True`): online, one σ for both
+/// hypotheses, `np.std` of every IN confidence (all references and examples); offline,
+/// `np.std` of every OUT confidence. Per-example σ is `np.std` over the references of
+/// each example (population standard deviations, as NumPy's default).
 public struct LiRAAttack: Metric {
   public init() {}
 
@@ -42,17 +45,18 @@ public struct LiRAAttack: Metric {
 
   public var inputs: MetricInputs { .logits(.forget) + .originals }
 
-  /// Gaussian statistics of reference confidences per example: median and variance.
+  /// Gaussian statistics of reference confidences: per example the median and variance, and
+  /// the global variance of all of them.
   struct Reference {
     var median: [Double]
     var variance: [Double]
-    var pooledVariance: Double
+    var globalVariance: Double
 
     init(_ phi: [[Double]]) {
       let n = phi.first?.count ?? 0
       median = (0..<n).map { i in Summary.median(phi.map { $0[i] }) }
       variance = (0..<n).map { i in Summary.variance(phi.map { $0[i] }) }
-      pooledVariance = variance.isEmpty ? 0 : variance.reduce(0, +) / Double(variance.count)
+      globalVariance = Summary.variance(phi.flatMap { $0 })
     }
   }
 
@@ -87,22 +91,23 @@ public struct LiRAAttack: Metric {
       }
       func score(_ phi: [Double], _ inn: Reference?) -> [Double] {
         phi.indices.map { x in
-          let vo = perExample ? out.variance[x] : out.pooledVariance
-          if !online { return Self.normalCDF((phi[x] - out.median[x]) / (vo + 1e-30).squareRoot()) }
+          if !online {
+            let vo = perExample ? out.variance[x] : out.globalVariance
+            return Self.normalCDF((phi[x] - out.median[x]) / (vo + 1e-30).squareRoot())
+          }
           guard let inn else { return .nan }
-          let vi = perExample ? inn.variance[x] : inn.pooledVariance
+          let (vi, vo) = perExample ? (inn.variance[x], out.variance[x]) : (inn.globalVariance, inn.globalVariance)
           return Self.logNormal(phi[x], inn.median[x], vi) - Self.logNormal(phi[x], out.median[x], vo)
         }
       }
       let inFull = inAll.isEmpty ? nil : Reference(inAll)
-      var pos = [Double]()
-      for (m, phi) in members.enumerated() {
+      let pos = members.enumerated().map { m, phi in
         // A model that is itself an IN reference is left out of its own reference set.
-        let inn = isIn && online ? Reference(Array(inAll[..<m] + inAll[(m + 1)...])) : inFull
-        pos += score(phi, inn)
+        score(phi, isIn && online ? Reference(Array(inAll[..<m] + inAll[(m + 1)...])) : inFull)
       }
-      let neg = nonMembers.flatMap { score($0, inFull) }
-      results.merge(AttackReport.values(name, ROC(positives: pos, negatives: neg))) { $1 }
+      let neg = nonMembers.map { score($0, inFull) }
+      let scores = AttackReport.grid(members: pos, nonMembers: neg, sharedExamples: true, sharedModels: false)
+      results.merge(AttackReport.values(name, scores, seed: input.seed)) { $1 }
     }
     return results
   }

@@ -24,17 +24,21 @@ public struct LossThresholdAttack: Metric {
   public var inputs: MetricInputs { .logits(.forget, .test) }
 
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
-    var members = [Double](), nonMembers = [Double]()
-    for m in input.population.models {
-      members += Signals.losses(try m.logits(.forget), try input.labels(.forget))
-      nonMembers += Signals.losses(try m.logits(.test), try input.labels(.test))
-    }
-    return Self.values(memberLosses: members, nonMemberLosses: nonMembers) ?? missing("no forget or test examples")
+    let (f, t) = (try input.labels(.forget), try input.labels(.test))
+    let members = try input.population.models.map { Signals.losses(try $0.logits(.forget), f).map { -$0 } }
+    let nonMembers = try input.population.models.map { Signals.losses(try $0.logits(.test), t).map { -$0 } }
+    guard !f.isEmpty, !t.isEmpty else { return missing("no forget or test examples") }
+    let scores = AttackReport.grid(members: members, nonMembers: nonMembers, sharedExamples: false, sharedModels: true)
+    return AttackReport.values("loss", scores, seed: input.seed)
   }
 
-  /// The attack's columns from per-example losses of members and non-members (nil when a side is empty).
-  public static func values(memberLosses: [Double], nonMemberLosses: [Double]) -> [String: MetricValue]? {
+  /// The attack's columns from per-example losses of members and non-members of one model
+  /// (`unlearn score mia`): every loss its own example; nil when a side is empty.
+  public static func values(memberLosses: [Double], nonMemberLosses: [Double], seed: UInt64) -> [String: MetricValue]? {
     guard !memberLosses.isEmpty, !nonMemberLosses.isEmpty else { return nil }
-    return AttackReport.values("loss", ROC(positives: memberLosses.map { -$0 }, negatives: nonMemberLosses.map { -$0 }))
+    let scores = AttackReport.grid(
+      members: [memberLosses.map { -$0 }], nonMembers: [nonMemberLosses.map { -$0 }], sharedExamples: false,
+      sharedModels: true)
+    return AttackReport.values("loss", scores, seed: seed)
   }
 }

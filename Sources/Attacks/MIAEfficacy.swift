@@ -24,7 +24,7 @@ public struct MIAEfficacy: Metric {
         description:
           "Unlearn-Sparse/SalUn MIA-Efficacy: RBF SVC (C = 3, γ = 1) on p_y, retain vs test; share of forget "
           + "examples predicted non-member; mean ± std over models.",
-        displayScale: 100, decimals: 1)
+        displayScale: 100, decimals: 1, category: .forgetting)
     ]
   }
 
@@ -50,7 +50,7 @@ public struct MIAEfficacy: Metric {
   static func perModel(_ population: Population, _ input: MetricInput) throws -> [Double] {
     let labels = PerSplit(
       forget: try input.labels(.forget), retain: try input.labels(.retain), test: try input.labels(.test),
-      validation: [])
+      validation: [], audit: [])
     let models = population.models
     let key = "mia_efficacy/\(population.name)/\(population.jobIndices.map(String.init).joined(separator: ","))"
     return try input.cache.values(key) {

@@ -2,8 +2,9 @@ import Foundation
 import Harness
 import NumericCore
 
-/// Output-space distance to the retrained models, per example, averaged over examples and over model pairs (the i-th
-/// model against the i-th retrained model):
+/// Output-space distance to the reference models (the retrained ones, or an exact algorithm's
+/// own reference), per example, averaged over examples and over model pairs (the i-th model
+/// against the i-th reference model; the originals, cycled, against every reference model):
 ///
 /// ```
 /// KL(P ‖ Q) = Σ_c P_c log(P_c / Q_c),   P = p_θr(x), Q = p_θu(x)     (probabilities clipped at 1e-12)
@@ -11,8 +12,8 @@ import NumericCore
 /// activation distance (Chundawat et al., AAAI 2023) = ‖P − Q‖₂ on the forget set
 /// ```
 /// Per-example sums, then means over examples ("batchmean", not PyTorch's
-/// element-wise mean). The retrain row compares the two halves of the retrained
-/// population: the noise floor an exact method would show.
+/// element-wise mean). A reference row compares the two halves of its population: the
+/// noise floor an exact method would show.
 public struct RetrainDistance: Metric {
   public init() {}
 
@@ -63,10 +64,11 @@ public struct RetrainDistance: Metric {
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
     guard let (u, r, note) = input.comparison() else { return missing("needs models on both sides") }
     var sums = [String: [Double]]()
-    // Pair model i with retrained model i (the single original with every retrained model).
+    // Pair model i with reference model i; the K originals, cycled, with every reference model.
+    let k = u.models.count
     let pairs =
-      u.models.count == 1
-      ? r.models.indices.map { (0, $0) } : (0..<Swift.min(u.models.count, r.models.count)).map { ($0, $0) }
+      input.population.role.isOriginal
+      ? r.models.indices.map { ($0 % k, $0) } : (0..<Swift.min(k, r.models.count)).map { ($0, $0) }
     for (i, j) in pairs {
       for split in [Split.forget, .test] {
         let q = Softmax.probabilities(try u.models[i].logits(split))

@@ -28,10 +28,10 @@ public struct SongMittalAttacks: Metric {
     Self.kinds.map { k in
       let description =
         "Song & Mittal (USENIX Sec 2021) \(k.replacingOccurrences(of: "_", with: " ")) attack with class "
-        + "thresholds from retain vs validation; balanced accuracy on forget vs test, mean ± std over models."
+        + "thresholds from retain vs audit; balanced accuracy on forget vs test (chance 0.5), mean ± std over models."
       return MetricColumn(
-        name: "sm_\(k)", header: k == "modified_entropy" ? "m-entropy MIA" : "\(k) MIA", direction: .closestToRetrain,
-        description: description, table: k == "modified_entropy" ? .main : .none)
+        name: "sm_\(k)", header: k == "modified_entropy" ? "m-entropy MIA" : "\(k) MIA", direction: .closestToIdeal,
+        description: description, table: k == "modified_entropy" ? .main : .none, ideal: 0.5)
     }
   }
 
@@ -72,7 +72,7 @@ public struct SongMittalAttacks: Metric {
     return best
   }
 
-  public var inputs: MetricInputs { .logits(.forget, .retain, .test, .validation) }
+  public var inputs: MetricInputs { .logits(.forget, .retain, .test, .audit) }
 
   /// Probabilities and labels of one set of examples.
   public struct LabeledProbabilities {
@@ -119,18 +119,20 @@ public struct SongMittalAttacks: Metric {
   }
 
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
-    let labels = try PerSplit { try input.labels($0).map(Int.init) }
-    guard !labels.forget.isEmpty, !labels.test.isEmpty, !labels.validation.isEmpty else {
-      return missing("needs forget, test, retain and validation examples")
+    let labels = try PerSplit { s in
+      [.forget, .retain, .test, .audit].contains(s) ? try input.labels(s).map(Int.init) : []
+    }
+    guard !labels.forget.isEmpty, !labels.test.isEmpty, !labels.audit.isEmpty else {
+      return missing("needs forget, test, retain and audit examples")
     }
     let classes = try input.population.models.first?.logits(.test).rowLength ?? 0
     var perKind = [String: [Double]]()
     for m in input.population.models {
-      let sets = try PerSplit { s in
+      func set(_ s: Split) throws -> LabeledProbabilities {
         LabeledProbabilities(probabilities: Softmax.probabilities(try m.logits(s)), labels: labels[s])
       }
       let values = Self.balancedAccuracies(
-        calibration: (sets.retain, sets.validation), target: (sets.forget, sets.test), classes: classes)
+        calibration: (try set(.retain), try set(.audit)), target: (try set(.forget), try set(.test)), classes: classes)
       for (k, v) in values { perKind[k, default: []].append(v) }
     }
     return Dictionary(uniqueKeysWithValues: columns.map { ($0.name, MetricValue(summarising: perKind[$0.name] ?? [])) })

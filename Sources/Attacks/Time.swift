@@ -19,16 +19,17 @@ public struct TimeMetric: Metric {
         name: "seconds", header: "time s", direction: .lowerIsBetter,
         description:
           "Wall time of one unlearning run (the algorithm's call only; one core), mean ± std over models.",
-        decimals: 4, wallClock: true),
+        decimals: 4, wallClock: true, category: .cost),
       MetricColumn(
         name: "speedup", header: "speed-up", direction: .higherIsBetter,
-        description: "Mean retraining time divided by the mean unlearning time.", decimals: 1, wallClock: true),
+        description: "Mean retraining time divided by the mean unlearning time.", decimals: 1, wallClock: true,
+        category: .cost, uncertainty: nil),
       MetricColumn(
         name: "work_redone", header: "work redone %", direction: .lowerIsBetter,
         description:
           "Fraction of the original model's training work (example-epochs) redone to unlearn, for algorithms "
           + "that account for it (SISA; retraining redoes all of it).",
-        displayScale: 100, decimals: 1),
+        displayScale: 100, decimals: 1, category: .cost),
     ]
   }
 
@@ -38,7 +39,7 @@ public struct TimeMetric: Metric {
     guard let seconds = input.population.seconds, !seconds.isEmpty else { return missing("no unlearning ran") }
     var t = MetricValue(summarising: seconds)
     t.perExample = seconds  // per model
-    let reference = input.retrained.seconds.map { MetricValue(summarising: $0).mean } ?? nil
+    let reference = input.retrain.seconds.map { MetricValue(summarising: $0).mean } ?? nil
     let speedup = reference.flatMap { r in t.mean.map { $0 > 0 ? r / $0 : .infinity } }
     let work =
       input.population.workFractions.map { MetricValue(summarising: $0) }

@@ -24,7 +24,7 @@ public struct TimingLeak: Metric {
           "Timing side channel (needs ≥ 2 deletion rounds): 2·|AUC − ½| of the unlearning wall times of the "
           + "round with the least work redone (or the fastest round) against the round with the most (or the "
           + "slowest). 0: time says nothing about which forget set was removed; 1: it tells them apart perfectly.",
-        decimals: 2, table: .acrossRounds, wallClock: true)
+        decimals: 2, table: .acrossRounds, wallClock: true, uncertainty: nil)
     ]
   }
 

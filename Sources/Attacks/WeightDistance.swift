@@ -32,7 +32,7 @@ public struct WeightDistance: Metric {
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
     switch input.population.role {
     case .original: return ["weight_distance": MetricValue(mean: 1, note: "by definition")]
-    case .retrain, .originalSeeds:
+    case .retrain, .originalSeeds, .ownReference:
       return missing("trained from other initialisations: the distance is not meaningful")
     case .ownOriginal, .algorithm:
       guard let d = input.population.weightDistances else { return missing("ensembles have no single weight vector") }

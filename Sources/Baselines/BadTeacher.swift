@@ -15,6 +15,8 @@ import NumericCore
 /// paper's share of retain data) and the training keys, defaulting to the paper's
 /// Adam at lr 1e-4 but for 5 epochs (the paper's 1 epoch over a CIFAR-sized set is
 /// many more steps than over digits), batch 64, no weight decay, constant.
+/// Defaults: `retain_fraction` 0.3, `epochs` 5, `batch_size` 64, `optimizer` adam, `learning_rate` 0.0001, `momentum`
+/// 0.9, `weight_decay` 0, `schedule` constant, `class_weighting` none.
 public struct BadTeacher: UnlearningAlgorithm {
   public var name: String { "bad-teacher" }
   public var kind: UnlearningKind { .approximate }
@@ -22,7 +24,7 @@ public struct BadTeacher: UnlearningAlgorithm {
   public var training: TrainingConfig
 
   public static let defaults = TrainingConfig(
-    epochs: 5, batchSize: 64, optimizer: .adam, learningRate: 1e-3, momentum: 0.9, weightDecay: 0, schedule: .constant)
+    epochs: 5, batchSize: 64, optimizer: .adam, learningRate: 1e-4, momentum: 0.9, weightDecay: 0, schedule: .constant)
 
   public init(retainFraction: Double = 0.3, training: TrainingConfig = BadTeacher.defaults) {
     self.retainFraction = retainFraction

@@ -19,6 +19,8 @@ import NumericCore
 /// 5e-4, `schedule` cosine, `class_weighting` none; `batch_size` 64 (the digits recipe's;
 /// the kit used 128 for 45 000 images). On the digits default, rates 0.01–0.03 leave the
 /// forget accuracy at the original's, and 0.1 moves it half-way to the retrained models'.
+/// Defaults: `epochs` 5, `batch_size` 64, `optimizer` sgd, `learning_rate` 0.1, `momentum` 0.9, `weight_decay`
+/// 0.0005, `schedule` cosine, `class_weighting` none.
 public struct Finetune: RecipeAlgorithm {
   public var name: String { "finetune" }
   public var kind: UnlearningKind { .approximate }

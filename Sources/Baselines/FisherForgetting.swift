@@ -11,12 +11,19 @@ import NumericCore
 /// ```
 /// F_j = (1/n_r) Σ_{x ∈ retain} Σ_y p_θ(y|x) · (∂ log p_θ(y|x) / ∂θ_j)²      (expected Fisher, diagonal)
 /// σ²_j = α · min(1/(F_j + 1e-8), c),   c = 1e2 for the output layer, 1e3 otherwise
-/// weights: σ² averaged over each output row (the input dimension), as the authors' code
+/// weights [out, in, …]: σ² averaged over the input dimension (dim 1) only
+/// σ² ×= 10 for the output layer's weight and bias and for every 1-D parameter (biases)
 /// θ ← θ + σ ⊙ N(0, I)
 /// ```
-/// Hyper-parameters (`algorithms.fisher`): `alpha` α (default 1e-6, the value of the
-/// authors' and the SCRUB repository's notebooks). Each of the n_r·C per-example,
-/// per-class gradients is a backward pass, so the cost grows with the class count.
+/// As the authors' `get_mean_var` (AdityaGolatkar/SelectiveForgetting, `Forgetting.ipynb`):
+/// `var.mean(dim=1, keepdim=True)` averages a convolution's variance over its input channels,
+/// keeping each output channel and kernel position apart, and `var *= 10` for the last layer
+/// and for 1-D parameters. Their class-removal case (zero mean and small variance for the
+/// forgotten class's output row) does not apply to forgetting examples. Hyper-parameters
+/// (`algorithms.fisher`): `alpha` α (the value of the authors' and the SCRUB repository's
+/// notebooks). Each of the n_r·C per-example, per-class gradients is a backward pass, so the
+/// cost grows with the class count.
+/// Defaults: `alpha` 1e-6.
 public struct FisherForgetting: UnlearningAlgorithm {
   public var name: String { "fisher" }
   public var kind: UnlearningKind { .approximate }
@@ -51,34 +58,44 @@ public struct FisherForgetting: UnlearningAlgorithm {
     let fisher = FloatBuffer(count: net.parameterCount)
     for i in 0..<retain.count {
       if let d = request.deadline, d.hasPassed { break }
-      let row = probs.scalars[(i * c)..<((i + 1) * c)]
-      let m = row.max()!
-      var s: Float = 0
-      for v in row { s += expf(v - m) }
+      let p = Softmax.probabilities(probs.row(i))
       for y in 0..<c {
-        let p = expf(row[i * c + y] - m) / s
         net.computeGradients(expanded, indices: [i * c + y][...])
-        Kernels.addScaledSquare(net.gradients.view, scale: p / Float(retain.count), into: fisher.view)
+        Kernels.addScaledSquare(net.gradients.view, scale: Float(p[y]) / Float(retain.count), into: fisher.view)
       }
     }
-    // Noise per tensor, in PyTorch order.
+    // Noise per tensor, in PyTorch order; the last two tensors are the output layer's.
     var theta = request.original.parameters
     var rng = Xoshiro256StarStar(seed: Seeds.derive(request.seed, "fisher", "noise"))
     var offset = 0
-    for spec in net.tensorSpecs {
+    let specs = net.tensorSpecs
+    for (t, spec) in specs.enumerated() {
       let count = spec.shape.reduce(1, *)
-      let cap = spec.shape.first == c ? 1e2 : 1e3
-      var variance = (0..<count).map { alpha * Swift.min(1 / (Double(fisher[offset + $0]) + 1e-8), cap) }
-      if spec.shape.count > 1 {
-        let rowLength = count / spec.shape[0]
-        for r in 0..<spec.shape[0] {
-          let mean = variance[(r * rowLength)..<((r + 1) * rowLength)].reduce(0, +) / Double(rowLength)
-          for j in 0..<rowLength { variance[r * rowLength + j] = mean }
-        }
-      }
+      let output = t >= specs.count - 2
+      let variance = Self.variance(
+        (0..<count).map { Double(fisher[offset + $0]) }, shape: spec.shape, alpha: alpha, outputLayer: output)
       for j in 0..<count { theta[offset + j] += Float(variance[j].squareRoot() * rng.nextGaussian()) }
       offset += count
     }
     return UnlearnedModel(ModelWeights(architecture: request.original.architecture, parameters: theta))
+  }
+
+  /// The noise variance of one tensor from its diagonal Fisher, as the authors' `get_mean_var`.
+  static func variance(_ fisher: [Double], shape: [Int], alpha: Double, outputLayer: Bool) -> [Double] {
+    let cap = outputLayer ? 1e2 : 1e3
+    var v = fisher.map { alpha * Swift.min(1 / ($0 + 1e-8), cap) }
+    if shape.count > 1 {
+      // Mean over dim 1: for each (output, kernel position), over the input channels.
+      let inner = shape.dropFirst(2).reduce(1, *), inputs = shape[1]
+      for o in 0..<shape[0] {
+        for k in 0..<inner {
+          let at = (0..<inputs).map { (o * inputs + $0) * inner + k }
+          let mean = at.reduce(0) { $0 + v[$1] } / Double(inputs)
+          for j in at { v[j] = mean }
+        }
+      }
+    }
+    if outputLayer || shape.count == 1 { v = v.map { $0 * 10 } }
+    return v
   }
 }

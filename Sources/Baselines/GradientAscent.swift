@@ -15,6 +15,8 @@ import NumericCore
 /// task in 1e-6 … 1e-4 for ResNets over 5 epochs; these values were tuned on the digits
 /// default so that forget accuracy falls towards test accuracy while retain accuracy
 /// stays high). Hyper-parameters: the training keys under `algorithms.gradient-ascent`.
+/// Defaults: `epochs` 2, `batch_size` 32, `optimizer` sgd, `learning_rate` 0.01, `momentum` 0.9, `weight_decay` 0,
+/// `schedule` constant, `class_weighting` none.
 public struct GradientAscent: RecipeAlgorithm {
   public var name: String { "gradient-ascent" }
   public var kind: UnlearningKind { .approximate }

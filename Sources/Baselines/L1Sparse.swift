@@ -13,6 +13,8 @@ import NumericCore
 /// Hyper-parameters (`algorithms.l1-sparse`): `gamma` (default 5e-4, the paper's
 /// CIFAR-10 value) and the training keys, defaulting to finetune's (5 epochs, SGD
 /// lr 0.1, momentum 0.9, weight decay 5e-4, cosine, batch 64).
+/// Defaults: `gamma` 0.0005, `epochs` 5, `batch_size` 64, `optimizer` sgd, `learning_rate` 0.1, `momentum` 0.9,
+/// `weight_decay` 0.0005, `schedule` cosine, `class_weighting` none.
 public struct L1Sparse: UnlearningAlgorithm {
   public var name: String { "l1-sparse" }
   public var kind: UnlearningKind { .approximate }

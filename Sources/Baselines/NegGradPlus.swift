@@ -15,6 +15,8 @@ import NumericCore
 /// 0.95–0.999) and the training keys, defaulting to 5 epochs of SGD lr 0.05,
 /// momentum 0.9, weight decay 5e-4, cosine, batch 64 (tuned on the digits default:
 /// the forget accuracy falls towards the retrained models' while retain stays high).
+/// Defaults: `beta` 0.95, `epochs` 5, `batch_size` 64, `optimizer` sgd, `learning_rate` 0.05, `momentum` 0.9,
+/// `weight_decay` 0.0005, `schedule` cosine, `class_weighting` none.
 public struct NegGradPlus: UnlearningAlgorithm {
   public var name: String { "neggrad-plus" }
   public var kind: UnlearningKind { .approximate }

@@ -8,12 +8,14 @@ import NumericCore
 /// confidence on the forget examples is destroyed while retain is refreshed.
 ///
 /// ```
-/// ỹ_f ~ Uniform(classes \ {y_f}) once per run;   θ ← Train(θ_original, D_retain ∪ {(x_f, ỹ_f)})
+/// every epoch e:  ỹ_f ~ Uniform{0, …, C − 1};   θ ← one epoch of SGD on D_retain ∪ {(x_f, ỹ_f)}
 /// ```
-/// Hyper-parameters (`algorithms.random-labels`): the training keys, defaulting
-/// to 5 epochs of SGD lr 0.05, momentum 0.9, weight decay 5e-4, cosine, batch 64
-/// (SalUn's CIFAR-10 RL recipe is 10 epochs at lr 0.013; these values were set on
-/// the digits default).
+/// The labels are redrawn every epoch and uniformly over all classes, as the authors'
+/// code (OPTML-Group/Unlearn-Saliency `unlearn/RL.py`: `np.random.randint(0, num_classes)`
+/// for every call, one call per epoch), so a forget label stays right with probability 1/C.
+/// Defaults: `epochs` 5, `batch_size` 64, `optimizer` sgd, `learning_rate` 0.05, `momentum` 0.9,
+/// `weight_decay` 0.0005, `schedule` cosine, `class_weighting` none (SalUn's CIFAR-10 RL recipe
+/// is 10 epochs at lr 0.013; these values were set on the digits default).
 public struct RandomLabels: RecipeAlgorithm {
   public var name: String { "random-labels" }
   public var kind: UnlearningKind { .approximate }
@@ -27,25 +29,34 @@ public struct RandomLabels: RecipeAlgorithm {
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
     try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
-    let data = randomlyRelabelled(request, seed: Seeds.derive(request.seed, "random-labels", "labels"))
+    var labels = RandomLabelDraws(request, seed: Seeds.derive(request.seed, "random-labels", "labels"))
     try untilDeadline {
       try Trainer.train(
-        net, on: data, config: training, seed: Seeds.derive(request.seed, "random-labels", "shuffle"),
-        deadline: request.deadline)
+        net, on: labels.data, config: training, seed: Seeds.derive(request.seed, "random-labels", "shuffle"),
+        relabel: { _, y in labels.redraw(&y) }, deadline: request.deadline)
     }
     return UnlearnedModel(net.weights)
   }
 }
 
-/// The retain set followed by the forget set with every label replaced by a
-/// uniformly drawn wrong one (shared by ``RandomLabels`` and ``SalUn``).
-func randomlyRelabelled(_ request: UnlearningRequest, seed: UInt64) -> LabeledExamples {
-  let k = request.original.architecture.numClasses
-  var rng = Xoshiro256StarStar(seed: seed)
-  var forget = request.forget
-  forget.labels = forget.labels.map { y in
-    let draw = rng.nextIndex(below: k - 1)
-    return Int32(draw >= Int(y) ? draw + 1 : draw)
+/// The retain set followed by the forget set, whose labels are redrawn uniformly over all
+/// classes at the start of every epoch (shared by ``RandomLabels`` and ``SalUn``).
+struct RandomLabelDraws {
+  /// Retain, then forget (labels as given until the first redraw).
+  let data: LabeledExamples
+  let forgetStart: Int
+  let classes: Int
+  var rng: Xoshiro256StarStar
+
+  init(_ request: UnlearningRequest, seed: UInt64) {
+    data = request.retain.appending(request.forget)
+    forgetStart = request.retain.count
+    classes = request.original.architecture.numClasses
+    rng = Xoshiro256StarStar(seed: seed)
   }
-  return request.retain.appending(forget)
+
+  /// New random labels for the forget rows of `labels`.
+  mutating func redraw(_ labels: inout [Int32]) {
+    for i in forgetStart..<labels.count { labels[i] = Int32(rng.nextIndex(below: classes)) }
+  }
 }

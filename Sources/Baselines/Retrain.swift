@@ -12,6 +12,7 @@ import NumericCore
 /// weights are used only for their architecture. Hyper-parameters: the keys of
 /// the experiment's `training` section, each defaulting to the experiment's
 /// value (so by default the recipe is exactly the original model's).
+/// Defaults: the training keys: the experiment's recipe.
 public struct Retrain: UnlearningAlgorithm {
   public var name: String { "retrain" }
   public var kind: UnlearningKind { .exact }

@@ -19,6 +19,8 @@ import NumericCore
 /// `max_steps` m (2): the authors' notebook values; and the training keys, defaulting
 /// to 5 epochs of SGD lr 0.05, momentum 0.9, weight decay 5e-4, constant, batch 64
 /// (their ResNet rate, 5e-4, does not move the digits MLP).
+/// Defaults: `alpha` 0.001, `gamma` 0.99, `max_steps` 2, `epochs` 5, `batch_size` 64, `optimizer` sgd,
+/// `learning_rate` 0.05, `momentum` 0.9, `weight_decay` 0.0005, `schedule` constant, `class_weighting` none.
 public struct SCRUB: UnlearningAlgorithm {
   public var name: String { "scrub" }
   public var kind: UnlearningKind { .approximate }

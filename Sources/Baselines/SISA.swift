@@ -31,8 +31,12 @@ import NumericCore
 /// smallest setting for Purchase/SVHN is 5–20), `slices` (default 4),
 /// `aggregation` (`mean` or `vote`; the paper's reference code votes, default
 /// `mean`), and the training keys (default: the experiment's recipe).
+/// Defaults: `shards` 5, `slices` 4, `aggregation` mean; the training keys: the experiment's recipe.
 public struct SISA: UnlearningAlgorithm {
   public var name: String { "sisa" }
+  /// Scored against SISA ensembles trained from scratch on the retain set with the same shards
+  /// and slices, not against the monolithic retrained networks.
+  public var hasOwnReference: Bool { true }
   public var kind: UnlearningKind { .exact }
   public var shards: Int
   public var slices: Int
@@ -80,6 +84,8 @@ public struct SISA: UnlearningAlgorithm {
     public var members: [ModelWeights]
     /// Epochs of each stage.
     public var stageEpochs: [Int]
+    /// The seed the original was trained with (its stages' shuffling).
+    public var seed: UInt64
   }
 
   /// Epochs of every stage: round(2E/(R + 1)), so that Σ_r e·(r + 1)·|slice| = E·|shard|.
@@ -131,8 +137,48 @@ public struct SISA: UnlearningAlgorithm {
       checkpoints.append(saved)
       members.append(net.weights)
     }
-    let state = State(slices: partition, checkpoints: checkpoints, members: members, stageEpochs: epochs)
+    let state = State(
+      slices: partition, checkpoints: checkpoints, members: members, stageEpochs: epochs, seed: request.seed)
     return TrainedOriginal(model: UnlearnedModel(ensemble: members, aggregation: aggregation), state: state)
+  }
+
+  /// SISA trained from scratch on the retain set: the original's shards and slices without the
+  /// examples forgotten so far, each shard from the original's initialisation, and each stage
+  /// shuffled with the seed SISA's unlearning would have used: the original's for stages before
+  /// the shard's first slice that held a forget example, the round's for the rest. It never
+  /// reads a checkpoint or a trained sub-model, so it checks the unlearning's claim: with the
+  /// same seed the unlearned model is this model bit for bit, and over seeds the two are
+  /// identically distributed (what an exact method's F against its reference measures).
+  public func trainReference(_ request: ReferenceTrainingRequest) throws -> UnlearnedModel {
+    try validate()
+    guard let state = request.own.state as? State else {
+      throw HarnessError("sisa", "needs the original it trained itself (the runner calls trainOriginal first)")
+    }
+    let recipe = training ?? request.training
+    let row = Dictionary(uniqueKeysWithValues: request.retainIDs.enumerated().map { ($1, $0) })
+    let forgotten = Set(request.forgetRounds.joined())
+    var members = [ModelWeights]()
+    for k in 0..<shards {
+      var seeds = (0..<slices).map { ScratchSeeds.shuffle(state.seed, shard: k, slice: $0) }
+      for (t, forget) in request.forgetRounds.enumerated() {
+        let f = Set(forget)
+        guard let first = state.slices[k].firstIndex(where: { $0.contains(where: f.contains) }) else { continue }
+        for r in first..<slices { seeds[r] = ScratchSeeds.shuffle(request.roundSeeds[t], shard: k, slice: r) }
+      }
+      let net = try Network(weights: state.checkpoints[k][0], maxBatch: Swift.max(recipe.batchSize, 256))
+      for r in 0..<slices {
+        let kept = state.slices[k][0...r].flatMap { $0 }.filter { !forgotten.contains($0) }.sorted()
+        let rows = try kept.map { id -> Int in
+          guard let i = row[id] else { throw HarnessError("sisa", "example \(id) is neither retained nor forgotten") }
+          return i
+        }
+        var stage = recipe
+        stage.epochs = state.stageEpochs[r]
+        try Trainer.train(net, on: request.retain.subset(rows), config: stage, seed: seeds[r])
+      }
+      members.append(net.weights)
+    }
+    return UnlearnedModel(ensemble: members, aggregation: aggregation)
   }
 
   /// Fails with ``NetworkError/deadlineExceeded`` when the time budget runs out.

@@ -15,6 +15,7 @@ import NumericCore
 /// Hyper-parameters (`algorithms.ssd`): `alpha` α, the selection weighting
 /// (default 10), `lambda` λ, the dampening constant (default 1), `batch_size`
 /// (default 64): the paper's values for CIFAR ResNet-18.
+/// Defaults: `alpha` 10, `lambda` 1, `batch_size` 64.
 public struct SSD: UnlearningAlgorithm {
   public var name: String { "ssd" }
   public var kind: UnlearningKind { .approximate }

@@ -8,10 +8,13 @@ import NumericCore
 ///
 /// ```
 /// m_j = 1[ |∇_θ L_forget(θ_original)|_j ≥ the (1 − r) quantile ]          (saliency mask)
-/// θ ← Train(θ_original, D_retain ∪ {(x_f, ỹ_f)}) with every gradient multiplied by m
+/// θ ← Train(θ_original, D_retain ∪ {(x_f, ỹ_f)}) with every gradient multiplied by m,
+///     ỹ_f ~ Uniform{0, …, C − 1} redrawn every epoch (as ``RandomLabels``)
 /// ```
-/// Hyper-parameters (`algorithms.salun`): `mask_ratio` r (default 0.5, the paper's
-/// `with_0.5` mask) and the training keys, defaulting to ``RandomLabels``' recipe.
+/// Hyper-parameters (`algorithms.salun`): `mask_ratio` r (the paper's `with_0.5` mask) and the
+/// training keys, defaulting to ``RandomLabels``' recipe.
+/// Defaults: `mask_ratio` 0.5, `epochs` 5, `batch_size` 64, `optimizer` sgd, `learning_rate` 0.05,
+/// `momentum` 0.9, `weight_decay` 0.0005, `schedule` cosine, `class_weighting` none.
 public struct SalUn: UnlearningAlgorithm {
   public var name: String { "salun" }
   public var kind: UnlearningKind { .approximate }
@@ -51,11 +54,12 @@ public struct SalUn: UnlearningAlgorithm {
     try validate()
     let net = try makeNetwork(request.original, batchSize: training.batchSize)
     let mask = saliencyMask(net, forget: request.forget)
-    let data = randomlyRelabelled(request, seed: Seeds.derive(request.seed, "salun", "labels"))
+    var labels = RandomLabelDraws(request, seed: Seeds.derive(request.seed, "salun", "labels"))
     try untilDeadline {
       try Trainer.train(
-        net, on: data, config: training, seed: Seeds.derive(request.seed, "salun", "shuffle"),
-        transform: { net, _ in Kernels.multiply(net.gradients.view, by: mask.view) }, deadline: request.deadline)
+        net, on: labels.data, config: training, seed: Seeds.derive(request.seed, "salun", "shuffle"),
+        transform: { net, _ in Kernels.multiply(net.gradients.view, by: mask.view) },
+        relabel: { _, y in labels.redraw(&y) }, deadline: request.deadline)
     }
     return UnlearnedModel(net.weights)
   }

@@ -30,15 +30,26 @@ struct LeaderboardCommand: ParsableCommand {
   @Option(help: "Seed of the bootstrap.")
   var seed: UInt64 = 0
 
+  @Option(
+    help: ArgumentHelp(
+      "Accuracy points (0–100) an algorithm's retain or test accuracy may fall below its reference's and still be "
+        + "ranked on a forgetting, cost or composite column; below that it is listed as not ranked.",
+      valueName: "points"))
+  var utilityTolerance: Double = 100 * Leaderboard.defaultUtilityTolerance
+
   func validate() throws {
     guard !runs.isEmpty else { throw ValidationError("give at least one run folder") }
     guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1") }
+    guard utilityTolerance.isFinite, (0...100).contains(utilityTolerance) else {
+      throw ValidationError("--utility-tolerance must be between 0 and 100 accuracy points")
+    }
   }
 
   func run() throws {
     try reportingErrors {
       let board = try Evaluation.leaderboard(
-        runs.map { URL(fileURLWithPath: $0) }, by: by, replicates: bootstrap, seed: seed)
+        runs.map { URL(fileURLWithPath: $0) }, by: by, replicates: bootstrap, seed: seed,
+        utilityTolerance: utilityTolerance / 100)
       try board.write(to: URL(fileURLWithPath: out))
       print(board.markdown, terminator: "")
     }

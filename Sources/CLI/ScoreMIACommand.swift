@@ -65,7 +65,7 @@ struct ScoreMIA: ParsableCommand {
       }
       guard !lossM.isEmpty, !lossN.isEmpty else { throw HarnessError(both, "both sets need at least one example") }
       guard (lossM + lossN).allSatisfy(\.isFinite) else { throw HarnessError(both, "losses must be finite") }
-      metrics.merge(LossThresholdAttack.values(memberLosses: lossM, nonMemberLosses: lossN) ?? [:]) { $1 }
+      metrics.merge(LossThresholdAttack.values(memberLosses: lossM, nonMemberLosses: lossN, seed: seed) ?? [:]) { $1 }
       do {
         metrics["kit_mia"] = MetricValue(mean: try KitMIA.accuracy(forgetLosses: lossM, testLosses: lossN, seed: seed))
       } catch {

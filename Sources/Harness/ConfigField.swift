@@ -18,8 +18,8 @@ public struct ConfigField<Root> {
   let text: (Root) -> String?
 
   /// The section path and the key: `evaluation.models` → (`evaluation`, `models`).
-  var section: String { path.split(separator: ".").dropLast().joined(separator: ".") }
-  var key: String { String(path.split(separator: ".").last ?? "") }
+  public var section: String { path.split(separator: ".").dropLast().joined(separator: ".") }
+  public var key: String { String(path.split(separator: ".").last ?? "") }
 
   /// The same key in a larger configuration: `Root` is found at `keyPath`, and the key's
   /// path gets `prefix` (e.g. the `training` keys of an experiment).
@@ -40,11 +40,18 @@ extension ConfigField {
     self.init(path: path, doc: doc, read: read, value: value, text: { value($0)?.description })
   }
 
-  /// An integer in `range`.
-  static func int(_ path: String, _ kp: WritableKeyPath<Root, Int>, _ range: ClosedRange<Int>, _ doc: String) -> Self {
+  /// An integer in `range`; `check` returns why a value in range is still refused.
+  static func int(
+    _ path: String, _ kp: WritableKeyPath<Root, Int>, _ range: ClosedRange<Int>, _ doc: String,
+    check: @escaping (Int) -> String? = { _ in nil }
+  ) -> Self {
     Self(
-      path, doc, read: { r, k, root in root[keyPath: kp] = try r.int(k, default: root[keyPath: kp], range: range) },
-      value: { .int($0[keyPath: kp]) })
+      path, doc,
+      read: { r, k, root in
+        let v = try r.int(k, default: root[keyPath: kp], range: range)
+        if let why = check(v) { throw r.fail(k, why) }
+        root[keyPath: kp] = v
+      }, value: { .int($0[keyPath: kp]) })
   }
 
   /// A seed (a non-negative integer).

@@ -51,14 +51,18 @@ public struct EvaluationSpec: Codable, Sendable, Equatable {
   /// Models trained on the whole training set with other seeds (the IN references of
   /// LiRA and RMIA online; 0: none). Default 16.
   public var referenceOriginals: Int
-  /// U-LiRA shadow train-then-unlearn runs per approximate algorithm (0: off, the default).
+  /// U-LiRA shadow train-then-unlearn runs per approximate algorithm (0: off, the default; else ≥ 4).
   public var uliraShadows: Int = 0
+  /// K: originals trained with different seeds; model i of every algorithm unlearns from original
+  /// i mod K, so that the spread over models includes the original's training variance (1: the
+  /// challenge's protocol, one original).
+  public var originals: Int = 1
 
   public init(
     models: Int = 64, algorithms: [String] = ["finetune", "gradient-ascent"], workers: Int = 0, timeBudget: Double = 0,
-    rounds: Int = 1,
-    referenceOriginals: Int = 16
+    rounds: Int = 1, referenceOriginals: Int = 16, originals: Int = 1
   ) {
+    self.originals = originals
     self.referenceOriginals = referenceOriginals
     self.models = models
     self.algorithms = algorithms
@@ -116,6 +120,10 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
       .double("split.test_fraction", \.split.testFraction, "share of the data held out for testing", check: fraction),
       .double(
         "split.validation_fraction", \.split.validationFraction, "share held out for validation", check: fraction),
+      .double(
+        "split.audit_fraction", \.split.auditFraction,
+        "share held out for the attacks alone (never given to an algorithm)",
+        check: fraction),
       .bool("split.stratified", \.split.stratified, "keep class proportions in every split"),
       .choice("split.forget.strategy", \.split.forget.strategy, "random, class, group or ids"),
       .double("split.forget.fraction", \.split.forget.fraction, "share of train to forget (random)"),
@@ -136,9 +144,14 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
           check: { $0 >= 0 && $0.isFinite ? nil : "must be ≥ 0 seconds (0: unlimited)" }),
         .int("evaluation.rounds", \.evaluation.rounds, 1...1000, "sequential deletion requests"),
         .int(
+          "evaluation.originals", \.evaluation.originals, 1...10_000,
+          "originals trained with other seeds; model i unlearns from original i mod K"),
+        .int(
           "evaluation.reference_originals", \.evaluation.referenceOriginals, 0...100_000,
           "original-seeds: IN references of LiRA and RMIA"),
-        .int("evaluation.ulira_shadows", \.evaluation.uliraShadows, 0...100_000, "U-LiRA shadow runs; 0: off"),
+        .int(
+          "evaluation.ulira_shadows", \.evaluation.uliraShadows, 0...100_000, "U-LiRA shadow runs: 0 (off) or ≥ 4",
+          check: { $0 == 0 || $0 >= 4 ? nil : "must be 0 (off) or at least 4, got \($0)" }),
       ]
   }
 

@@ -71,6 +71,39 @@ public struct OriginalTrainingRequest: Sendable {
   }
 }
 
+/// What an exact algorithm's own reference is trained from, for one deletion round: the
+/// round's retain set, the forget sets so far, and the algorithm's own original that the
+/// evaluated model of the same index unlearns from (so the reference can keep what the
+/// original's randomness fixed before any data was seen: SISA's partition and initialisations).
+public struct ReferenceTrainingRequest: Sendable {
+  public var architecture: Architecture
+  /// What is left of the training split after this round.
+  public var retain: LabeledExamples
+  /// Dataset ids of the rows of `retain` (sorted).
+  public var retainIDs: [Int]
+  /// The forget set of every deletion round up to this one, first round first.
+  public var forgetRounds: [[Int]]
+  public var training: TrainingConfig
+  /// One seed per round so far, derived as the evaluated models' unlearning seeds are (round 1: the
+  /// reference job's seed).
+  public var roundSeeds: [UInt64]
+  /// The own original the evaluated model of the same index starts from.
+  public var own: TrainedOriginal
+
+  public init(
+    architecture: Architecture, retain: LabeledExamples, retainIDs: [Int], forgetRounds: [[Int]],
+    training: TrainingConfig, roundSeeds: [UInt64], own: TrainedOriginal
+  ) {
+    self.architecture = architecture
+    self.retain = retain
+    self.retainIDs = retainIDs
+    self.forgetRounds = forgetRounds
+    self.training = training
+    self.roundSeeds = roundSeeds
+    self.own = own
+  }
+}
+
 /// An algorithm's own original: the model it serves before any unlearning,
 /// and whatever it keeps to unlearn later (SISA: shards and checkpoints).
 public struct TrainedOriginal: Sendable {
@@ -169,6 +202,16 @@ public protocol UnlearningAlgorithm: Sendable {
   /// Trains the algorithm's own original model, for methods that own how it is
   /// trained (SISA). The default, nil, means the harness's standard training.
   func trainOriginal(_ request: OriginalTrainingRequest) throws -> TrainedOriginal?
+  /// True for an exact method whose models are not the harness's single networks (SISA's
+  /// ensembles): it is scored against its own exact reference, N runs of
+  /// ``trainReference(_:)``, instead of against the retrained networks, which would measure the
+  /// difference of the model families, not a failure to forget. Its utility is still compared
+  /// with retraining. Default: false.
+  var hasOwnReference: Bool { get }
+  /// The algorithm's own training from scratch on a round's retain set: what its unlearned
+  /// model claims to equal in distribution. Default: ``trainOriginal(_:)`` on the retain set
+  /// with the round's seed.
+  func trainReference(_ request: ReferenceTrainingRequest) throws -> UnlearnedModel
   /// Checks the hyper-parameters, throwing an error that names the bad one. The runner
   /// calls it for every algorithm before any job runs, however the algorithm was
   /// constructed; `unlearn` calls it too, so a direct call never traps on a bad value.
@@ -180,5 +223,16 @@ public protocol UnlearningAlgorithm: Sendable {
 extension UnlearningAlgorithm {
   public var hyperParameters: [String: ConfigValue] { [:] }
   public func validate() throws {}
+  public var hasOwnReference: Bool { false }
   public func trainOriginal(_ request: OriginalTrainingRequest) throws -> TrainedOriginal? { nil }
+
+  public func trainReference(_ request: ReferenceTrainingRequest) throws -> UnlearnedModel {
+    let fresh = OriginalTrainingRequest(
+      architecture: request.architecture, train: request.retain, trainIDs: request.retainIDs,
+      training: request.training, seed: request.roundSeeds.last ?? 0)
+    guard let own = try trainOriginal(fresh) else {
+      throw HarnessError(name, "declares its own reference but trains no original of its own")
+    }
+    return own.model
+  }
 }

@@ -102,6 +102,8 @@ public enum Trainer {
   ///     (`[examples, classes]`) instead of the labels.
   ///   - transform: called with the network and the epoch after each batch's
   ///     gradient is computed, before the step (masks, penalties).
+  ///   - relabel: called at the start of every epoch with the epoch and the labels, which it
+  ///     may change for that epoch (random-label methods redraw their labels every epoch).
   ///   - deadline: checked before every batch; when it has passed, training
   ///     stops with ``NetworkError/deadlineExceeded`` and the network keeps the
   ///     parameters of the last completed step.
@@ -110,7 +112,8 @@ public enum Trainer {
   public static func train(
     _ network: Network, on examples: LabeledExamples, config: TrainingConfig, seed: UInt64,
     optimizer: (any Optimizer)? = nil, ascend: Bool = false, softTargets: Tensor? = nil,
-    transform: ((Network, Int) -> Void)? = nil, deadline: Deadline? = nil, observer: Observer? = nil
+    transform: ((Network, Int) -> Void)? = nil, relabel: ((_ epoch: Int, _ labels: inout [Int32]) -> Void)? = nil,
+    deadline: Deadline? = nil, observer: Observer? = nil
   ) throws -> Double {
     try config.validate()
     guard config.batchSize <= network.maxBatch else {
@@ -125,7 +128,9 @@ public enum Trainer {
     var rng = Xoshiro256StarStar(seed: seed)
     var order = Array(0..<n)
     var last = Double.nan
+    var data = examples
     for epoch in 0..<config.epochs {
+      relabel?(epoch, &data.labels)
       let lr = config.schedule.rate(base: config.learningRate, epoch: epoch, epochs: config.epochs)
       rng.shuffleInPlace(&order)
       var total = 0.0
@@ -135,9 +140,9 @@ public enum Trainer {
         let end = Swift.min(start + config.batchSize, n)
         let loss =
           if let softTargets {
-            network.computeGradients(examples, softTargets: softTargets, indices: order[start..<end])
+            network.computeGradients(data, softTargets: softTargets, indices: order[start..<end])
           } else {
-            network.computeGradients(examples, indices: order[start..<end], classWeights: weights)
+            network.computeGradients(data, indices: order[start..<end], classWeights: weights)
           }
         if ascend { BLAS.scal(-1, network.gradients.view) }
         transform?(network, epoch)

@@ -52,18 +52,19 @@ public struct ROC: Sendable, Equatable, Codable {
     zip(tpr, fpr).map { 0.5 * ($0 + 1 - $1) }.max() ?? 0.5
   }
 
-  /// TPR at a false-positive rate of at most `alpha`, with 95 % Clopper–Pearson intervals.
+  /// TPR at a false-positive rate of at most `alpha`, with 95 % Clopper–Pearson intervals that
+  /// treat every score as an independent trial (right for one model's scores of distinct
+  /// examples; for pooled (model, example) pairs use ``TwoWayBootstrap``).
   public func tpr(atFPR alpha: Double) -> RateAtFPR {
     var best = 0
     for k in fpr.indices where fpr[k] <= alpha && tpr[k] >= tpr[best] { best = k }
     return RateAtFPR(
       targetFPR: alpha, tpr: tpr[best], tprInterval: ClopperPearson.interval(truePositives[best], positives),
-      fpr: fpr[best], fprInterval: ClopperPearson.interval(falsePositives[best], negatives),
-      enoughNegatives: Double(negatives) >= 10 / alpha)
+      fpr: fpr[best], fprInterval: ClopperPearson.interval(falsePositives[best], negatives))
   }
 }
 
-/// TPR at a fixed FPR, with exact intervals, and whether the non-members are enough to support the FPR.
+/// TPR at a fixed FPR, with exact binomial intervals.
 public struct RateAtFPR: Sendable, Equatable, Codable {
   public var targetFPR: Double
   public var tpr: Double
@@ -71,9 +72,6 @@ public struct RateAtFPR: Sendable, Equatable, Codable {
   /// The FPR actually realised at that threshold.
   public var fpr: Double
   public var fprInterval: ClosedRange<Double>
-  /// False when there are fewer than 10/α non-members: an FPR of α rests on fewer than 10
-  /// false positives, and cannot be certified.
-  public var enoughNegatives: Bool
 }
 
 /// The Clopper–Pearson ("exact") binomial interval for k successes in n trials:
@@ -146,6 +144,24 @@ public enum Summary {
     let s = x.sorted()
     let n = s.count
     return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+  }
+
+  /// The central 95 % of `values`: their 2.5 % and 97.5 % percentiles (nearest rank), the
+  /// percentile bootstrap interval when `values` are bootstrap replicates. Nil when empty.
+  public static func interval95(_ values: [Double]) -> ClosedRange<Double>? {
+    guard !values.isEmpty else { return nil }
+    let s = values.sorted()
+    func q(_ p: Double) -> Double { s[Swift.min(s.count - 1, Int((p * Double(s.count - 1)).rounded()))] }
+    return q(0.025)...q(0.975)
+  }
+
+  /// The two-sided 97.5 % quantile of Student's t with `dof` degrees of freedom, from
+  /// P(|T| > t) = I_{ν/(ν + t²)}(ν/2, ½): t = √(ν(1 − x)/x) with x = I⁻¹(0.05; ν/2, ½).
+  public static func studentT975(dof: Int) -> Double {
+    precondition(dof >= 1)
+    let nu = Double(dof)
+    let x = Beta.inverse(0.05, nu / 2, 0.5)
+    return (nu * (1 - x) / x).squareRoot()
   }
 
   /// The population variance (divisor n), NumPy's `var` default.

@@ -13,6 +13,11 @@ extension EvaluationReport {
     for r in 1...rounds {
       s += rounds > 1 ? "<h2>Round \(r) of \(rounds)</h2>" : "<h2>Results</h2>"
       s += htmlTable(rows(round: r), mainColumns)
+      let flags = flagLines(rows(round: r), mainColumns), power = powerLines(round: r, mainColumns)
+      if !flags.isEmpty { s += "<p>‡ Flagged values:</p>" + Self.list(flags) }
+      if !power.isEmpty {
+        s += "<p>Power (does the column tell the original from the retrain floor?):</p>" + Self.list(power)
+      }
       var sections = [String]()
       for f in figures[r] ?? [] where !sections.contains(f.figure.section) { sections.append(f.figure.section) }
       for section in sections {
@@ -28,10 +33,14 @@ extension EvaluationReport {
       s += failedJobs.filter { $0.hasPrefix("- ") }.map { "<li>\(Self.escape(String($0.dropFirst(2))))</li>" }.joined()
       s += "</ul>"
     }
-    s += "<h2>Notes</h2><ul>" + notes.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul>"
+    let uncertainty = uncertaintyLines(mainColumns + (rounds > 1 ? acrossRoundsColumns : []))
+    if !uncertainty.isEmpty { s += "<h2>Uncertainty</h2>" + Self.list(uncertainty) }
+    s += "<h2>Notes</h2>" + Self.list(notes)
     s += "<h2>Metrics</h2><ul>"
     for c in columns {
-      s += "<li><b>\(Self.escape(c.name))</b> (\(c.direction.rawValue)): \(Self.escape(c.description))</li>"
+      let ideal = c.ideal.map { ", ideal \(c.format($0))" } ?? ""
+      s += "<li><b>\(Self.escape(c.name))</b> (\(c.direction.rawValue)\(ideal), \(c.category.rawValue)): "
+      s += Self.escape(c.description) + (c.uncertainty.map { " <i>\(Self.escape($0))</i>" } ?? "") + "</li>"
     }
     s += "</ul><h2>Configuration</h2><pre>\(Self.escape(config))</pre></body></html>\n"
     return s
@@ -51,29 +60,43 @@ extension EvaluationReport {
     </head><body><h1>\(Self.escape(name))</h1>
     <p>unlearn \(Self.escape(toolVersion)), results schema \(schemaVersion). \(modelsPerAlgorithm) models per algorithm;
     dataset <code>\(Self.escape(dataset))</code> (file list SHA-256 <code>\(datasetFileListSHA256 ?? "—")</code>);
-    original weights SHA-256 <code>\(originalWeightsSHA256)</code>. Mean ± std over models; hover a header for the
-    metric's definition, a cell for its note. The highlighted <b>retrain</b> row is the noise floor: the same metric
-    between two disjoint halves of the retrained models, which is what an exact unlearner scores.</p>
+    original weights SHA-256 <code>\(originalWeightsSHA256)</code>. Mean ± std over models, or a value and its
+    95 % interval in brackets (what each resamples: Uncertainty, below); ‡ marks a value that cannot be read at face
+    value (listed under the table). Hover a header for the metric's definition, a cell for its note. The highlighted
+    reference rows are the noise floor: the same metric between two disjoint halves of the reference models, which
+    is what an exact unlearner scores.</p>
     """
   }
 
   func htmlTable(_ rows: [Row], _ cols: [MetricColumn]) -> String {
     var s = "<div class=\"table\"><table><thead><tr><th>algorithm</th><th>kind</th><th>N</th>"
     for c in cols {
-      s += "<th title=\"\(Self.escape(c.description))\">\(Self.escape(c.header)) \(c.direction.mark)</th>"
+      s += "<th title=\"\(Self.escape(c.description))\">\(Self.escape(c.header)) \(c.mark)</th>"
     }
     s += "</tr></thead><tbody>"
     for r in rows {
-      s += r.role == .retrain ? "<tr class=\"floor\">" : "<tr>"
+      let floor: Bool
+      switch r.role {
+      case .retrain, .ownReference: floor = true
+      default: floor = false
+      }
+      s += floor ? "<tr class=\"floor\">" : "<tr>"
       let cells = [r.algorithm, r.kind?.rawValue ?? "—", r.countText]
       s += cells.map { "<td>\(Self.escape($0))</td>" }.joined()
       for c in cols {
-        let note = r.metrics[c.name]?.note.map { " title=\"\(Self.escape($0))\"" } ?? ""
+        let v = r.metrics[c.name]
+        let tip = [v?.note, v?.flag].compactMap { $0 }.joined(separator: "; ")
+        let note = tip.isEmpty ? "" : " title=\"\(Self.escape(tip))\""
         s += "<td\(note)>\(Self.escape(cell(r, c)))</td>"
       }
       s += "</tr>"
     }
     return s + "</tbody></table></div>"
+  }
+
+  /// A bulleted list of `lines`.
+  static func list(_ lines: [String]) -> String {
+    "<ul>" + lines.map { "<li>\(escape($0))</li>" }.joined() + "</ul>"
   }
 
   /// Text safe inside HTML elements and attribute values.

@@ -144,11 +144,12 @@ public enum Evaluation {
   /// The leaderboard of `column` over `runs` (each loaded with what the column's metric reads).
   public static func leaderboard(
     _ runs: [URL], by column: String, metrics: [any Metric] = Registry.metrics, replicates: Int, seed: UInt64,
-    workers: Int = WorkerPool.availableCores
+    workers: Int = WorkerPool.availableCores, utilityTolerance: Double = Leaderboard.defaultUtilityTolerance
   ) throws -> Leaderboard {
     let metric = try Registry.metric(column: column, in: metrics)
     let data = try runs.map { try Leaderboard.load($0, for: metric) }
     return try Leaderboard.make(
-      runs: data, metric: metric, column: column, replicates: replicates, seed: seed, workers: workers)
+      runs: data, metric: metric, column: column, replicates: replicates, seed: seed, workers: workers,
+      utilityTolerance: utilityTolerance)
   }
 }

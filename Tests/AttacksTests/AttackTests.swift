@@ -20,7 +20,7 @@ import Testing
     // Best balanced accuracy: TPR 1 at FPR 1/2 → ½(1 + 1/2) = 0.75.
     #expect(abs(roc.bestBalancedAccuracy - 0.75) < 1e-12)
     let at = roc.tpr(atFPR: 0.2)
-    #expect(at.tpr == 0.6 && abs(at.fpr - 1.0 / 6) < 1e-12 && !at.enoughNegatives)
+    #expect(at.tpr == 0.6 && abs(at.fpr - 1.0 / 6) < 1e-12)
     #expect(ROC(positives: [1, 2], negatives: [1, 2]).auc == 0.5)
     #expect(ROC(positives: [3, 4], negatives: [1, 2]).auc == 1)
   }
@@ -64,7 +64,7 @@ enum Synthetic {
   /// One model: forget examples at `phi`, the other splits (non-members for every model) at `population`.
   static func model(_ phi: [Double], population: [Double]) -> ModelOutputs {
     let z = tensor(population)
-    return ModelOutputs(PerSplit(forget: tensor(phi), retain: z, test: z, validation: z))
+    return ModelOutputs(PerSplit(forget: tensor(phi), retain: z, test: z, validation: z, audit: z))
   }
 
   /// K models: forget example x at μ_x (+ shift) plus unit noise; the population split unshifted.
@@ -84,8 +84,9 @@ enum Synthetic {
   {
     let labels = [Int32](repeating: 1, count: n)
     var input = MetricInput(
-      population: population, retrained: retrained, originals: originals,
-      labels: PerSplit(forget: labels, retain: labels, test: labels, validation: labels), seed: 1, workers: 2)
+      population: population, reference: retrained, originals: originals,
+      labels: PerSplit(forget: labels, retain: labels, test: labels, validation: labels, audit: labels), seed: 1,
+      workers: 2)
     input.shadowRuns = population.shadowRuns["ulira"]
     return input
   }
@@ -116,7 +117,7 @@ enum Synthetic {
     // The retrained population against itself sits at chance.
     let r = try LiRAAttack().evaluate(input(retrained))
     #expect(abs(r["lira_online_auc"]!.mean! - 0.5) < 0.04)
-    // TPR at 1 % FPR comes with a Clopper–Pearson interval around it.
+    // TPR at 1 % FPR comes with a two-way bootstrap interval around it.
     let tpr = try #require(l["lira_online_tpr_at_1pct_fpr"])
     #expect(tpr.interval![0] <= tpr.mean! && tpr.mean! <= tpr.interval![1] && tpr.mean! > 0.5)
   }
@@ -134,6 +135,35 @@ enum Synthetic {
       input(Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng)))
     #expect(leaky["rmia_offline_auc"]!.mean! > 0.8 && leaky["rmia_online_auc"]!.mean! > 0.8)
     #expect(abs(clean["rmia_offline_auc"]!.mean! - 0.5) < 0.04)
+  }
+}
+
+/// The statistics the per-example attacks fit, against values by hand (NumPy's conventions).
+@Suite struct ReferenceStatisticsTests {
+  /// LiRA: per-example median and np.var over the references, and the fixed variance: one
+  /// np.var over every reference confidence (Carlini et al.'s `fix_variance`).
+  @Test func lira_perExampleAndGlobalVariance() {
+    let r = LiRAAttack.Reference([[1, 2], [3, 6], [2, 10]])
+    #expect(r.median == [2, 6])
+    #expect(abs(r.variance[0] - 2.0 / 3) < 1e-12 && abs(r.variance[1] - 32.0 / 3) < 1e-12)
+    // [1, 2, 3, 6, 2, 10]: mean 4, squared deviations 9 + 4 + 1 + 4 + 4 + 36 = 58.
+    #expect(abs(r.globalVariance - 58.0 / 6) < 1e-12)
+  }
+
+  /// RMIA's Pr(x): online ½(mean_IN + mean_OUT) whatever the sizes of the two sets; offline
+  /// ½((1 + a)·mean_OUT + (1 − a)).
+  @Test func rmia_priorWeighsInAndOutEqually() {
+    let attack = RMIAAttack(gamma: 1, a: 0.3)
+    let out = [[0.2], [0.4], [0.6]], inn = [[0.9]]
+    #expect(abs(attack.prior(out, inn, true)[0] - 0.5 * (0.9 + 0.4)) < 1e-12)
+    #expect(abs(attack.prior(out, nil, false)[0] - 0.5 * (1.3 * 0.4 + 0.7)) < 1e-12)
+    // score(x) = share of z with (p_x / Pr(x)) / (p_z / Pr(z)) ≥ γ: ratios of z are 1, 2, 4; x's is 2.
+    let s = attack.scores([0.5], [0.25, 0.5, 1], priorX: [0.25], priorZ: [0.25, 0.25, 0.25])
+    #expect(s == [2.0 / 3])
+    #expect(
+      RMIAAttack(gamma: 2, a: 0.3).scores([0.5], [0.25, 0.5, 1], priorX: [0.25], priorZ: [0.25, 0.25, 0.25]) == [
+        1.0 / 3
+      ])
   }
 }
 
@@ -167,9 +197,10 @@ enum Synthetic {
       Tensor(shape: [n, 2], scalars: (0..<n).flatMap { _ in [Float(0), Float(log(p / (1 - p)))] })
     }
     let y = [Int32](repeating: 1, count: 40)
-    let labels = PerSplit(forget: y, retain: y, test: y, validation: y)
+    let labels = PerSplit(forget: y, retain: y, test: y, validation: y, audit: y)
     func model(forget p: Double) -> ModelOutputs {
-      ModelOutputs(PerSplit(forget: z(p, 40), retain: z(0.99, 40), test: z(0.6, 40), validation: z(0.6, 40)))
+      ModelOutputs(
+        PerSplit(forget: z(p, 40), retain: z(0.99, 40), test: z(0.6, 40), validation: z(0.6, 40), audit: z(0.6, 40)))
     }
     let member = try MIAEfficacy.efficacy(model(forget: 0.98), labels: labels)
     let nonMember = try MIAEfficacy.efficacy(model(forget: 0.55), labels: labels)
@@ -184,21 +215,40 @@ enum Synthetic {
     #expect(m == ULiRAShadowRuns.inclusion(shadows: 8, candidates: 50, seed: 3))
   }
 
+  /// A shadow run trains on retain and its included candidates, then forgets as many examples as
+  /// the evaluated run: those candidates and random retain examples (Hayes et al.: the shadow
+  /// pipeline is the evaluated one).
+  @Test func shadowRuns_forgetAsManyExamplesAsTheTarget() {
+    let candidates = Array(0..<20), retain = Array(100..<300)
+    let inclusion = ULiRAShadowRuns.inclusion(shadows: 6, candidates: candidates.count, seed: 2)
+    for s in 0..<6 {
+      let (train, forget) = ULiRAShadowRuns.sets(
+        index: s, inclusion: inclusion, candidates: candidates, retain: retain, seed: UInt64(s))
+      let included = Set(candidates.filter { inclusion[s][$0] })
+      #expect(forget.count == candidates.count && Set(forget).count == forget.count)
+      #expect(Set(forget).intersection(Set(candidates)) == included)
+      #expect(Set(forget).isSubset(of: Set(train)) && Set(train) == Set(retain).union(included))
+    }
+  }
+
   @Test func ulira_seesAnUnlearnedShift_andNothingWithout() throws {
     var rng = Xoshiro256StarStar(seed: 9)
     let n = 200, s = 16
     let means = (0..<n).map { _ in 2 * rng.nextGaussian() }
     let inclusion = ULiRAShadowRuns.inclusion(shadows: s, candidates: n, seed: 1)
-    // Shadow runs: a candidate that was trained on, then unlearned, keeps a shift of 2.
-    let shadows = (0..<s).map { k in
-      Synthetic.model(
-        means.indices.map { means[$0] + (inclusion[k][$0] ? 2 : 0) + rng.nextGaussian() }, population: means)
+    // Shadow runs of the pipeline: with a leaky unlearner, a candidate that was trained on, then
+    // unlearned, keeps a shift of 2; with a clean one, nothing of it is left.
+    func shadows(shift: Double) -> [ModelOutputs] {
+      (0..<s).map { k in
+        Synthetic.model(
+          means.indices.map { means[$0] + (inclusion[k][$0] ? shift : 0) + rng.nextGaussian() }, population: means)
+      }
     }
     let retrained = Synthetic.population("retrain", models: 16, means: means, shift: 0, rng: &rng)
     var leaky = Synthetic.population("leaky", models: 16, means: means, shift: 2, rng: &rng)
     var clean = Synthetic.population("clean", models: 16, means: means, shift: 0, rng: &rng)
-    leaky.shadowRuns["ulira"] = shadows
-    clean.shadowRuns["ulira"] = shadows
+    leaky.shadowRuns["ulira"] = shadows(shift: 2)
+    clean.shadowRuns["ulira"] = shadows(shift: 0)
     func input(_ p: Population) -> MetricInput {
       var i = Synthetic.input(p, retrained: retrained, n: n)
       i.experimentSeed = 1

@@ -100,6 +100,37 @@ enum Small {
     #expect(round2.members[3] != state.members[3])
   }
 
+  /// SISA's own reference trains from scratch on retain (never reading a checkpoint): with the
+  /// unlearning's seeds it is the unlearned model bit for bit, in one round and over two.
+  @Test func theOwnReference_isTheUnlearnedModelBitForBit() throws {
+    let sisa = SISA(shards: 4, slices: 3)
+    let own = try #require(try sisa.trainOriginal(Small.trainRequest(seed: 5)))
+    let state = try #require(own.state as? SISA.State)
+    let e = Small.experiment
+    func reference(_ rounds: [[Int]], seeds: [UInt64]) throws -> UnlearnedModel {
+      let retain = e.splits.train.filter { !Set(rounds.joined()).contains($0) }
+      return try sisa.trainReference(
+        ReferenceTrainingRequest(
+          architecture: e.architecture, retain: e.examples(retain), retainIDs: retain, forgetRounds: rounds,
+          training: e.spec.training, roundSeeds: seeds, own: own))
+    }
+    // One round: the default forget set touches every shard (from various slices).
+    let unlearned = try sisa.unlearn(Small.request(seed: 7, own: own))
+    #expect(try reference([e.splits.forget], seeds: [7]).members == unlearned.members)
+    // Another seed: a different model (the reference is not a copy of anything stored).
+    #expect(try reference([e.splits.forget], seeds: [8]).members != unlearned.members)
+    // Two rounds: shard 1's slice 1, then shard 3's slice 2 and shard 1's slice 0.
+    let first = Array(state.slices[1][1].prefix(1))
+    let round1 = try sisa.unlearn(Small.request(seed: 7, forget: first, own: own))
+    let second = [state.slices[3][2][0], state.slices[1][0][0]]
+    var req = Small.request(seed: 9, forget: second, own: TrainedOriginal(model: round1, state: round1.state!))
+    req.retainIDs = req.retainIDs.filter { !first.contains($0) }
+    req.retain = e.examples(req.retainIDs)
+    let round2 = try sisa.unlearn(req)
+    #expect(try reference([first, second], seeds: [7, 9]).members == round2.members)
+    #expect(try reference([first], seeds: [7]).members == round1.members)
+  }
+
   @Test func aggregation_meanAndVote() throws {
     let a = try #require(try SISA(shards: 3, slices: 1, aggregation: .mean).trainOriginal(Small.trainRequest(seed: 2)))
     let x = Small.experiment.examples(Array(Small.experiment.splits.test.prefix(20))).features
@@ -183,12 +214,52 @@ enum Small {
     #expect(try Small.loss(w, retain) < Small.loss(req.original, retain) - 0.5)
   }
 
-  @Test func randomLabels_areAlwaysWrong() {
-    let data = randomlyRelabelled(Small.request(seed: 1), seed: 3)
+  /// As the authors' code: redrawn every epoch, uniformly over all classes (right with probability 1/C),
+  /// and only the forget rows.
+  @Test func randomLabels_areRedrawnEveryEpoch_uniformlyOverTheClasses() throws {
+    var draws = RandomLabelDraws(Small.request(seed: 1), seed: 3)
     let forget = Small.experiment.examples(Small.experiment.splits.forget)
-    let relabelled = Array(data.labels.suffix(forget.count))
-    #expect(zip(relabelled, forget.labels).allSatisfy { $0 != $1 })
-    #expect(Set(relabelled).count > 5)
+    var labels = draws.data.labels
+    let retainCount = labels.count - forget.count
+    var counts = [Int](repeating: 0, count: 10), right = 0, previous = [Int32]()
+    for epoch in 0..<200 {
+      draws.redraw(&labels)
+      let drawn = Array(labels.suffix(forget.count))
+      #expect(Array(labels.prefix(retainCount)) == Array(draws.data.labels.prefix(retainCount)))
+      if epoch > 0 { #expect(drawn != previous) }
+      previous = drawn
+      for (d, y) in zip(drawn, forget.labels) {
+        counts[Int(d)] += 1
+        if d == y { right += 1 }
+      }
+    }
+    let total = Double(200 * forget.count)
+    // 10 classes: each about 10 % of the draws (a 5σ band), and the true label about 1 in 10.
+    for c in counts { #expect(abs(Double(c) / total - 0.1) < 5 * (0.09 / total).squareRoot(), "\(counts)") }
+    #expect(abs(Double(right) / total - 0.1) < 5 * (0.09 / total).squareRoot())
+  }
+
+  /// The noise variance as the authors' `get_mean_var`: α·min(1/(F + 1e-8), cap) with cap 1e2
+  /// for the output layer and 1e3 otherwise, averaged over dim 1 only, ×10 for the output layer
+  /// and for 1-D parameters. Expected values by hand.
+  @Test func fisher_varianceFollowsTheAuthorsCode() {
+    func close(_ a: [Double], _ b: [Double]) -> Bool {
+      a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-7 * Swift.max(1, abs($1)) }
+    }
+    let f = [1, 0.5, 0.25, 0, 1e9, 1]
+    // Linear [2 out, 3 in], hidden layer: row means of [1, 2, 4] and [1e3 (capped), 1e-9, 1].
+    let hidden = FisherForgetting.variance(f, shape: [2, 3], alpha: 1, outputLayer: false)
+    let a: Double = 7.0 / 3, b: Double = 1001.0 / 3
+    #expect(close(hidden, [a, a, a, b, b, b]), "\(hidden)")
+    // The output layer: cap 1e2, then ×10.
+    let output = FisherForgetting.variance(f, shape: [2, 3], alpha: 1, outputLayer: true)
+    let c: Double = 70.0 / 3, d: Double = 1010.0 / 3
+    #expect(close(output, [c, c, c, d, d, d]), "\(output)")
+    // A bias (1-D): no averaging, ×10; α scales everything.
+    #expect(close(FisherForgetting.variance([1, 0, 4], shape: [3], alpha: 2, outputLayer: false), [20, 2e4, 5]))
+    // A convolution [1 out, 2 in, 1, 2]: averaged over the input channels, each kernel position apart.
+    let conv = FisherForgetting.variance([1, 2, 4, 8], shape: [1, 2, 1, 2], alpha: 1, outputLayer: false)
+    #expect(close(conv, [0.625, 0.3125, 0.625, 0.3125]), "\(conv)")
   }
 
   @Test func salun_updatesOnlyTheSalientHalf() throws {

@@ -70,7 +70,7 @@ func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
     #expect(status == 0)
     let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
     let accuracy = try #require(json["accuracy"] as? [String: Double])
-    #expect(Set(accuracy.keys) == ["train", "retain", "forget", "test", "validation"])
+    #expect(Set(accuracy.keys) == ["train", "retain", "forget", "test", "validation", "audit"])
     for f in ["model.safetensors", "architecture.json", "splits.json"] {
       #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), "\(f)")
     }

@@ -54,7 +54,8 @@ import Testing
       #expect(!FileManager.default.fileExists(atPath: d.appendingPathComponent("results.json").path))
       shardDirs.append(d.path)
     }
-    #expect(assigned == 4 * 3 + 2)  // retrain, sisa, finetune × 4, original-seeds × 2: each job in exactly one shard
+    // retrain, sisa, finetune × 4, sisa's own reference × 4, original-seeds × 2: each job in exactly one shard
+    #expect(assigned == 4 * 4 + 2)
 
     // Incomplete or mixed sets are refused, naming what is wrong.
     let (m1, _, e1) = try runUnlearn([

@@ -25,8 +25,8 @@ enum QuickRun {
     let ra = try QuickRun.runner(workers: 1, dir: a).run()
     _ = try QuickRun.runner(workers: 2, dir: b).run()
     let oa = try TestSupport.outputs(a), ob = try TestSupport.outputs(b)
-    // labels, original weights and logits; 9 jobs + 2 original-seeds, 4 splits each
-    #expect(oa.count == 4 + 1 + 4 + (3 * 3 + 2) * 4)
+    // labels, original weights and logits; 9 jobs + 2 original-seeds, 5 splits each
+    #expect(oa.count == 5 + 1 + 5 + (3 * 3 + 2) * 5)
     #expect(oa == ob)
     #expect(ra.failures.isEmpty && ra.jobsRun == 11)
     #expect(ra.populations[0].map(\.name) == ["original", "retrain", "original-seeds", "noise", "noise-big"])

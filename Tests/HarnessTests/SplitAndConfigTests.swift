@@ -10,16 +10,18 @@ import Testing
 
   @Test func splits_areDisjointCoverTheDataAndAreStratified() throws {
     let s = try Splits.make(Self.digits, config: SplitConfig())
-    let all = s.train + s.test + s.validation
+    let all = s.train + s.test + s.validation + s.audit
     #expect(all.count == 1797 && Set(all).count == 1797)
+    #expect(Set(s.audit).isDisjoint(with: Set(s.train + s.test + s.validation)))
     #expect(Set(s.forget).isSubset(of: Set(s.train)) && Set(s.retain).isDisjoint(with: Set(s.forget)))
     #expect(s.retain.count + s.forget.count == s.train.count)
     #expect(s.forget.count == Int((Double(s.train.count) * 0.1).rounded()))
-    // Stratified: every class has about 20% of its examples in test.
+    // Stratified: every class has 15 % of its examples in test and 10 % in audit.
     for k in 0..<10 {
       let n = Self.digits.examples.labels.filter { $0 == Int32(k) }.count
       let t = s.test.filter { Self.digits.examples.labels[$0] == Int32(k) }.count
-      #expect(t == Int((Double(n) * 0.2).rounded()))
+      let a = s.audit.filter { Self.digits.examples.labels[$0] == Int32(k) }.count
+      #expect(t == Int((Double(n) * 0.15).rounded()) && a == Int((Double(n) * 0.1).rounded()))
     }
   }
 
@@ -93,7 +95,7 @@ import Testing
     spec.seed = 7
     spec.dataset = DatasetSpec(path: "data/set", layout: .kaggle)
     spec.split = SplitConfig(
-      seed: 3, testFraction: 0.25, validationFraction: 0.05, stratified: false,
+      seed: 3, testFraction: 0.25, validationFraction: 0.08, auditFraction: 0.12, stratified: false,
       forget: ForgetSpec(strategy: .ids, fraction: 0.2, className: "3", groups: ["a", "b c"], ids: [1, 2, 3]))
     spec.model = ModelSpec(architecture: .cnn, hidden: [32], channels: [4, 8])
     spec.training = TrainingConfig(
@@ -102,6 +104,7 @@ import Testing
     spec.evaluation = EvaluationSpec(
       models: 8, algorithms: ["finetune", "sisa"], workers: 1, timeBudget: 2.5, rounds: 2, referenceOriginals: 4)
     spec.evaluation.uliraShadows = 6
+    spec.evaluation.originals = 2
     spec.algorithms = [
       "finetune": HyperParameters(["epochs": .int(2), "learning_rate": .double(0.5), "schedule": .string("constant")])
     ]
@@ -165,22 +168,24 @@ import Testing
   }
 }
 
+/// The default recipe's accuracy on everything held out from training (test ∪ audit, 448 digits;
+/// measured: softmax 94.9 %, MLP 97.3 %), a little under it to leave room for BLAS rounding.
 @Suite struct DigitsAccuracyTests {
-  func testAccuracy(_ model: ModelSpec) throws -> Double {
+  func heldOutAccuracy(_ model: ModelSpec) throws -> Double {
     var spec = ExperimentSpec()
     spec.dataset.path = TestSupport.digitsPath
     spec.model = model
     let e = try PreparedExperiment(spec: spec)
     let w = try e.trainOriginal()
-    return try Network(weights: w).accuracy(e.examples(e.splits.test))
+    return try Network(weights: w).accuracy(e.examples(e.splits.test + e.splits.audit))
   }
 
-  @Test func softmaxRegression_reaches95PercentOnDigits() throws {
-    #expect(try testAccuracy(ModelSpec(architecture: .softmax)) >= 0.95)
+  @Test func softmaxRegression_reaches94PercentOnDigits() throws {
+    #expect(try heldOutAccuracy(ModelSpec(architecture: .softmax)) >= 0.94)
   }
 
-  @Test func mlp_reaches96PercentOnDigits() throws {
-    #expect(try testAccuracy(ModelSpec(architecture: .mlp)) >= 0.96)
+  @Test func mlp_reaches96AndAHalfPercentOnDigits() throws {
+    #expect(try heldOutAccuracy(ModelSpec(architecture: .mlp)) >= 0.965)
   }
 
   @Test func modelFiles_roundTripThroughSafetensors() throws {

@@ -330,3 +330,14 @@ import Testing
     }
   }
 }
+
+@Suite struct StudentTTests {
+  /// scipy.stats.t.ppf(0.975, dof).
+  @Test(arguments: [
+    (1, 12.706204736174694), (2, 4.302652729749462), (5, 2.5705818356363146), (30, 2.0422724563012378),
+    (1000, 1.9623390808264083),
+  ])
+  func quantile_matchesSciPy(_ dof: Int, _ expected: Double) {
+    #expect(abs(Summary.studentT975(dof: dof) - expected) < 1e-9 * expected, "\(dof): \(Summary.studentT975(dof: dof))")
+  }
+}

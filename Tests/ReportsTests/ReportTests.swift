@@ -34,9 +34,12 @@ enum SampleReport {
       algorithm: name, round: round, kind: role == .original ? nil : (role == .retrain ? .exact : .approximate),
       hyperParameters: [:], models: models - failed, requested: models, failures: failures,
       metrics: [
-        "attack_auc": MetricValue(mean: 0.5 + shift / 10, curve: curve),
+        "attack_auc": MetricValue(
+          mean: 0.5 + shift / 10, interval: [0.45 + shift / 10, 0.55 + shift / 10], curve: curve,
+          flag: name == "sisa" && round == 1 ? "not certifiable: too few examples" : nil),
         "epsilon": MetricValue(mean: 0.1, perExample: (0..<50).map { Double($0 % 9) + shift }),
-        "confidence": MetricValue(mean: 5 + shift, std: 0.25, curve: hist.points.map { [$0.0, $0.1] }),
+        "confidence": MetricValue(
+          mean: 5 + shift, std: 0.25, interval: [4.75 + shift, 5.25 + shift], curve: hist.points.map { [$0.0, $0.1] }),
         "total": MetricValue(mean: role.isReference ? nil : 0.3 * Double(round)),
         "hidden": MetricValue(mean: 7),
       ])
@@ -53,7 +56,7 @@ enum SampleReport {
       toolVersion: "test", name: "sample <run> & co", config: "name: sample\n", dataset: "datasets/digits",
       datasetFileListSHA256: nil, splits: [:], originalWeightsSHA256: "abc", modelsPerAlgorithm: 4,
       rounds: [.init(count: 3, sha256: "x"), .init(count: 3, sha256: "y")], columns: columns, rows: rows,
-      notes: ["a note"])
+      power: PowerCheck.checks(columns: columns, rows: rows), notes: ["a note"])
   }
 }
 
@@ -63,7 +66,20 @@ enum SampleReport {
     #expect(md.contains("| algorithm | kind | N | attack AUC ≈R | ε ↑ | conf ≈R |"))
     #expect(!md.contains("hidden"))
     #expect(md.contains("### Round 2 of 2") && md.contains("### Over all 2 rounds"))
-    #expect(md.contains("| sisa | approximate | 3 (1 failed) | 0.550 | 0.100 | 5.50 ± 0.25 |"), "\(md)")
+    #expect(
+      md.contains("| sisa | approximate | 3 (1 failed) | 0.550 [0.500, 0.600] ‡ | 0.100 | 5.50 ± 0.25 |"), "\(md)")
+    // Flags are listed under their round's table, with the power of every forgetting column.
+    #expect(md.contains("‡ Flagged values:\n\n- attack AUC of sisa: not certifiable: too few examples"))
+    #expect(
+      md.contains(
+        "- attack AUC: has power on these runs: the original (0.700 [0.650, 0.750]) is separated from the retrain "
+          + "floor (0.450–0.550)"))
+    #expect(
+      md.contains(
+        "- conf: has power on these runs: the original (7.00) is separated from the retrain floor (4.75–5.25)"))
+    // What each ± or interval spans, columns with the same method together.
+    #expect(
+      md.contains("Uncertainty:\n\n- attack AUC, ε, conf, total %: ± is the standard deviation over the N models"))
     // The table over all rounds has the rows with a value there, in the column's format.
     #expect(md.contains("| finetune | approximate | 4 | 30.0 |") && !md.contains("| retrain | exact | 4 | — |"))
     #expect(md.contains("- sisa: 1 failed; #0: broke") && !md.contains("log line"))
@@ -72,10 +88,44 @@ enum SampleReport {
   @Test func csvAndLatex_carryTheSameColumns() {
     let report = SampleReport.report
     let header = report.csv.split(separator: "\n")[0]
-    let columns = ["attack_auc", "epsilon", "confidence", "total"].flatMap { ["\($0)_mean", "\($0)_std"] }
+    let columns = ["attack_auc", "epsilon", "confidence", "total"].flatMap { c in
+      ["mean", "std", "low", "high", "flag"].map { "\(c)_\($0)" }
+    }
     #expect(header == (["algorithm", "round", "kind", "models", "failed"] + columns).joined(separator: ","))
     #expect(report.csv.split(separator: "\n").count == 9)
     #expect(report.latex.contains("sisa & approximate & 3 (1 failed) & 0.550") && report.latex.contains("$\\pm$"))
+  }
+}
+
+@Suite struct PowerCheckTests {
+  static let column = MetricColumn(name: "kit_mia", header: "kit MIA", direction: .closestToIdeal, description: "")
+
+  /// A mean over models: the original's mean over its k models against the retrain models' 95 %
+  /// prediction interval for a mean of k, m ± t(n − 1) · s · √(1/k + 1/n).
+  @Test func aMeanOverModels_usesThePredictionInterval() throws {
+    let retrain = MetricValue(mean: 0.5, std: 0.02, count: 64)
+    func check(_ o: Double, k: Int) throws -> PowerCheck {
+      try #require(
+        PowerCheck(Self.column, round: 1, original: MetricValue(mean: o), originalModels: k, retrain: retrain))
+    }
+    // t(63) = 1.998340543: k = 1, h = 0.0403; k = 4, h = 0.0206.
+    let h1 = 1.998340543 * 0.02 * (1 + 1 / 64.0).squareRoot()
+    #expect(abs(try check(0.52, k: 1).retrainInterval[1] - (0.5 + h1)) < 1e-8)
+    #expect(try !check(0.52, k: 1).hasPower && check(0.56, k: 1).hasPower)
+    #expect(try !check(0.52, k: 4).hasPower && check(0.53, k: 4).hasPower)
+    #expect(try check(0.52, k: 1).text.hasPrefix("no power on these runs: the original (0.520) is not separated"))
+  }
+
+  /// A value with a bootstrap interval: the original's interval must not overlap the floor's.
+  @Test func intervals_mustNotOverlap() throws {
+    let retrain = MetricValue(mean: 0.5, interval: [0.46, 0.54])
+    func check(_ i: [Double]) -> Bool? {
+      PowerCheck(
+        Self.column, round: 1, original: MetricValue(mean: (i[0] + i[1]) / 2, interval: i), originalModels: 1,
+        retrain: retrain)?.hasPower
+    }
+    #expect(check([0.55, 0.65]) == true && check([0.53, 0.65]) == false && check([0.30, 0.45]) == true)
+    #expect(PowerCheck(Self.column, round: 1, original: nil, originalModels: 1, retrain: retrain) == nil)
   }
 }
 

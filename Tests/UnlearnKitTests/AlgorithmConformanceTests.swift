@@ -132,3 +132,51 @@ extension AlgorithmConformanceTests {
       Date().timeIntervalSince(start) < 1.0, "\(name) ran \(Date().timeIntervalSince(start)) s on a 0.5 ms budget")
   }
 }
+
+/// Each algorithm's doc comment states its defaults in one `Defaults:` paragraph
+/// (`` `key` value, … ``); they must be the code's.
+@Suite struct DocumentedDefaultsTests {
+  /// The `Defaults:` paragraph of a doc comment, as (key, value text) pairs, and whether it
+  /// says the training keys come from the experiment.
+  static func documented(in source: String) -> (pairs: [(String, String)], experimentRecipe: Bool)? {
+    let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard let start = lines.firstIndex(where: { $0.hasPrefix("/// Defaults:") }) else { return nil }
+    var text = ""
+    for line in lines[start...] {
+      guard line.hasPrefix("///"), line != "///" else { break }
+      text += " " + line.dropFirst(3).trimmingCharacters(in: .whitespaces)
+    }
+    let regex = /`([a-z_0-9]+)` ([^,;`(]+)/
+    let pairs = text.matches(of: regex).map {
+      (String($0.1), $0.2.trimmingCharacters(in: .whitespaces.union(.init(charactersIn: "."))))
+    }
+    return (pairs, text.contains("experiment's recipe"))
+  }
+
+  static func matches(_ documented: String, _ value: ConfigValue) -> Bool {
+    switch value {
+    case .int(let i): Double(documented) == Double(i)
+    case .double(let d): Double(documented).map { abs($0 - d) <= 1e-12 * max(1, abs(d)) } ?? false
+    case .string(let s): documented == s
+    case .bool(let b): documented == (b ? "true" : "false")
+    case .list: false
+    }
+  }
+
+  @Test(arguments: Registry.algorithmNames)
+  func theDocumentedDefaults_areTheCodes(_ name: String) throws {
+    let algo = try #require(Conformance.algorithms.first { $0.name == name })
+    let file = TestSupport.repositoryRoot.appendingPathComponent("Sources/Baselines/\(type(of: algo)).swift")
+    let source = try String(contentsOf: file, encoding: .utf8)
+    let doc = try #require(Self.documented(in: source), "\(file.lastPathComponent) has no Defaults: paragraph")
+    let recipeKeys = Set(TrainingConfig.fields.map(\.key))
+    for (key, text) in doc.pairs where !text.hasPrefix("the experiment") {
+      let value = try #require(algo.hyperParameters[key], "\(name): documents \(key), which it does not have")
+      #expect(Self.matches(text, value), "\(name).\(key): documented \(text), the code \(value)")
+    }
+    let documentedKeys = Set(doc.pairs.map(\.0))
+    for key in algo.hyperParameters.keys where !(doc.experimentRecipe && recipeKeys.contains(key)) {
+      #expect(documentedKeys.contains(key), "\(name): the doc comment does not state the default of \(key)")
+    }
+  }
+}

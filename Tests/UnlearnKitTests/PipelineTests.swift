@@ -36,7 +36,7 @@ enum Runs {
   /// One round, U-LiRA shadows, an algorithm whose job 0000 failed.
   static let single: (URL, EvaluationReport) = {
     var s = spec(algorithms: ["finetune", "fails-first", "sisa"])
-    s.evaluation.uliraShadows = 2
+    s.evaluation.uliraShadows = 4
     return try! evaluate(s, "single")
   }()
 
@@ -54,7 +54,8 @@ enum Runs {
     let (dir, report) = Runs.single
     #expect(
       report.rows.map(\.algorithm) == [
-        "original", "sisa (original)", "retrain", "original-seeds", "finetune", "fails-first", "sisa",
+        "original", "sisa (original)", "retrain", "original-seeds", "sisa (reference)", "finetune", "fails-first",
+        "sisa",
       ])
     for row in report.rows where row.models > 0 {
       for c in [
@@ -72,9 +73,23 @@ enum Runs {
     #expect(ft.isFinite && ft > 0)
     #expect(report.row(.retrain)?.metrics["weight_distance"]?.mean == nil)
     #expect(report.row(.algorithm("sisa"))?.metrics["weight_distance"]?.note?.contains("ensembles") == true)
-    // The original is one model, scored as N identical copies: every ε hits the peaky guard.
+    // The original is one model, scored as N identical copies: every ε hits the peaky guard, and
+    // it is not flagged (it is not an unlearned population).
     #expect(report.row(.original)?.metrics["forgetting_quality"]?.mean == 0)
     #expect(report.row(.original)?.metrics["forgetting_quality"]?.perExample?.allSatisfy { $0 == 50 } == true)
+    #expect(report.row(.original)?.metrics["forgetting_quality"]?.flag == nil)
+    // SISA is exact: it has its own reference (N ensembles trained from scratch on retain with
+    // the same shards and slices), and its comparisons are read against it.
+    let sisaReference = try #require(report.row(.ownReference("sisa")))
+    #expect(sisaReference.models == 4 && sisaReference.kind == .exact)
+    #expect(sisaReference.metrics["forgetting_quality"]?.note?.contains("the noise floor") == true)
+    #expect(
+      report.row(.algorithm("sisa"))?.metrics["forgetting_quality"]?.note?.contains("against sisa (reference)") == true)
+    #expect(report.row(.algorithm("finetune"))?.metrics["forgetting_quality"]?.note?.contains("against") == false)
+    // Forgetting columns say whether they separate the original from the retrain floor.
+    let power = try #require(report.power)
+    #expect(power.contains { $0.column == "forgetting_quality" && $0.round == 1 })
+    #expect(!power.contains { $0.column == "retain_accuracy" })
     // U-LiRA for the approximate algorithms that finished all their shadow runs.
     #expect(report.row(.algorithm("finetune"))?.metrics["ulira_auc"]?.mean != nil)
     #expect(report.row(.algorithm("sisa"))?.metrics["ulira_auc"]?.mean == nil)

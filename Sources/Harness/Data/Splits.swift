@@ -49,18 +49,24 @@ public struct SplitConfig: Codable, Sendable, Equatable {
   public var seed: UInt64
   public var testFraction: Double
   public var validationFraction: Double
+  /// The share held out for the attacks' calibration (`audit`), drawn like test; never given to
+  /// an algorithm. With a manifest's split column and no `audit` rows, this share of the data
+  /// is taken from the test split instead (stratified).
+  public var auditFraction: Double
   /// Keep class proportions in every split (stratified sampling).
   public var stratified: Bool
   public var forget: ForgetSpec
 
-  /// Defaults: 20% test, 10% validation, stratified, forget a random 10% of train.
+  /// Defaults: 15 % test, 5 % validation, 10 % audit (train keeps 70 %), stratified, forget a
+  /// random 10 % of train.
   public init(
-    seed: UInt64 = 0, testFraction: Double = 0.2, validationFraction: Double = 0.1, stratified: Bool = true,
-    forget: ForgetSpec = ForgetSpec()
+    seed: UInt64 = 0, testFraction: Double = 0.15, validationFraction: Double = 0.05, auditFraction: Double = 0.1,
+    stratified: Bool = true, forget: ForgetSpec = ForgetSpec()
   ) {
     self.seed = seed
     self.testFraction = testFraction
     self.validationFraction = validationFraction
+    self.auditFraction = auditFraction
     self.stratified = stratified
     self.forget = forget
   }
@@ -69,6 +75,7 @@ public struct SplitConfig: Codable, Sendable, Equatable {
     case seed
     case testFraction = "test_fraction"
     case validationFraction = "validation_fraction"
+    case auditFraction = "audit_fraction"
     case stratified, forget
   }
 }
@@ -78,13 +85,16 @@ public struct Splits: Codable, Sendable, Equatable {
   public var train: [Int]
   public var test: [Int]
   public var validation: [Int]
+  /// Never trained on, never given to an algorithm: the attacks' calibration data.
+  public var audit: [Int]
   public var forget: [Int]
   public var retain: [Int]
 
-  public init(train: [Int], test: [Int], validation: [Int], forget: [Int]) {
+  public init(train: [Int], test: [Int], validation: [Int], audit: [Int] = [], forget: [Int]) {
     self.train = train.sorted()
     self.test = test.sorted()
     self.validation = validation.sorted()
+    self.audit = audit.sorted()
     self.forget = forget.sorted()
     let f = Set(forget)
     retain = self.train.filter { !f.contains($0) }
@@ -92,7 +102,10 @@ public struct Splits: Codable, Sendable, Equatable {
 
   /// The named splits, in a fixed order.
   public var named: [(name: String, ids: [Int])] {
-    [("train", train), ("retain", retain), ("forget", forget), ("test", test), ("validation", validation)]
+    [
+      ("train", train), ("retain", retain), ("forget", forget), ("test", test), ("validation", validation),
+      ("audit", audit),
+    ]
   }
 
   /// SHA-256 of a split: its ids sorted ascending, in decimal, one per line.
@@ -110,7 +123,8 @@ public struct Splits: Codable, Sendable, Equatable {
     }
     let pairs = [
       ("train", train, "test", test), ("train", train, "validation", validation),
-      ("test", test, "validation", validation),
+      ("test", test, "validation", validation), ("audit", audit, "train", train), ("audit", audit, "test", test),
+      ("audit", audit, "validation", validation),
     ]
     for (a, x, b, y) in pairs {
       if let id = Set(x).intersection(y).min() {
@@ -130,45 +144,70 @@ public struct Splits: Codable, Sendable, Equatable {
 
   /// Cuts `dataset` as `config` asks. Deterministic in `config.seed`.
   public static func make(_ dataset: Dataset, config: SplitConfig) throws -> Splits {
-    let n = dataset.count
-    guard config.testFraction >= 0, config.validationFraction >= 0, config.testFraction + config.validationFraction < 1
-    else {
-      throw HarnessError("split", "test_fraction and validation_fraction must be ≥ 0 and sum to less than 1")
+    let (t, v, a) = (config.testFraction, config.validationFraction, config.auditFraction)
+    guard t >= 0, v >= 0, a >= 0, t + v + a < 1 else {
+      throw HarnessError(
+        "split", "test_fraction, validation_fraction and audit_fraction must be ≥ 0 and sum to less than 1")
     }
-    var train = [Int](), test = [Int](), validation = [Int]()
+    var train = [Int](), test = [Int](), validation = [Int](), audit = [Int]()
     if let assigned = dataset.assignedSplits {
       // The manifest's split column wins over fractions.
       for (i, s) in assigned.enumerated() {
         switch s {
         case "train": train.append(i)
         case "test": test.append(i)
+        case "audit": audit.append(i)
         default: validation.append(i)
         }
       }
-    } else {
-      var rng = Xoshiro256StarStar(seed: Seeds.derive(config.seed, "split", "train-test-validation"))
-      let strata: [[Int]]
-      if config.stratified {
-        var byClass = [[Int]](repeating: [], count: dataset.numClasses)
-        for i in 0..<n { byClass[Int(dataset.examples.labels[i])].append(i) }
-        strata = byClass
-      } else {
-        strata = [Array(0..<n)]
+      if audit.isEmpty && a > 0 {
+        // No audit rows: a stratified share of the test split (audit_fraction of the data).
+        let share = Swift.min(1, a / Swift.max(t + a, 1e-12))
+        let cut = strata(test, dataset, config, seed: "audit-from-test").map { members in
+          let n = Int((Double(members.count) * share).rounded())
+          return (Array(members[n...]), Array(members[..<n]))
+        }
+        test = cut.flatMap(\.0)
+        audit = cut.flatMap(\.1)
       }
-      for var members in strata where !members.isEmpty {
-        rng.shuffleInPlace(&members)
-        let nt = Int((Double(members.count) * config.testFraction).rounded())
-        let nv = Int((Double(members.count) * config.validationFraction).rounded())
-        test += members[0..<nt]
-        validation += members[nt..<Swift.min(nt + nv, members.count)]
-        train += members[Swift.min(nt + nv, members.count)...]
+    } else {
+      for members in strata(Array(0..<dataset.count), dataset, config, seed: "train-test-validation") {
+        let sizes = [t, v, a].map { Int((Double(members.count) * $0).rounded()) }
+        var start = 0
+        for (k, size) in sizes.enumerated() {
+          let end = Swift.min(start + size, members.count)
+          switch k {
+          case 0: test += members[start..<end]
+          case 1: validation += members[start..<end]
+          default: audit += members[start..<end]
+          }
+          start = end
+        }
+        train += members[start...]
       }
     }
     train.sort()
     let forget = try chooseForget(dataset, train: train, spec: config.forget, seed: config.seed)
-    let splits = Splits(train: train, test: test, validation: validation, forget: forget)
-    try splits.validate(numExamples: n)
+    let splits = Splits(train: train, test: test, validation: validation, audit: audit, forget: forget)
+    try splits.validate(numExamples: dataset.count)
     return splits
+  }
+
+  /// `ids` by class (one stratum without `config.stratified`), each shuffled by the split seed.
+  static func strata(_ ids: [Int], _ dataset: Dataset, _ config: SplitConfig, seed: String) -> [[Int]] {
+    var rng = Xoshiro256StarStar(seed: Seeds.derive(config.seed, "split", seed))
+    var groups: [[Int]]
+    if config.stratified {
+      groups = [[Int]](repeating: [], count: dataset.numClasses)
+      for i in ids { groups[Int(dataset.examples.labels[i])].append(i) }
+    } else {
+      groups = [ids]
+    }
+    return groups.filter { !$0.isEmpty }.map { members in
+      var m = members
+      rng.shuffleInPlace(&m)
+      return m
+    }
   }
 
   static func chooseForget(_ dataset: Dataset, train: [Int], spec: ForgetSpec, seed: UInt64) throws -> [Int] {
@@ -270,8 +309,10 @@ public struct Splits: Codable, Sendable, Equatable {
       }
       return e.ids
     }
+    let audit = file.splits["audit"] == nil ? [] : try ids("audit")
     let s = Splits(
-      train: try ids("train"), test: try ids("test"), validation: try ids("validation"), forget: try ids("forget"))
+      train: try ids("train"), test: try ids("test"), validation: try ids("validation"), audit: audit,
+      forget: try ids("forget"))
     try s.validate(numExamples: numExamples, source: url.path)
     return s
   }

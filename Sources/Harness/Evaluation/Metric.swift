@@ -19,10 +19,14 @@ public protocol Metric: Sendable {
   var shadowRuns: (any ShadowRunPlan)? { get }
   /// The value of every column, or a value with `mean == nil` and a `note` saying why.
   func evaluate(_ input: MetricInput) throws -> [String: MetricValue]
+  /// Caveats of the whole run when it has `models` models per algorithm (default: none); the
+  /// report lists them and the command line prints them.
+  func warnings(models: Int) -> [String]
 }
 
 extension Metric {
   public var shadowRuns: (any ShadowRunPlan)? { nil }
+  public func warnings(models: Int) -> [String] { [] }
 
   /// Every column without a value, with the reason.
   public func missing(_ why: String) -> [String: MetricValue] {
@@ -86,15 +90,22 @@ public enum MetricDirection: String, Codable, Sendable {
   case lowerIsBetter = "lower-is-better"
   /// Best when equal to the retrained models' value (e.g. forget accuracy).
   case closestToRetrain = "closest-to-retrain"
+  /// Best at the column's exact ideal (an attack's AUC: ½, chance), which the retrained
+  /// models reach too, up to their noise.
+  case closestToIdeal = "closest-to-ideal"
+}
 
-  /// The mark shown next to a column header.
-  public var mark: String {
-    switch self {
-    case .higherIsBetter: "↑"
-    case .lowerIsBetter: "↓"
-    case .closestToRetrain: "≈R"
-    }
-  }
+/// What a column measures, for the leaderboard: only utility may be traded away by a model
+/// that is broken, so every other kind of column ranks only models whose utility holds.
+public enum MetricCategory: String, Codable, Sendable {
+  /// How well the model still does its task (retain and test accuracy).
+  case utility
+  /// How completely the forget set's influence is gone (attacks, distances to retraining).
+  case forgetting
+  /// What unlearning costs (time, work redone).
+  case cost
+  /// Forgetting and utility in one number (the challenge score, Avg. Gap).
+  case composite
 }
 
 /// Where the reports show a column.
@@ -138,10 +149,16 @@ public struct MetricColumn: Codable, Sendable, Equatable {
   /// Computed from wall-clock times: the one kind of value a replay or a merge of shards is not
   /// expected to reproduce.
   public var wallClock: Bool
+  /// The exact ideal of a ``MetricDirection/closestToIdeal`` column (½ for an attack's AUC).
+  public var ideal: Double?
+  public var category: MetricCategory
+  /// What the value's ± or interval spans and what it resamples, in words.
+  public var uncertainty: String?
 
   public init(
     name: String, header: String, direction: MetricDirection, description: String, displayScale: Double = 1,
-    decimals: Int = 3, table: TablePlacement = .main, plot: PlotKind? = nil, wallClock: Bool = false
+    decimals: Int = 3, table: TablePlacement = .main, plot: PlotKind? = nil, wallClock: Bool = false,
+    ideal: Double? = nil, category: MetricCategory = .forgetting, uncertainty: String? = MetricColumn.spreadOverModels
   ) {
     self.name = name
     self.header = header
@@ -152,12 +169,31 @@ public struct MetricColumn: Codable, Sendable, Equatable {
     self.table = table
     self.plot = plot
     self.wallClock = wallClock
+    self.ideal = ideal
+    self.category = category
+    self.uncertainty = uncertainty
   }
 
+  /// What a "mean ± std over models" spans.
+  public static let spreadOverModels =
+    "± is the standard deviation over the N models (their spread); the 95 % interval in results.json is the "
+    + "t interval of the mean over those models. With evaluation.originals: 1 every model starts from one "
+    + "original, so both leave out the original's own training variance; with K > 1 originals they include it."
+
   enum CodingKeys: String, CodingKey {
-    case name, header, direction, description, decimals, table, plot
+    case name, header, direction, description, decimals, table, plot, ideal, category, uncertainty
     case displayScale = "display_scale"
     case wallClock = "wall_clock"
+  }
+
+  /// The mark shown next to the header: ↑, ↓, ≈R (closest to retrain) or →x (closest to the ideal x).
+  public var mark: String {
+    switch direction {
+    case .higherIsBetter: "↑"
+    case .lowerIsBetter: "↓"
+    case .closestToRetrain: "≈R"
+    case .closestToIdeal: "→" + String(format: "%g", (ideal ?? 0) * displayScale)
+    }
   }
 
   /// `x` as the tables show it (scaled, rounded to `decimals`; ∞ for infinity).
@@ -179,20 +215,27 @@ public struct MetricValue: Codable, Sendable, Equatable {
   public var interval: [Double]?
   /// A curve behind the value (e.g. ROC points [fpr, tpr]), for plots.
   public var curve: [[Double]]?
+  /// A warning the reports show with the value (e.g. "not certifiable", "F not informative").
+  public var flag: String?
+  /// How many values (models, or model pairs) the mean and std summarise.
+  public var count: Int?
 
   public init(
     mean: Double?, std: Double? = nil, perExample: [Double]? = nil, note: String? = nil, interval: [Double]? = nil,
-    curve: [[Double]]? = nil
+    curve: [[Double]]? = nil, flag: String? = nil, count: Int? = nil
   ) {
     self.mean = mean
+    self.count = count
     self.std = std
     self.perExample = perExample
     self.note = note
     self.interval = interval
     self.curve = curve
+    self.flag = flag
   }
 
-  /// Mean and sample standard deviation (n − 1) of `values`.
+  /// Mean, sample standard deviation (n − 1) and the 95 % t interval of the mean,
+  /// m ± t₀.₉₇₅(n − 1) · s / √n, of `values` (no spread and no interval for a single value).
   public init(summarising values: [Double]) {
     let n = Double(values.count)
     guard !values.isEmpty else {
@@ -200,12 +243,18 @@ public struct MetricValue: Codable, Sendable, Equatable {
       return
     }
     let m = values.reduce(0, +) / n
-    let v = values.count > 1 ? values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1) : 0
-    self.init(mean: m, std: v.squareRoot())
+    guard values.count > 1 else {
+      self.init(mean: m, count: 1)
+      return
+    }
+    let s = (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1)).squareRoot()
+    let h = Summary.studentT975(dof: values.count - 1) * s / n.squareRoot()
+    self.init(mean: m, std: s, interval: [m - h, m + h], count: values.count)
   }
 
   enum CodingKeys: String, CodingKey {
-    case mean, std, note, interval, curve
+    case mean, std, note, interval, curve, flag
+    case count = "n"
     case perExample = "per_example"
   }
 }

@@ -7,15 +7,19 @@ import NumericCore
 public struct MetricInput: Sendable {
   /// The population scored.
   public var population: Population
-  /// The retrained reference of the same round.
-  public var retrained: Population
+  /// What the population is compared with, in the same round: its algorithm's own exact
+  /// reference if it declares one (``UnlearningAlgorithm/hasOwnReference``), else the retrained models.
+  public var reference: Population
+  /// The models retrained from scratch on the retain set (the cost of exact unlearning by retraining).
+  public var retrain: Population
   /// The models trained on the whole training set with other seeds (declared with `originals`;
   /// nil when the run has none).
   public var originals: Population?
   /// Labels of the declared splits, in the order of the logits' rows.
   public var labelsBySplit: PerSplit<[Int32]?>
-  /// With `allRounds`: the population and the reference in every deletion round, first round first.
-  public var rounds: [(population: Population, retrained: Population)]
+  /// With `allRounds`: the population, its reference and the retrained models in every deletion
+  /// round, first round first.
+  public var rounds: [(population: Population, reference: Population, retrain: Population)]
   /// Deletion round of `population` (0-based).
   public var round: Int
   /// Seed for any randomness the metric needs (derived from the experiment seed and the round).
@@ -30,11 +34,13 @@ public struct MetricInput: Sendable {
   public var shadowRuns: [ModelOutputs]?
 
   public init(
-    population: Population, retrained: Population, originals: Population? = nil, labels: PerSplit<[Int32]?>,
-    round: Int = 0, seed: UInt64, experimentSeed: UInt64 = 0, workers: Int = 1, cache: MetricCache = MetricCache()
+    population: Population, reference: Population, retrain: Population? = nil, originals: Population? = nil,
+    labels: PerSplit<[Int32]?>, round: Int = 0, seed: UInt64, experimentSeed: UInt64 = 0, workers: Int = 1,
+    cache: MetricCache = MetricCache()
   ) {
     self.population = population
-    self.retrained = retrained
+    self.reference = reference
+    self.retrain = retrain ?? reference
     self.originals = originals
     self.labelsBySplit = labels
     self.rounds = []
@@ -53,23 +59,24 @@ public struct MetricInput: Sendable {
     return y
   }
 
-  /// True when the population scored is the retrained reference itself.
-  public var isReference: Bool { population.role == .retrain }
+  /// True when the population scored is its own reference (retrain, or an own reference): its
+  /// comparisons are then half against half, the noise floor.
+  public var isReference: Bool { population.role == reference.role }
 
-  /// The two populations a retrain-distance metric compares: the population and the
-  /// retrained models; for the retrained reference itself, its first half against its
-  /// second half (the noise floor every gap is read against). Nil when a side is empty.
+  /// The two populations a comparison metric compares: the population and its reference; for a
+  /// reference itself, its first half against its second half (the noise floor every gap is
+  /// read against). Nil when a side is empty.
   public func comparison() -> (unlearned: Population, retrained: Population, note: String?)? {
     if isReference {
-      let half = retrained.models.count / 2
+      let half = reference.models.count / 2
       guard half >= 1 else { return nil }
       return (
-        retrained.slice(0..<half), retrained.slice(half..<(2 * half)),
-        "retrained models 1–\(half) against \(half + 1)–\(2 * half): the retrain-vs-retrain noise floor"
+        reference.slice(0..<half), reference.slice(half..<(2 * half)),
+        "\(reference.name) models 1–\(half) against \(half + 1)–\(2 * half): the noise floor"
       )
     }
-    guard !population.models.isEmpty, !retrained.models.isEmpty else { return nil }
-    return (population, retrained, nil)
+    guard !population.models.isEmpty, !reference.models.isEmpty else { return nil }
+    return (population, reference, reference.role == .retrain ? nil : "against \(reference.name)")
   }
 }
 

@@ -22,39 +22,43 @@ public struct ModelOutputs: Sendable {
   }
 }
 
-/// Identifies one job of a run: model `index` of an algorithm, or run `index` of a
-/// shadow-run plan of an attack (``ShadowRunPlan``) for that algorithm.
+/// Identifies one job of a run: model `index` of an algorithm, or run `index` of one of its
+/// groups of extra runs: a shadow-run plan of an attack (``ShadowRunPlan``, e.g. `ulira`), or
+/// `reference`, the runs of the algorithm's own exact reference.
 public struct JobID: Codable, Sendable, Hashable, CustomStringConvertible {
   public var algorithm: String
   public var index: Int
-  /// The shadow-run plan's name (e.g. `ulira`); nil for an evaluated model.
-  public var shadow: String?
+  /// The group of extra runs (a plan's name, or ``JobID/reference``); nil for an evaluated model.
+  public var group: String?
 
-  public init(algorithm: String, index: Int, shadow: String? = nil) {
+  /// The group of an algorithm's own reference runs.
+  public static let reference = "reference"
+
+  public init(algorithm: String, index: Int, group: String? = nil) {
     self.algorithm = algorithm
     self.index = index
-    self.shadow = shadow
+    self.group = group
   }
 
-  public var description: String { shadow.map { "\(algorithm) \($0) shadow #\(index)" } ?? "\(algorithm) #\(index)" }
+  public var description: String { group.map { "\(algorithm) \($0) #\(index)" } ?? "\(algorithm) #\(index)" }
 }
 
 /// A job that did not produce a model, and why.
 public struct JobFailure: Codable, Sendable, Equatable {
   public var algorithm: String
   public var index: Int
-  /// The shadow-run plan, for a failed shadow run.
-  public var shadow: String?
+  /// The group of extra runs, for a failed extra run.
+  public var group: String?
   public var reason: String
 
   public init(_ job: JobID, reason: String) {
     algorithm = job.algorithm
     index = job.index
-    shadow = job.shadow
+    group = job.group
     self.reason = reason
   }
 
-  public var job: JobID { JobID(algorithm: algorithm, index: index, shadow: shadow) }
+  public var job: JobID { JobID(algorithm: algorithm, index: index, group: group) }
 }
 
 /// The record a finished job leaves (`job.json`, written last: it marks the job done).
@@ -140,5 +144,21 @@ public struct Population: Sendable {
   }
 
   /// `N` for tables: the finished models, and how many of those asked for did not finish.
-  public var countText: String { failures.isEmpty ? "\(models.count)" : "\(models.count) (\(failures.count) failed)" }
+  public var countText: String {
+    let failed = failures.filter { $0.group == nil }.count
+    return failed == 0 ? "\(models.count)" : "\(models.count) (\(failed) failed)"
+  }
+
+  /// Every model with only `rows` of its `split` logits, in that order (repeats allowed).
+  public func gathering(_ rows: [Int], of split: Split) -> Population {
+    var p = self
+    func gather(_ m: ModelOutputs) -> ModelOutputs {
+      var out = m
+      out.logits[split] = m.logits[split].map { $0.gatherRows(rows) }
+      return out
+    }
+    p.models = models.map(gather)
+    p.shadowRuns = shadowRuns.mapValues { $0.map(gather) }
+    return p
+  }
 }

@@ -33,7 +33,7 @@ public struct EvaluationReport: Codable, Sendable {
 
     /// `N` for tables: the models scored, and how many failed.
     public var countText: String {
-      let failed = failures.filter { $0.shadow == nil }.count
+      let failed = failures.filter { $0.group == nil }.count
       return failed == 0 ? "\(models)" : "\(models) (\(failed) failed)"
     }
 
@@ -59,10 +59,13 @@ public struct EvaluationReport: Codable, Sendable {
   public var rounds: [SplitInfo]
   public var columns: [MetricColumn]
   public var rows: [Row]
+  /// Whether each forgetting column separates the original from the retrain floor, per round
+  /// (nil in results written before it was recorded).
+  public var power: [PowerCheck]?
   public var notes: [String]
 
   enum CodingKeys: String, CodingKey {
-    case schema, name, config, dataset, splits, rounds, columns, rows, notes
+    case schema, name, config, dataset, splits, rounds, columns, rows, power, notes
     case schemaVersion = "schema_version"
     case toolVersion = "tool_version"
     case datasetFileListSHA256 = "dataset_file_list_sha256"
@@ -95,18 +98,44 @@ public struct EvaluationReport: Codable, Sendable {
       datasetFileListSHA256: exp.dataset.fileListSHA256, splits: splits,
       originalWeightsSHA256: try store.originalWeightsSHA256(), modelsPerAlgorithm: runner.models,
       rounds: outcome.rounds.map { SplitInfo(count: $0.forget.count, sha256: Splits.sha256($0.forget)) },
-      columns: scorer.columns, rows: rows, notes: notes(rounds: outcome.rounds, failedJobs: failed))
+      columns: scorer.columns, rows: rows, power: PowerCheck.checks(columns: scorer.columns, rows: rows),
+      notes: notes(
+        rounds: outcome.rounds, failedJobs: failed, originals: exp.spec.evaluation.originals,
+        ownReferences: outcome.populations.first?.map(\.role).filter {
+          if case .ownReference = $0 { return true } else { return false }
+        } ?? [],
+        warnings: scorer.metrics.flatMap { $0.warnings(models: runner.models) }))
   }
 
-  /// The notes under the tables.
-  static func notes(rounds: [DeletionRound], failedJobs: Int) -> [String] {
-    var notes = [
-      "original: the model before unlearning (one model; its challenge score treats it as N identical copies).",
-      "retrain: models retrained from scratch on the retain set, the reference; its F, score and distances "
-        + "compare its first half with its second half (the noise floor).",
+  /// The notes under the tables; `warnings` first, each marked as one.
+  static func notes(
+    rounds: [DeletionRound], failedJobs: Int, originals: Int, ownReferences: [Role], warnings: [String]
+  ) -> [String] {
+    var notes = warnings.map { "Warning: \($0)" }
+    notes += [
+      originals == 1
+        ? "original: the model before unlearning (one model; the N unlearned models all start from it, and the "
+          + "challenge score treats it as N identical copies)."
+        : "original: the \(originals) models before unlearning (evaluation.originals, trained with different "
+          + "seeds); unlearned model i starts from original i mod \(originals), so spreads include training variance.",
+      "retrain: models retrained from scratch on the retain set, the reference; a reference row's F, score and "
+        + "distances compare its first half with its second half (the noise floor).",
+    ]
+    for r in ownReferences {
+      notes.append(
+        "\(r.name): \(r.jobName ?? "")'s own exact reference, its training from scratch on the retain set (for "
+          + "SISA: the original's shards, slices and initialisations, never a checkpoint); \(r.jobName ?? "")'s "
+          + "comparisons (F, distances, attacks) are read against it, and its accuracies against retrain's show "
+          + "the utility cost of the method.")
+    }
+    notes += [
       "original-seeds: models trained on the whole training set with other seeds (no unlearning; the IN "
-        + "references of LiRA and RMIA).",
-      "Directions: ↑ higher is better, ↓ lower is better, ≈R best when closest to the retrain row.",
+        + "references of LiRA and RMIA); its F is what the seeds' spread alone earns without forgetting anything.",
+      "Directions: ↑ higher is better, ↓ lower is better, ≈R best when closest to the reference row, →x best at "
+        + "the exact ideal x (chance for an attack). ± is the standard deviation over models; attack intervals "
+        + "resample both models and forget examples (results.json: columns[].uncertainty).",
+      "Flags (‡) mark values that cannot be read at face value: an FPR too low to certify with so few distinct "
+        + "non-member examples, or F computed on (nearly) identical models.",
     ]
     if failedJobs > 0 { notes.append("\(failedJobs) job(s) failed; see rows[].failures.") }
     if rounds.count > 1 {
@@ -129,6 +158,9 @@ public struct EvaluationReport: Codable, Sendable {
 
   /// Deletion rounds in the report.
   public var roundCount: Int { rows.map(\.round).max() ?? 1 }
+
+  /// Rows of round `round` (1-based).
+  public func rows(round: Int) -> [Row] { rows.filter { $0.round == round } }
 
   /// The row of `role` in round `round` (1-based).
   public func row(_ role: Role, round: Int = 1) -> Row? { rows.first { $0.role == role && $0.round == round } }

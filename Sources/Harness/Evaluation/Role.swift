@@ -15,6 +15,9 @@ public enum Role: Hashable, Sendable, CustomStringConvertible {
   case originalSeeds
   /// An algorithm's own original before any unlearning (SISA's ensemble), when it trains one.
   case ownOriginal(String)
+  /// An exact algorithm's own reference: its own training from scratch on the retain set, N times
+  /// (SISA's ensembles), when it declares one; it is then scored against these, not against retrain.
+  case ownReference(String)
   /// An evaluated unlearning algorithm.
   case algorithm(String)
 
@@ -36,18 +39,22 @@ public enum Role: Hashable, Sendable, CustomStringConvertible {
       self = .original
     } else if rowName.hasSuffix(" (original)") {
       self = .ownOriginal(String(rowName.dropLast(" (original)".count)))
+    } else if rowName.hasSuffix(" (reference)") {
+      self = .ownReference(String(rowName.dropLast(" (reference)".count)))
     } else {
       self.init(algorithm: rowName)
     }
   }
 
-  /// The row name: `original`, `retrain`, `original-seeds`, `sisa (original)`, `finetune`.
+  /// The row name: `original`, `retrain`, `original-seeds`, `sisa (original)`, `sisa (reference)`,
+  /// `finetune`.
   public var name: String {
     switch self {
     case .original: "original"
     case .retrain: "retrain"
     case .originalSeeds: Role.originalSeedsName
     case .ownOriginal(let a): "\(a) (original)"
+    case .ownReference(let a): "\(a) (reference)"
     case .algorithm(let a): a
     }
   }
@@ -59,7 +66,7 @@ public enum Role: Hashable, Sendable, CustomStringConvertible {
     switch self {
     case .original: nil
     case .retrain, .originalSeeds, .algorithm: name
-    case .ownOriginal(let a): a
+    case .ownOriginal(let a), .ownReference(let a): a
     }
   }
 
@@ -69,9 +76,9 @@ public enum Role: Hashable, Sendable, CustomStringConvertible {
     return true
   }
 
-  /// True for the populations of one model that are not the result of unlearning
-  /// (the original and an algorithm's own original).
-  public var isSingleOriginal: Bool {
+  /// True for the originals (the original and an algorithm's own original): trained on the
+  /// whole training set, one model per original (`evaluation.originals`), not the result of unlearning.
+  public var isOriginal: Bool {
     switch self {
     case .original, .ownOriginal: true
     default: false

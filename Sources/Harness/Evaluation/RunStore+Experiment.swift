@@ -19,7 +19,7 @@ extension RunStore {
   /// (but its number of rounds) and without the algorithms' hyper-parameters (kept per algorithm).
   static func identity(_ spec: ExperimentSpec) -> String {
     var core = spec
-    core.evaluation = EvaluationSpec(rounds: spec.evaluation.rounds)
+    core.evaluation = EvaluationSpec(rounds: spec.evaluation.rounds, originals: spec.evaluation.originals)
     core.algorithms = [:]
     return "# Everything the stored outputs depend on; a run folder only resumes the same experiment.\n" + core.yaml
   }
@@ -81,6 +81,6 @@ extension RunStore {
 
   /// SHA-256 of the original weights.
   public func originalWeightsSHA256() throws -> String {
-    try SHA256.hex(fileAt: originalDirectory.appendingPathComponent("model.safetensors"))
+    try SHA256.hex(fileAt: originalDirectory().appendingPathComponent("model.safetensors"))
   }
 }

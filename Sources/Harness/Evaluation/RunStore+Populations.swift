@@ -45,7 +45,7 @@ extension RunStore {
   /// The populations of `entries` in deletion round `round` (0-based), each with the
   /// models that finished and the jobs that did not. Own originals exist in round 0 only.
   public func populations(_ entries: [PopulationEntry], round: Int, request: LoadRequest) throws -> [Population] {
-    try entries.filter { round == 0 || !($0.role.isOwnOriginal) }.map { entry in
+    try entries.filter { round == 0 || !$0.role.isOwnOriginal }.map { entry in
       try population(entry, round: round, request: request)
     }
   }
@@ -54,14 +54,33 @@ extension RunStore {
   /// wall times, work fractions and weight distances, and a failure for every job that
   /// did not finish (the recorded reason, or "did not finish").
   public func population(_ entry: PopulationEntry, round: Int, request: LoadRequest) throws -> Population {
-    guard let algorithm = entry.role.jobName, !entry.role.isSingleOriginal else {
-      let outputs = try self.outputs(in: outputsDirectory(entry.role, round: round), splits: request.splits)
-      return Population(role: entry.role, kind: entry.kind, models: [outputs])
+    switch entry.role {
+    case .original, .ownOriginal:
+      let models = try (0..<entry.requested).map { k in
+        try outputs(in: outputsDirectory(entry.role, index: k, round: round), splits: request.splits)
+      }
+      return Population(role: entry.role, kind: entry.kind, models: models)
+    case .ownReference(let a):
+      return try jobs(entry, algorithm: a, group: JobID.reference, round: round, request: request)
+    case .retrain, .originalSeeds, .algorithm(_):
+      var p = try jobs(entry, algorithm: entry.role.name, group: nil, round: round, request: request)
+      for shadow in request.shadows {
+        let (runs, failed) = try shadowRuns(shadow, algorithm: entry.role.name)
+        if let runs { p.shadowRuns[shadow.plan] = runs }
+        p.failures += failed
+      }
+      return p
     }
+  }
+
+  /// The models of jobs `0..<entry.requested` of `algorithm` (in `group`) in round `round`.
+  func jobs(_ entry: PopulationEntry, algorithm: String, group: String?, round: Int, request: LoadRequest) throws
+    -> Population
+  {
     var models = [ModelOutputs](), indices = [Int](), failures = [JobFailure]()
     var seconds = [Double](), work = [Double](), distances = [Double]()
     for i in 0..<entry.requested {
-      let job = JobID(algorithm: algorithm, index: i)
+      let job = JobID(algorithm: algorithm, index: i, group: group)
       guard let record = try record(job) else {
         failures.append(try failure(job) ?? JobFailure(job, reason: "did not finish (no job.json)"))
         continue
@@ -70,7 +89,7 @@ extension RunStore {
         throw HarnessError(
           jobDirectory(job).path, "job.json has no round \(round + 1); delete the folder to recompute it")
       }
-      models.append(try outputs(in: outputsDirectory(entry.role, index: i, round: round), splits: request.splits))
+      models.append(try outputs(in: inRound(jobDirectory(job), round), splits: request.splits))
       indices.append(i)
       seconds.append(record.seconds[round])
       if let w = record.workFraction, w.indices.contains(round) { work.append(w[round]) }
@@ -81,11 +100,6 @@ extension RunStore {
       failures: failures, seconds: seconds)
     if !work.isEmpty && work.count == models.count { p.workFractions = work }
     if !distances.isEmpty && distances.count == models.count { p.weightDistances = distances }
-    for shadow in request.shadows {
-      let (runs, failed) = try shadowRuns(shadow, algorithm: algorithm)
-      if let runs { p.shadowRuns[shadow.plan] = runs }
-      p.failures += failed
-    }
     return p
   }
 
@@ -94,7 +108,7 @@ extension RunStore {
     guard let count = load.counts[algorithm], count > 0 else { return (nil, []) }
     var runs = [ModelOutputs](), failures = [JobFailure]()
     for s in 0..<count {
-      let job = JobID(algorithm: algorithm, index: s, shadow: load.plan)
+      let job = JobID(algorithm: algorithm, index: s, group: load.plan)
       if isFinished(job) {
         runs.append(try outputs(in: jobDirectory(job), splits: load.splits))
       } else {

@@ -9,8 +9,11 @@ import NumericCore
 /// splits.json              the split ids and their SHA-256
 /// labels/<split>.npy       int64 labels of each scored split (the rows of the logits)
 /// original/                model.safetensors, architecture.json, <split>.npy logits, job.json
+/// original/<k>/            the same for original k, with `evaluation.originals` K > 1
 /// jobs/<algorithm>/parameters.json        resolved hyper-parameters
 /// jobs/<algorithm>/original/<split>.npy   the algorithm's own original (SISA's ensemble), if it has one
+///                                         (original/<k>/ for original k > 0)
+/// jobs/<algorithm>/reference/<index>/     its own exact reference, if it declares one (SISA trained on retain)
 /// jobs/<algorithm>/<index>/<split>.npy    logits [n, classes] of model <index> on each split
 /// jobs/<algorithm>/<index>/job.json       seed, wall times (written last: it marks the job done)
 /// jobs/<algorithm>/<index>/failure.json   why the job failed (removed when it succeeds)
@@ -44,8 +47,17 @@ public struct RunStore: Sendable {
 
   public func file(_ name: String) -> URL { root.appendingPathComponent(name) }
 
-  /// `original/`: the original model's weights, logits and training record.
-  public var originalDirectory: URL { root.appendingPathComponent("original") }
+  /// `original/` (original 0) or `original/<k>/`: an original model's weights, logits and training record.
+  public func originalDirectory(_ k: Int = 0) -> URL {
+    let base = root.appendingPathComponent("original")
+    return k == 0 ? base : base.appendingPathComponent(String(format: "%04d", k))
+  }
+
+  /// `jobs/<algorithm>/original/` (original 0) or `…/original/<k>/`: an algorithm's own original k.
+  public func ownOriginalDirectory(_ algorithm: String, _ k: Int = 0) -> URL {
+    let base = algorithmDirectory(algorithm).appendingPathComponent("original")
+    return k == 0 ? base : base.appendingPathComponent(String(format: "%04d", k))
+  }
 
   /// `jobs/<algorithm>/`.
   public func algorithmDirectory(_ algorithm: String) -> URL {
@@ -55,14 +67,14 @@ public struct RunStore: Sendable {
   /// The folder of a job: `jobs/<algorithm>/<index>/` or `jobs/<algorithm>/<plan>/<index>/`.
   public func jobDirectory(_ job: JobID) -> URL {
     var dir = algorithmDirectory(job.algorithm)
-    if let plan = job.shadow { dir.appendPathComponent(plan) }
+    if let group = job.group { dir.appendPathComponent(group) }
     return dir.appendingPathComponent(String(format: "%04d", job.index))
   }
 
   /// Scratch space of a job in round `round` (0-based), outside what the manifest hashes.
   public func workDirectory(_ job: JobID, round: Int = 0) -> URL {
     var dir = root.appendingPathComponent(".work").appendingPathComponent(job.algorithm)
-    if let plan = job.shadow { dir.appendPathComponent(plan) }
+    if let group = job.group { dir.appendPathComponent(group) }
     return inRound(dir.appendingPathComponent(String(format: "%04d", job.index)), round)
   }
 
@@ -74,8 +86,9 @@ public struct RunStore: Sendable {
   /// Where the logits of model `index` of `role` in `round` are.
   public func outputsDirectory(_ role: Role, index: Int = 0, round: Int = 0) -> URL {
     switch role {
-    case .original: inRound(originalDirectory, round)
-    case .ownOriginal(let a): algorithmDirectory(a).appendingPathComponent("original")
+    case .original: inRound(originalDirectory(index), round)
+    case .ownOriginal(let a): ownOriginalDirectory(a, index)
+    case .ownReference(let a): inRound(jobDirectory(JobID(algorithm: a, index: index, group: JobID.reference)), round)
     case .retrain, .originalSeeds, .algorithm:
       inRound(jobDirectory(JobID(algorithm: role.jobName ?? role.name, index: index)), round)
     }
@@ -137,9 +150,9 @@ public struct RunStore: Sendable {
     try? FileManager.default.removeItem(at: jobDirectory(job).appendingPathComponent(Self.failureFile))
   }
 
-  /// The original's training record.
-  public func writeOriginalRecord(_ record: JobRecord) throws {
-    try writeAtomically(try Self.json(record), to: originalDirectory.appendingPathComponent(Self.recordFile))
+  /// Original k's training record.
+  public func writeOriginalRecord(_ record: JobRecord, _ k: Int = 0) throws {
+    try writeAtomically(try Self.json(record), to: originalDirectory(k).appendingPathComponent(Self.recordFile))
   }
 
   /// Records why `failure.job` failed (a resumed run tries it again).
@@ -180,9 +193,9 @@ public struct RunStore: Sendable {
     try Self.decode(JobFailure.self, jobDirectory(job).appendingPathComponent(Self.failureFile))
   }
 
-  /// The original's training record, nil before it is trained.
-  public func originalRecord() throws -> JobRecord? {
-    try Self.decode(JobRecord.self, originalDirectory.appendingPathComponent(Self.recordFile))
+  /// Original k's training record, nil before it is trained.
+  public func originalRecord(_ k: Int = 0) throws -> JobRecord? {
+    try Self.decode(JobRecord.self, originalDirectory(k).appendingPathComponent(Self.recordFile))
   }
 
   /// The labels of round `round`, for the splits asked for.

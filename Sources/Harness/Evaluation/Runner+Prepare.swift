@@ -7,8 +7,8 @@ struct PreparedRun: Sendable {
   var deletions: [DeletionRound]
   /// The scored splits of every round.
   var examples: [PerSplit<LabeledExamples>]
-  /// The original model (trained, or reloaded from the store).
-  var original: ModelWeights
+  /// The K original models (trained, or reloaded from the store); model i unlearns from original i mod K.
+  var originals: [ModelWeights]
 }
 
 /// One scheduled run: every job in the fixed order, this invocation's share, and what is left to do.
@@ -28,31 +28,38 @@ extension EvaluationRunner {
     let deletions = try experiment.deletionRounds(rounds)
     let examples = deletions.map(experiment.examples)
     for (r, ex) in examples.enumerated() { try store.writeLabels(ex.map(\.labels), round: r) }
-    let original = try originalModel(examples, progress: progress)
-    return PreparedRun(deletions: deletions, examples: examples, original: original)
+    let originals = try originalModels(examples, progress: progress)
+    return PreparedRun(deletions: deletions, examples: examples, originals: originals)
   }
 
-  /// The original model: reloaded if a previous invocation trained it, else trained and
-  /// stored with its logits on every round's splits and its training record.
-  func originalModel(_ examples: [PerSplit<LabeledExamples>], progress: (String) -> Void) throws -> ModelWeights {
-    let weightsFile = store.originalDirectory.appendingPathComponent("model.safetensors")
-    if try store.originalRecord() != nil {
-      return try ModelFiles.load(weightsFile, architecture: experiment.architecture)
+  /// The K originals: each reloaded if a previous invocation trained it, else trained (in
+  /// parallel) and stored with its logits on every round's splits and its training record.
+  func originalModels(_ examples: [PerSplit<LabeledExamples>], progress: (String) -> Void) throws -> [ModelWeights] {
+    let k = experiment.spec.evaluation.originals
+    let store = self.store, experiment = self.experiment
+    if (0..<k).contains(where: { (try? store.originalRecord($0)) == nil }) {
+      progress(k == 1 ? "training the original model" : "training the \(k) original models")
     }
-    progress("training the original model")
-    BLASThreads.setSingleThreaded()
-    let start = DispatchTime.now().uptimeNanoseconds
-    let weights = try experiment.trainOriginal()
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    try FileManager.default.createDirectory(at: store.originalDirectory, withIntermediateDirectories: true)
-    try ModelFiles.save(weights, to: store.originalDirectory)
-    for (r, ex) in examples.enumerated() {
-      try store.writeLogits(
-        of: UnlearnedModel(weights), on: ex.map { $0 }, in: store.outputsDirectory(.original, round: r))
+    return try WorkerPool.map(count: k, workers: workers) { i in
+      let weightsFile = store.originalDirectory(i).appendingPathComponent("model.safetensors")
+      if try store.originalRecord(i) != nil {
+        return try ModelFiles.load(weightsFile, architecture: experiment.architecture)
+      }
+      let start = DispatchTime.now().uptimeNanoseconds
+      let weights = try experiment.trainOriginal(index: i)
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      try FileManager.default.createDirectory(at: store.originalDirectory(i), withIntermediateDirectories: true)
+      try ModelFiles.save(weights, to: store.originalDirectory(i))
+      for (r, ex) in examples.enumerated() {
+        try store.writeLogits(
+          of: UnlearnedModel(weights), on: ex.map { $0 }, in: store.outputsDirectory(.original, index: i, round: r))
+      }
+      let record = JobRecord(
+        algorithm: Role.original.name, index: i, seed: experiment.originalSeeds(index: i).initialisation,
+        seconds: [seconds])
+      try store.writeOriginalRecord(record, i)
+      return weights
     }
-    let seed = experiment.originalSeeds().initialisation
-    try store.writeOriginalRecord(JobRecord(algorithm: Role.original.name, index: 0, seed: seed, seconds: [seconds]))
-    return weights
   }
 
   /// Phase 2: every job in a fixed order (each algorithm's models by index, the reference
@@ -63,10 +70,16 @@ extension EvaluationRunner {
     for a in algorithms {
       for i in 0..<count(a) { all.append(Job(id: JobID(algorithm: a.name, index: i), seed: seed(a.name, i))) }
     }
+    for a in algorithms where a.hasOwnReference {
+      for i in 0..<models {
+        let id = JobID(algorithm: a.name, index: i, group: JobID.reference)
+        all.append(Job(id: id, seed: Seeds.derive(experiment.spec.seed, JobID.reference, a.name, String(i))))
+      }
+    }
     for plan in shadowPlans {
       for a in algorithms {
         for s in 0..<plan.count(algorithm: a.name, kind: a.kind, spec: experiment.spec) {
-          let id = JobID(algorithm: a.name, index: s, shadow: plan.name)
+          let id = JobID(algorithm: a.name, index: s, group: plan.name)
           all.append(Job(id: id, seed: Seeds.derive(experiment.spec.seed, plan.name, a.name, String(s))))
         }
       }

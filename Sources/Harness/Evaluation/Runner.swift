@@ -34,7 +34,7 @@ extension PreparedExperiment {
   public func examples(_ round: DeletionRound) -> PerSplit<LabeledExamples> {
     PerSplit(
       forget: examples(round.forget), retain: examples(round.retain), test: examples(splits.test),
-      validation: examples(splits.validation))
+      validation: examples(splits.validation), audit: examples(splits.audit))
   }
 }
 
@@ -142,14 +142,23 @@ public struct EvaluationRunner: Sendable {
 
   // MARK: Load
 
-  /// The populations of the run, in report order: the original, the algorithms' own
-  /// originals (round 1), then every algorithm (the reference first).
+  /// The populations of the run, in report order: the originals, the algorithms' own
+  /// originals (round 1), the references (retrain, original-seeds, the algorithms' own exact
+  /// references), then every evaluated algorithm.
   public var entries: [PopulationEntry] {
-    var out = [PopulationEntry(role: .original, kind: nil, requested: 1)]
+    let k = experiment.spec.evaluation.originals
+    var out = [PopulationEntry(role: .original, kind: nil, requested: k)]
     for a in algorithms where store.hasOwnOriginal(a.name) {
-      out.append(PopulationEntry(role: .ownOriginal(a.name), kind: nil, requested: 1))
+      out.append(PopulationEntry(role: .ownOriginal(a.name), kind: nil, requested: k))
     }
-    for a in algorithms {
+    let references = algorithms.filter { Role(algorithm: $0.name).isReference }
+    for a in references {
+      out.append(PopulationEntry(role: Role(algorithm: a.name), kind: a.kind, requested: count(a)))
+    }
+    for a in algorithms where a.hasOwnReference {
+      out.append(PopulationEntry(role: .ownReference(a.name), kind: a.kind, requested: models))
+    }
+    for a in algorithms where !Role(algorithm: a.name).isReference {
       out.append(PopulationEntry(role: Role(algorithm: a.name), kind: a.kind, requested: count(a)))
     }
     return out
@@ -177,6 +186,6 @@ extension RunStore {
   /// True when the algorithm called `name` has stored its own original (e.g. SISA's ensemble).
   public func hasOwnOriginal(_ name: String) -> Bool {
     FileManager.default.fileExists(
-      atPath: outputsDirectory(.ownOriginal(name)).appendingPathComponent("\(Split.forget).npy").path)
+      atPath: ownOriginalDirectory(name).appendingPathComponent("\(Split.forget).npy").path)
   }
 }

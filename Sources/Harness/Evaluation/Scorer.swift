@@ -44,7 +44,7 @@ public struct Scorer: Sendable {
     _ population: Population, round: Int, in rounds: [[Population]], labels: PerSplit<[Int32]?>,
     cache: MetricCache = MetricCache()
   ) throws -> [String: MetricValue] {
-    guard let reference = rounds[round].first(where: { $0.role == .retrain }) else {
+    guard let retrain = rounds[round].first(where: { $0.role == .retrain }) else {
       throw HarnessError("evaluation", "the retrain reference did not run")
     }
     var values = [String: MetricValue]()
@@ -54,7 +54,7 @@ public struct Scorer: Sendable {
         continue
       }
       let input = self.input(
-        for: metric, population, reference: reference, round: round, in: rounds, labels: labels, cache: cache)
+        for: metric, population, retrain: retrain, round: round, in: rounds, labels: labels, cache: cache)
       values.merge(evaluate(metric, input)) { $1 }
     }
     return values
@@ -74,25 +74,39 @@ public struct Scorer: Sendable {
     return out
   }
 
+  /// What `population` is compared with in `round`: its algorithm's own exact reference when the
+  /// run has one (with models), else the retrained models.
+  public static func reference(for population: Population, in round: [Population]) -> Population? {
+    let own: Role? =
+      switch population.role {
+      case .algorithm(let a), .ownOriginal(let a), .ownReference(let a): .ownReference(a)
+      default: nil
+      }
+    if let own, let r = round.first(where: { $0.role == own && !$0.models.isEmpty }) { return r }
+    return round.first { $0.role == .retrain }
+  }
+
   /// Exactly what `metric` declares, of the populations of the run.
   func input(
-    for metric: any Metric, _ population: Population, reference: Population, round: Int, in rounds: [[Population]],
+    for metric: any Metric, _ population: Population, retrain: Population, round: Int, in rounds: [[Population]],
     labels: PerSplit<[Int32]?>, cache: MetricCache
   ) -> MetricInput {
     let inputs = metric.inputs, plan = metric.shadowRuns?.name
     func only(_ p: Population) -> Population { p.restricted(to: inputs, plan: plan) }
     let originals = rounds[round].first { $0.role == .originalSeeds && !$0.models.isEmpty }
+    let reference = Self.reference(for: population, in: rounds[round]) ?? retrain
     var input = MetricInput(
-      population: only(population), retrained: only(reference), originals: inputs.originals ? originals.map(only) : nil,
+      population: only(population), reference: only(reference), retrain: only(retrain),
+      originals: inputs.originals ? originals.map(only) : nil,
       labels: PerSplit { inputs.splits.contains($0) ? labels[$0] : nil }, round: round, seed: seed(round: round),
       experimentSeed: experimentSeed, workers: workers, cache: cache)
     if inputs.shadowRuns, let plan { input.shadowRuns = population.shadowRuns[plan] }
     if inputs.allRounds {
       input.rounds = rounds.compactMap { pops in
         guard let p = pops.first(where: { $0.role == population.role }),
-          let r = pops.first(where: { $0.role == .retrain })
+          let t = pops.first(where: { $0.role == .retrain })
         else { return nil }
-        return (only(p), only(r))
+        return (only(p), only(Self.reference(for: p, in: pops) ?? t), only(t))
       }
     }
     return input

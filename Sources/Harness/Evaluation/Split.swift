@@ -1,10 +1,12 @@
 import Foundation
 
-/// The four splits every model is scored on. `forget` and `retain` partition the
-/// training set (in deletion round r, the examples forgotten in that round and those
-/// still retained); `test` and `validation` are never trained on.
+/// The splits every model is scored on. `forget` and `retain` partition the training
+/// set (in deletion round r, the examples forgotten in that round and those still
+/// retained); `test` and `validation` are never trained on; `audit` is never trained on
+/// and never shown to an algorithm (nor to an external command): the attacks calibrate
+/// on it (RMIA's population, Song & Mittal's thresholds).
 public enum Split: String, CaseIterable, Codable, Sendable, Hashable, CustomStringConvertible {
-  case forget, retain, test, validation
+  case forget, retain, test, validation, audit
 
   public var description: String { rawValue }
 }
@@ -17,18 +19,21 @@ public struct PerSplit<Value> {
   public var retain: Value
   public var test: Value
   public var validation: Value
+  public var audit: Value
 
-  public init(forget: Value, retain: Value, test: Value, validation: Value) {
+  public init(forget: Value, retain: Value, test: Value, validation: Value, audit: Value) {
     self.forget = forget
     self.retain = retain
     self.test = test
     self.validation = validation
+    self.audit = audit
   }
 
   /// The value of every split from `make`, called in ``Split/allCases`` order.
   public init(_ make: (Split) throws -> Value) rethrows {
     self.init(
-      forget: try make(.forget), retain: try make(.retain), test: try make(.test), validation: try make(.validation))
+      forget: try make(.forget), retain: try make(.retain), test: try make(.test), validation: try make(.validation),
+      audit: try make(.audit))
   }
 
   public subscript(split: Split) -> Value {
@@ -38,6 +43,7 @@ public struct PerSplit<Value> {
       case .retain: retain
       case .test: test
       case .validation: validation
+      case .audit: audit
       }
     }
     set {
@@ -46,6 +52,7 @@ public struct PerSplit<Value> {
       case .retain: retain = newValue
       case .test: test = newValue
       case .validation: validation = newValue
+      case .audit: audit = newValue
       }
     }
   }
