@@ -40,7 +40,9 @@ public struct ULiRAAttack: Metric {
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
     let f = try input.labels(.forget)
     guard let shadows = input.shadowRuns, shadows.count >= 4, !f.isEmpty else {
-      return missing("opt-in: set evaluation.ulira_shadows ≥ 4 (approximate algorithms, one deletion round)")
+      return missing(
+        "no shadow runs: U-LiRA runs for approximate algorithms in a run of one deletion round, opt-in with "
+          + "evaluation.ulira_shadows ≥ 4")
     }
     let inclusion = ULiRAShadowRuns.inclusion(shadows: shadows.count, candidates: f.count, seed: input.experimentSeed)
     let phi = try shadows.map { logitScaledConfidences(logits: try $0.logits(.forget), labels: f) }

@@ -103,6 +103,7 @@ public enum Evaluation {
         + "manifest.json in \(elapsed()) s"
     )
     for f in outcome.failures { log("failed: \(f.job): \(f.reason)") }
+    for w in report.notes where w.hasPrefix("Warning: ") { log("warning: " + w.dropFirst("Warning: ".count)) }
     return report
   }
 

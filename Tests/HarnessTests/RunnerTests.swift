@@ -36,6 +36,28 @@ enum QuickRun {
       ])
   }
 
+  /// With evaluation.originals: K, K originals are trained with different seeds and model i of
+  /// every algorithm starts from original i mod K; the bytes do not depend on the workers.
+  @Test func severalOriginals_modelIStartsFromOriginalIModK() throws {
+    var spec = TestSupport.quickSpec(models: 4)
+    spec.evaluation.originals = 2
+    let a = TestSupport.temporaryDirectory("k2a"), b = TestSupport.temporaryDirectory("k2b")
+    let run = try QuickRun.runner(spec, workers: 2, dir: a).run()
+    _ = try QuickRun.runner(spec, workers: 1, dir: b).run()
+    #expect(try TestSupport.outputs(a) == TestSupport.outputs(b))
+    let originals = try #require(run.populations[0].first { $0.role == .original })
+    #expect(originals.models.count == 2)
+    let z0 = try originals.models[0].logits(.test).scalars, z1 = try originals.models[1].logits(.test).scalars
+    #expect(z0 != z1)
+    let noise = try #require(run.populations[0].first { $0.role == .algorithm("noise") })
+    func distance(_ x: [Float], _ y: [Float]) -> Float { zip(x, y).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
+    for (i, m) in noise.models.enumerated() {
+      let z = try m.logits(.test).scalars
+      let (own, other) = i % 2 == 0 ? (z0, z1) : (z1, z0)
+      #expect(distance(z, own) < distance(z, other) / 10, "model \(i)")
+    }
+  }
+
   @Test func aRestartedRun_recomputesOnlyUnfinishedJobs_andEndsWithTheSameBytes() throws {
     let whole = TestSupport.temporaryDirectory("whole"), broken = TestSupport.temporaryDirectory("broken")
     _ = try QuickRun.runner(workers: 2, dir: whole).run()
