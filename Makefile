@@ -9,7 +9,7 @@ PACKAGES := libpng-dev libopenblas-dev libcairo2-dev fonts-dejavu-core pkg-confi
 TEST_PACKAGES := python3 python3-numpy
 BIN := .build/release
 
-.PHONY: run test bench build deps test-deps lint clean
+.PHONY: run test bench build deps test-deps lint clean fuzz fuzz-smoke
 
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -37,15 +37,25 @@ test: test-deps lint
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 	bash scripts/test-swift-submission.sh
 	bash scripts/test-slurm.sh
+	bash scripts/fuzz.sh 15
 
 # swift-format ships with the Swift toolchain; the rules are in .swift-format.
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests examples/swift-submission Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests examples/swift-submission fuzz Package.swift
 
 bench: deps
 	$(SWIFT) build -c release --product unlearn
 	$(SWIFT) build -c release --product unlearn-bench
 	$(BIN)/unlearn-bench
 
+# libFuzzer targets for the readers of untrusted files (PNG, .npy, safetensors, YAML, CSV):
+# FUZZ_SECONDS per target (default 600). fuzz-smoke is the short run of make test.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	bash scripts/fuzz.sh 15
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -39,6 +39,8 @@ let package = Package(
 
     // libpng's low-level reader behind setjmp error handling (C cannot longjmp through Swift).
     .target(name: "CPNGDecoder", dependencies: ["CPNG"]),
+    // The supervisor of external commands: a child subreaper that takes every descendant down with it.
+    .target(name: "CSupervisor"),
 
     // Libraries, in the one direction of dependencies:
     // NumericCore -> Networks -> Harness -> {Attacks, Baselines, Reports} -> UnlearnKit -> UnlearnCLI.
@@ -46,7 +48,9 @@ let package = Package(
     .target(name: "Networks", dependencies: ["NumericCore"]),
     .target(
       name: "Harness",
-      dependencies: ["NumericCore", "Networks", "CPNGDecoder", .product(name: "Yams", package: "Yams")]),
+      dependencies: [
+        "NumericCore", "Networks", "CPNGDecoder", "CSupervisor", .product(name: "Yams", package: "Yams"),
+      ]),
     .target(name: "Attacks", dependencies: ["Harness", "NumericCore"]),
     .target(name: "Baselines", dependencies: ["Harness", "Networks", "NumericCore"]),
     .target(name: "Reports", dependencies: ["Harness", "NumericCore", "CCairo"]),

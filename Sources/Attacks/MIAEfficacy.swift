@@ -38,6 +38,9 @@ public struct MIAEfficacy: Metric {
     let n = Swift.min(labels.retain.count, labels.test.count)
     let members = Array(try confidence(.retain).prefix(n))
     let nonMembers = try confidence(.test)
+    guard !members.isEmpty, !nonMembers.isEmpty else {
+      throw HarnessError("MIA-Efficacy", "needs retain and test examples to fit its attack")
+    }
     let svc = SVC.fit(
       members + nonMembers,
       labels: Array(repeating: true, count: members.count) + Array(repeating: false, count: nonMembers.count),

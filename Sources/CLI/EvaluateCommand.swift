@@ -12,7 +12,9 @@ struct Evaluate: ParsableCommand {
     discussion: """
       Writes RUN/results.json, table.md and table.csv, and per model the logits on every split (.npy).
       Running it again with the same arguments skips finished jobs (a killed run resumes).
-      Outputs are identical whatever the number of workers.
+      Outputs are identical whatever the number of workers. Exit status: 0 when every job succeeded, 3 when some
+      jobs failed (their rows say why; the results are written), 1 when the run could not be done, 128 + the
+      signal's number when stopped by SIGINT, SIGTERM or SIGHUP (finished jobs are kept; run again to resume).
       """)
 
   @OptionGroup var options: ConfigOptions
@@ -82,7 +84,12 @@ struct Evaluate: ParsableCommand {
       let folder =
         out ?? (assigned.map { "results/\(spec.name).shard-\($0.index)-of-\($0.count)" } ?? "results/\(spec.name)")
       let options = evaluationOptions(out: folder, file: file, shard: assigned, quiet: quiet)
-      if let report = try Evaluation.run(spec, options) { print(report.markdown, terminator: "") }
+      if let report = try Evaluation.run(spec, options) {
+        print(report.markdown, terminator: "")
+        try exitIfJobsFailed(report.failedJobs)
+      } else {
+        try exitIfJobsFailed(try ShardRecord.read(URL(fileURLWithPath: folder)).failures.count)
+      }
     }
   }
 }

@@ -24,7 +24,10 @@ struct LeaderboardCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Output folder.", valueName: "dir"))
   var out: String = "."
 
-  @Option(help: "Bootstrap replicates.")
+  /// More replicates than this cost minutes and change no reported digit.
+  static let maximumBootstrap = 100_000
+
+  @Option(help: "Bootstrap replicates (at most 100000).")
   var bootstrap: Int = 100
 
   @Option(help: "Seed of the bootstrap.")
@@ -39,7 +42,9 @@ struct LeaderboardCommand: ParsableCommand {
 
   func validate() throws {
     guard !runs.isEmpty else { throw ValidationError("give at least one run folder") }
-    guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1") }
+    guard (1...Self.maximumBootstrap).contains(bootstrap) else {
+      throw ValidationError("--bootstrap must be between 1 and \(Self.maximumBootstrap), got \(bootstrap)")
+    }
     guard utilityTolerance.isFinite, (0...100).contains(utilityTolerance) else {
       throw ValidationError("--utility-tolerance must be between 0 and 100 accuracy points")
     }

@@ -33,7 +33,10 @@ struct Merge: ParsableCommand {
     try reportingErrors {
       let options = evaluationOptions(out: out, file: "config.yaml", quiet: quiet)
       let shards = shardFolders.map { URL(fileURLWithPath: $0) }
-      if let report = try Evaluation.merge(shards, options, workers: workers) { print(report.markdown, terminator: "") }
+      if let report = try Evaluation.merge(shards, options, workers: workers) {
+        print(report.markdown, terminator: "")
+        try exitIfJobsFailed(report.failedJobs)
+      }
     }
   }
 }

@@ -51,6 +51,21 @@ struct ScoreCommand: ParsableCommand {
         )
       }
       if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+      let names = [
+        "--retain-accuracy-unlearned", "--retain-accuracy-retrained", "--test-accuracy-unlearned",
+        "--test-accuracy-retrained",
+      ]
+      for (name, value) in zip(names, accs) {
+        guard let value else { continue }
+        guard value.isFinite, (0...100).contains(value) else {
+          throw ValidationError(
+            "\(name) must be an accuracy, a fraction (0–1) or a percentage (0–100) like the other three, "
+              + "got \(value)")
+        }
+        if name.hasSuffix("retrained") && value == 0 {
+          throw ValidationError("\(name) is 0: the score divides by the retrained models' accuracy")
+        }
+      }
     }
 
     struct Output: Encodable {
@@ -103,6 +118,16 @@ struct ScoreCommand: ParsableCommand {
           (models, examples) = (u.shape[0], u.shape[1])
           uc = u.doubles
           rc = r.doubles
+        }
+        guard models >= 1, examples >= 1 else {
+          throw HarnessError(
+            "\(unlearned), \(retrained)", "hold \(models) models and \(examples) examples; F needs at least one of each"
+          )
+        }
+        if let i = (uc + rc).firstIndex(where: { !$0.isFinite }) {
+          let (file, k) = i < uc.count ? (unlearned, i) : (retrained, i - uc.count)
+          throw HarnessError(
+            file, "value \(k) (model \(k / examples), example \(k % examples)) is not finite (NaN or infinity)")
         }
         let result: ChallengeScore.Result
         do {

@@ -65,6 +65,10 @@ struct ScoreMIA: ParsableCommand {
       }
       guard !lossM.isEmpty, !lossN.isEmpty else { throw HarnessError(both, "both sets need at least one example") }
       guard (lossM + lossN).allSatisfy(\.isFinite) else { throw HarnessError(both, "losses must be finite") }
+      if let bad = (lossM + lossN).first(where: { $0 < 0 }) {
+        throw HarnessError(
+          both, "losses must be ≥ 0 (per-example cross-entropy), found \(bad); pass losses, not log-probabilities")
+      }
       metrics.merge(LossThresholdAttack.values(memberLosses: lossM, nonMemberLosses: lossN, seed: seed) ?? [:]) { $1 }
       do {
         metrics["kit_mia"] = MetricValue(mean: try KitMIA.accuracy(forgetLosses: lossM, testLosses: lossN, seed: seed))

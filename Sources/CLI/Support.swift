@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import NumericCore
 import Synchronization
 import UnlearnKit
 
@@ -14,9 +15,27 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
   } catch let e as ValidationError {
     throw e
   } catch {
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    throw ExitCode.failure
+    FileHandle.standardError.write(Data("error: \(describe(error))\n".utf8))
+    // Stopped by a signal: the conventional 128 + its number (130 for Ctrl-C, 143 for SIGTERM).
+    let signal = interrupted.load(ordering: .relaxed)
+    throw signal != 0 ? ExitCode(128 + signal) : ExitCode.failure
   }
+}
+
+/// One line for an error: ours as they are; a Foundation file error as its path and the
+/// system's reason (not a dump of its user-info dictionary).
+func describe(_ error: any Error) -> String {
+  if error is HarnessError || error is NumericCoreError { return "\(error)" }
+  let ns = error as NSError
+  guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return "\(error)" }
+  let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+  var reason = ns.localizedDescription
+  if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+    reason = String(cString: strerror(Int32(underlying.code)))
+  } else if ns.domain == NSPOSIXErrorDomain {
+    reason = String(cString: strerror(Int32(ns.code)))
+  }
+  return path.map { "\($0): \(reason)" } ?? reason
 }
 
 /// Options shared by commands that read an experiment configuration.
@@ -40,20 +59,39 @@ func printJSON<T: Encodable>(_ value: T) throws {
   print(String(decoding: try enc.encode(value), as: UTF8.self))
 }
 
-/// Set by SIGINT: the runner starts no new job, finished ones are kept.
-let interrupted = Atomic<Bool>(false)
+/// Set by SIGINT, SIGTERM or SIGHUP: the runner starts no new job, running external commands
+/// are stopped, finished jobs are kept. Holds the signal's number (0: none).
+let interrupted = Atomic<Int32>(0)
 
-/// Installs the SIGINT handler that stops a run cleanly.
+/// The signals that stop a run cleanly: Ctrl-C, and what `timeout`, systemd, Slurm's `scancel`
+/// and Kubernetes send (SIGTERM), and a closed terminal (SIGHUP).
+let stopSignals = [SIGINT, SIGTERM, SIGHUP]
+
+/// Installs the handlers that stop a run cleanly.
 func handleInterrupts() {
-  signal(SIGINT) { _ in
-    interrupted.store(true, ordering: .relaxed)
+  for s in stopSignals {
+    signal(s) { sig in interrupted.store(sig, ordering: .relaxed) }
   }
-  // A parent may have spawned us with SIGINT blocked (the mask is inherited); unblock it
-  // before any worker thread starts, so that the handler above runs.
+  // A parent may have spawned us with these signals blocked (the mask is inherited); unblock
+  // them before any worker thread starts, so that the handlers above run.
   var set = sigset_t()
   sigemptyset(&set)
-  sigaddset(&set, SIGINT)
+  for s in stopSignals { sigaddset(&set, s) }
   pthread_sigmask(SIG_UNBLOCK, &set, nil)
+}
+
+/// The exit status of a run in which some jobs failed (results are still written): distinct
+/// from 1 (the run could not be done at all) so that CI can tell the two apart.
+let jobsFailedExitCode: Int32 = 3
+
+/// Exits with ``jobsFailedExitCode`` when `report` has failed jobs, after saying so on stderr.
+func exitIfJobsFailed(_ failures: Int) throws {
+  guard failures > 0 else { return }
+  let jobs = failures == 1 ? "1 job" : "\(failures) jobs"
+  FileHandle.standardError.write(
+    Data(
+      "unlearn: \(jobs) failed (see the failures above and in results.json); exit status \(jobsFailedExitCode)\n".utf8))
+  throw ExitCode(jobsFailedExitCode)
 }
 
 /// Progress lines on stderr, unless `quiet`.
@@ -68,5 +106,5 @@ func evaluationOptions(out: String, file: String, shard: ShardSpec? = nil, quiet
   let meter = ProgressMeter(quiet: quiet)
   return EvaluationOptions(
     out: URL(fileURLWithPath: out), file: file, shard: shard, log: logger(quiet: quiet),
-    onJobDone: { meter.update(done: $0, total: $1) }, shouldStop: { interrupted.load(ordering: .relaxed) })
+    onJobDone: { meter.update(done: $0, total: $1) }, shouldStop: { interrupted.load(ordering: .relaxed) != 0 })
 }

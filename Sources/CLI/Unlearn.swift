@@ -61,6 +61,10 @@ public enum UnlearnCLI {
     registering algorithms: [Registration] = [], metrics: [any Metric] = [], arguments: [String]? = nil
   ) -> Never {
     register(algorithms, metrics: metrics)
+    // A file-size limit (ulimit -f) makes writes fail with EFBIG, reported like a full disk,
+    // instead of killing the process; a closed pipe fails the write instead of killing it silently.
+    signal(SIGXFSZ, SIG_IGN)
+    signal(SIGPIPE, SIG_IGN)
     Unlearn.main(arguments)
     exit(0)
   }

@@ -29,6 +29,15 @@ public struct ConfigField<Root> {
       path: "\(prefix).\(path)", doc: doc, read: { r, k, outer in try read(r, k, &outer[keyPath: keyPath]) },
       value: { value($0[keyPath: keyPath]) }, text: { text($0[keyPath: keyPath]) })
   }
+
+  /// The same key, left out of the written configuration when `condition` holds (a key the
+  /// rest of the configuration makes irrelevant, which reading it back would refuse).
+  public func omitted(when condition: @escaping (Root) -> Bool) -> Self {
+    let value = self.value, text = self.text
+    return Self(
+      path: path, doc: doc, read: read, value: { condition($0) ? nil : value($0) },
+      text: { condition($0) ? nil : text($0) })
+  }
 }
 
 extension ConfigField {

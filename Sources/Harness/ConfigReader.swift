@@ -16,15 +16,77 @@ public final class ConfigReader {
     self.file = file
   }
 
+  /// The largest configuration file read (bytes).
+  public static let maximumBytes = 16 << 20
+  /// The most nodes a configuration may expand to, counting every use of an alias: YAML
+  /// aliases can nest ("billion laughs"), so a few hundred bytes could otherwise expand to gigabytes.
+  public static let maximumNodes = 1_000_000
+
   /// Parses a YAML document whose top level is a mapping (empty text is an empty mapping).
   public static func parse(yaml text: String, file: String) throws -> ConfigReader {
+    guard text.utf8.count <= maximumBytes else {
+      throw HarnessError(file, "configuration is \(text.utf8.count) bytes, over the \(maximumBytes)-byte limit")
+    }
     let loaded: Any?
-    do { loaded = try Yams.load(yaml: text) } catch { throw HarnessError(file, "invalid YAML (\(error))") }
+    do {
+      let node = try Yams.compose(yaml: text)
+      if let node {
+        if let key = complexKey(node) {
+          throw HarnessError(file, "a key of the configuration is a \(key), not text; keys are names like epochs")
+        }
+        var budget = maximumNodes
+        guard countNodes(node, budget: &budget) else {
+          throw HarnessError(
+            file,
+            "expands to more than \(maximumNodes) YAML nodes (nested aliases?); write the configuration out in full")
+        }
+      }
+      loaded = node.map { Constructor.default.any(from: $0) }
+    } catch let e as HarnessError { throw e } catch { throw HarnessError(file, "invalid YAML (\(error))") }
     if loaded == nil { return ConfigReader(values: [:], path: "", file: file) }
     guard let map = loaded as? [String: Any] else {
       throw HarnessError(file, "the top level must be a mapping of keys to values")
     }
     return ConfigReader(values: map, path: "", file: file)
+  }
+
+  /// The kind of the first mapping key that is not a scalar (`{[a, b]: 1}`), which YAML allows
+  /// but Yams' constructor cannot take (it traps).
+  static func complexKey(_ node: Node) -> String? {
+    var pending = [node], visited = 0
+    while let n = pending.popLast(), visited < maximumNodes {
+      visited += 1
+      switch n {
+      case .scalar, .alias: continue
+      case .sequence(let s): pending.append(contentsOf: s)
+      case .mapping(let m):
+        for (k, v) in m {
+          switch k {
+          case .scalar: break
+          case .sequence: return "list"
+          case .mapping: return "mapping"
+          case .alias: return "alias"
+          }
+          pending.append(v)
+        }
+      }
+    }
+    return nil
+  }
+
+  /// Walks `node` as its construction would (an alias's target once per use); false once more
+  /// than `budget` nodes have been visited.
+  static func countNodes(_ node: Node, budget: inout Int) -> Bool {
+    budget -= 1
+    if budget < 0 { return false }
+    switch node {
+    case .scalar, .alias: return true
+    case .mapping(let m):
+      for (k, v) in m where !countNodes(k, budget: &budget) || !countNodes(v, budget: &budget) { return false }
+    case .sequence(let s):
+      for v in s where !countNodes(v, budget: &budget) { return false }
+    }
+    return true
   }
 
   func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
@@ -80,7 +142,12 @@ public final class ConfigReader {
     guard let v = raw(k) else { return d }
     guard let a = v as? [Any] else { throw fail(k, "expected a list of integers") }
     return try a.map { x in
-      guard let i = x as? Int else { throw fail(k, "expected a list of integers, found \(x)") }
+      guard let i = x as? Int else {
+        if let text = x as? String {
+          throw fail(k, "expected a list of integers, found the text \"\(text)\" (write numbers without quotes)")
+        }
+        throw fail(k, "expected a list of integers, found \(x)")
+      }
       return i
     }
   }

@@ -68,8 +68,11 @@ public enum ModelFiles {
   }
 
   /// Loads weights for `architecture` from a safetensors file, validating names, shapes and values.
+  /// A file larger than the architecture's weights can be (float64 plus a 1 MiB header) is refused
+  /// before it is read.
   public static func load(_ url: URL, architecture: Architecture) throws -> ModelWeights {
-    let (entries, _) = try Safetensors.read(url)
+    let parameters = architecture.checkedParameterCount() ?? Architecture.maximumParameters
+    let (entries, _) = try Safetensors.read(url, limit: 8 + (1 << 20) + 8 * parameters)
     let net = try Network(architecture: architecture, maxBatch: 1)
     try net.load(namedTensors: entries, source: url.path)
     return net.weights

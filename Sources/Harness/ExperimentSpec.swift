@@ -1,5 +1,6 @@
 import Foundation
 import Networks
+import NumericCore
 import Yams
 
 /// Where the data comes from.
@@ -126,10 +127,15 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         check: fraction),
       .bool("split.stratified", \.split.stratified, "keep class proportions in every split"),
       .choice("split.forget.strategy", \.split.forget.strategy, "random, class, group or ids"),
-      .double("split.forget.fraction", \.split.forget.fraction, "share of train to forget (random)"),
-      .optionalString("split.forget.class", \.split.forget.className, "class name or index to forget (class)"),
-      .strings("split.forget.groups", \.split.forget.groups, "manifest groups to forget (group)", omitEmpty: true),
-      .ints("split.forget.ids", \.split.forget.ids, "example ids to forget (ids)", omitEmpty: true),
+      // Each strategy's own key is written only with that strategy (reading it with another is an error).
+      F.double("split.forget.fraction", \.split.forget.fraction, "share of train to forget (random)")
+        .omitted(when: { $0.split.forget.strategy != .random }),
+      F.optionalString("split.forget.class", \.split.forget.className, "class name or index to forget (class)")
+        .omitted(when: { $0.split.forget.strategy != .class }),
+      F.strings("split.forget.groups", \.split.forget.groups, "manifest groups to forget (group)", omitEmpty: true)
+        .omitted(when: { $0.split.forget.strategy != .group }),
+      F.ints("split.forget.ids", \.split.forget.ids, "example ids to forget (ids)", omitEmpty: true)
+        .omitted(when: { $0.split.forget.strategy != .ids }),
       .choice("model.architecture", \.model.architecture, "softmax, mlp or cnn"),
       .ints("model.hidden", \.model.hidden, "MLP hidden widths"),
       .ints("model.channels", \.model.channels, "CNN block channels"),
@@ -161,17 +167,35 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     var spec = ExperimentSpec()
     let sections = try ConfigSchema.read(fields, from: r, into: &spec)
     do { try spec.training.validate() } catch { throw HarnessError("\(file): training", "\(error)") }
+    try PathName.check(spec.name, field: "\(file): name")
+    try checkForgetKeys(r, spec, file: file)
     spec.algorithms = try r.hyperParameters("algorithms")
     for s in sections { try s.finish() }
     try r.finish()
     return spec
   }
 
+  /// Keys of `split.forget` that the chosen strategy would ignore are errors, not silent no-ops.
+  static func checkForgetKeys(_ r: ConfigReader, _ spec: ExperimentSpec, file: String) throws {
+    let forget = ((r.values["split"] as? [String: Any])?["forget"] as? [String: Any]) ?? [:]
+    let uses: [ForgetStrategy: String] = [.random: "fraction", .ids: "ids", .group: "groups", .class: "class"]
+    for (strategy, key) in uses where strategy != spec.split.forget.strategy && forget[key] != nil {
+      throw HarnessError(
+        "\(file): split.forget.\(key)",
+        "is used only with strategy: \(strategy.rawValue), but the strategy is \(spec.split.forget.strategy.rawValue); "
+          + "remove it or change the strategy")
+    }
+  }
+
   /// Reads a YAML configuration file.
   public static func load(file url: URL) throws -> ExperimentSpec {
-    guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8)
-    else {
-      throw HarnessError(url.path, "configuration file is missing or unreadable")
+    let data: Data
+    do { data = try FileInput.read(url, limit: ConfigReader.maximumBytes) } catch let e as NumericCoreError {
+      guard case .unreadableFile(_, let why) = e else { throw e }
+      throw HarnessError(url.path, "configuration file cannot be read (\(why))")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw HarnessError(url.path, "configuration file is not UTF-8 text")
     }
     return try load(yaml: text, file: url.path)
   }

@@ -1,3 +1,4 @@
+import CSupervisor
 import Foundation
 
 #if canImport(Glibc)
@@ -6,14 +7,19 @@ import Foundation
   import Darwin
 #endif
 
-/// Runs a command as its own process group with a clean environment, its
-/// standard output and error going to a log file, and a wall-clock time-out.
+/// Runs a command under a supervisor process (``unlearn_spawn_supervised``, CSupervisor) with a
+/// clean environment, its standard output and error going to a size-capped log file, and a
+/// wall-clock time-out.
 ///
-/// On time-out the whole group gets SIGTERM, then SIGKILL two seconds later, so
-/// a hung script cannot leave workers (a Python `multiprocessing` pool, a shell
-/// pipeline) behind. The child starts with default signal handlers and an empty
-/// signal mask, whatever the harness has installed; being in its own group it
-/// does not receive the terminal's Ctrl-C, which the harness handles.
+/// Nothing the command starts outlives its job: the supervisor is a child subreaper, so
+/// descendants that double-fork or call `setsid` are reparented to it, and when the command
+/// ends (or is stopped) it kills every process that descends from it. On a time-out or a
+/// cancelled run the command's group gets SIGTERM, then everything SIGKILL two seconds later,
+/// so a hung script cannot leave workers (a Python `multiprocessing` pool, a shell pipeline)
+/// behind. The supervisor also gets SIGTERM when the harness thread that started it dies, so
+/// even `kill -9` of the harness takes the commands with it. The command starts with default
+/// signal handlers and an empty signal mask, in its own process group: the terminal's Ctrl-C
+/// goes to the harness, which stops the commands itself.
 public enum Subprocess {
   public enum Termination: Sendable, Equatable {
     case exited(Int32)
@@ -23,10 +29,16 @@ public enum Subprocess {
     case cancelled
   }
 
+  /// The most a command writes into its log; the rest is dropped (and counted in the log).
+  public static let logCap: Int64 = 16 << 20
+  /// Seconds between SIGTERM and SIGKILL when a command is stopped.
+  public static let grace = 2.0
+
   /// Runs `arguments` (the first is looked up on `PATH` when it has no slash) with
   /// exactly `environment`, standard input from /dev/null and both output streams
-  /// appended to `log`. Returns how it ended and the wall time. `cancel` is polled while it
-  /// runs: when it returns true the process group is stopped as on a time-out.
+  /// appended to `log` (at most ``logCap`` bytes). Returns how it ended and the wall time.
+  /// `cancel` is polled while it runs: when it returns true the command is stopped as on a
+  /// time-out.
   public static func run(
     _ arguments: [String], environment: [String: String], log: URL, timeout: Double?,
     cancel: @Sendable () -> Bool = { false }
@@ -42,57 +54,39 @@ public enum Subprocess {
     guard access(executable, X_OK) == 0 else {
       throw HarnessError(executable, "is not an executable file (check the path and chmod +x)")
     }
-
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    posix_spawnattr_setpgroup(&attributes, 0)
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    for s in [SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, s) }
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.keys.sorted().map { strdup("\($0)=\(environment[$0]!)") } + [nil]
     defer {
       for p in argv { free(p) }
       for p in envp { free(p) }
     }
-    var pid = pid_t()
+    var supervisor: Int32 = 0, statusFD: Int32 = -1
     let start = DispatchTime.now().uptimeNanoseconds
-    let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    let rc = unlearn_spawn_supervised(
+      executable, argv, envp, log.path, logCap, Int32(grace * 1000), &supervisor, &statusFD)
     guard rc == 0 else { throw HarnessError(executable, "could not be started (\(String(cString: strerror(rc))))") }
+    defer { close(statusFD) }
 
     func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-    var status: Int32 = 0
+    var wait: Int32 = 0
     var timedOut = false, cancelled = false
     // Poll: a blocking waitpid could not honour the time-out, and a 5 ms tick costs nothing next to a job.
     while true {
-      let r = waitpid(pid, &status, WNOHANG)
-      if r == pid { break }
+      let r = waitpid(supervisor, &wait, WNOHANG)
+      if r == supervisor { break }
       if r < 0 && errno != EINTR {
         throw HarnessError(executable, "lost track of the process (\(String(cString: strerror(errno))))")
       }
       cancelled = cancel()
       if cancelled || (timeout.map { elapsed() > $0 } ?? false) {
         timedOut = !cancelled
-        kill(-pid, SIGTERM)
-        let grace = DispatchTime.now().uptimeNanoseconds
-        while waitpid(pid, &status, WNOHANG) == 0 {
-          if DispatchTime.now().uptimeNanoseconds - grace > 2_000_000_000 {
-            kill(-pid, SIGKILL)
-            _ = waitpid(pid, &status, 0)
+        kill(supervisor, SIGTERM)
+        // The supervisor kills everything within its grace period; if it hangs, it goes too.
+        let stop = DispatchTime.now().uptimeNanoseconds
+        while waitpid(supervisor, &wait, WNOHANG) == 0 {
+          if Double(DispatchTime.now().uptimeNanoseconds - stop) / 1e9 > grace + 10 {
+            kill(supervisor, SIGKILL)
+            _ = waitpid(supervisor, &wait, 0)
             break
           }
           usleep(5_000)
@@ -101,11 +95,13 @@ public enum Subprocess {
       }
       usleep(5_000)
     }
-    // Whatever the command left running in its group goes with it.
-    kill(-pid, SIGKILL)
     let seconds = elapsed()
     if cancelled { return (.cancelled, seconds) }
     if timedOut { return (.timedOut(seconds: timeout ?? 0), seconds) }
+    var status: Int32 = 0
+    guard read(statusFD, &status, MemoryLayout<Int32>.size) == MemoryLayout<Int32>.size, status != -1 else {
+      throw HarnessError(executable, "its supervisor ended without reporting how the command ended")
+    }
     let low = status & 0x7f
     if low == 0 { return (.exited((status >> 8) & 0xff), seconds) }
     return (.signalled(low), seconds)

@@ -80,6 +80,55 @@ public struct Architecture: Codable, Sendable, Equatable {
         w /= 2
       }
     }
+    guard let count = checkedParameterCount(), count <= Self.maximumParameters else {
+      let field = kind == .cnn ? "model.channels" : kind == .mlp ? "model.hidden" : "the input size"
+      throw NetworkError.invalidArchitecture(
+        "\(checkedParameterCount().map { "\($0) parameters" } ?? "more parameters than fit in memory") "
+          + "exceed the limit of \(Self.maximumParameters) (\(Self.maximumParameters / (1 << 18)) MiB of float32 "
+          + "per copy); reduce \(field)")
+    }
+  }
+
+  /// The most parameters a model may have: 2^26 (256 MiB of float32 per copy; the harness keeps
+  /// several copies per worker). ResNet-18 has 11.2 million.
+  public static let maximumParameters = 1 << 26
+
+  /// The number of parameters, or nil when it overflows `Int` (computed from the description
+  /// with checked arithmetic, before any layer is built).
+  public func checkedParameterCount() -> Int? {
+    func mul(_ a: Int, _ b: Int) -> Int? {
+      let (p, o) = a.multipliedReportingOverflow(by: b)
+      return o ? nil : p
+    }
+    func add(_ a: Int, _ b: Int) -> Int? {
+      let (p, o) = a.addingReportingOverflow(b)
+      return o ? nil : p
+    }
+    /// Weights and biases of a layer from `fanIn` to `fanOut`.
+    func dense(_ fanIn: Int, _ fanOut: Int) -> Int? { mul(fanIn, fanOut).flatMap { add($0, fanOut) } }
+    var input: Int? = 1
+    for d in inputShape { input = input.flatMap { mul($0, d) } }
+    guard let input else { return nil }
+    var total: Int? = 0
+    switch kind {
+    case .softmax: total = dense(input, numClasses)
+    case .mlp:
+      var width = input
+      for h in hidden + [numClasses] {
+        total = total.flatMap { t in dense(width, h).flatMap { add(t, $0) } }
+        width = h
+      }
+    case .cnn:
+      var cin = inputShape[0], h = inputShape[1], w = inputShape[2]
+      for cout in channels {
+        let kk = mul(kernelSize, kernelSize).flatMap { mul($0, cin) }
+        total = total.flatMap { t in kk.flatMap { dense($0, cout) }.flatMap { add(t, $0) } }
+        (cin, h, w) = (cout, h / 2, w / 2)
+      }
+      let flat = mul(cin, h).flatMap { mul($0, w) }
+      total = total.flatMap { t in flat.flatMap { dense($0, numClasses) }.flatMap { add(t, $0) } }
+    }
+    return total
   }
 
   /// The layers, in order (including internal layout layers).

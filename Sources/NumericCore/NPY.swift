@@ -156,12 +156,8 @@ public struct NPYArray: Sendable, Equatable {
   }
 
   /// Reads a `.npy` file.
-  public static func read(_ url: URL) throws -> NPYArray {
-    let data: Data
-    do { data = try Data(contentsOf: url) } catch {
-      throw NumericCoreError.unreadableFile(url.path, "\(error.localizedDescription)")
-    }
-    return try decode(data, name: url.path)
+  public static func read(_ url: URL, limit: Int = FileInput.defaultLimit) throws -> NPYArray {
+    try decode(try FileInput.read(url, limit: limit), name: url.path)
   }
 
   /// Extracts the raw text of `'key': value` from a NumPy header dictionary.
@@ -181,25 +177,56 @@ public struct NPYArray: Sendable, Equatable {
 public enum NumericCoreError: Error, CustomStringConvertible, Equatable {
   case malformedFile(String, String)
   case unreadableFile(String, String)
+  case unwritableFile(String, String)
 
   public var description: String {
     switch self {
     case .malformedFile(let f, let why): "\(f): \(why)"
     case .unreadableFile(let f, let why): "\(f): cannot be read (\(why))"
+    case .unwritableFile(let f, let why): "\(f): \(why)"
     }
   }
 }
 
-/// Writes `data` to `url` atomically: into a temporary file in the same
-/// folder, then renamed over the destination, so a reader (or a resumed run)
-/// never sees a partial file.
+/// Writes `data` to `url` atomically: into a temporary file in the same folder, then renamed
+/// over the destination, so a reader (or a resumed run) never sees a partial file. A failure (a
+/// read-only folder, a full disk, a file-size limit) removes the temporary file and throws an
+/// error naming the file and the system's reason.
 public func writeAtomically(_ data: Data, to url: URL) throws {
+  func fail(_ what: String, _ code: Int32) -> NumericCoreError {
+    let hint =
+      code == ENOSPC || code == EDQUOT || code == EFBIG
+      ? "; free disk space (or raise the quota) and run the same command again to resume"
+      : code == EACCES || code == EROFS || code == EPERM ? "; choose a writable output folder" : ""
+    return .unwritableFile(url.path, "\(what) (\(String(cString: strerror(code))))\(hint)")
+  }
   let dir = url.deletingLastPathComponent()
-  try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+  do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+    var isDir: ObjCBool = false
+    let code =
+      FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) && !isDir.boolValue ? ENOTDIR : EACCES
+    throw fail("cannot create the folder \(dir.path)", code)
+  }
   let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-  try data.write(to: tmp)
-  if rename(tmp.path, url.path) != 0 {
-    try? FileManager.default.removeItem(at: tmp)
-    throw NumericCoreError.unreadableFile(url.path, "could not move the finished file into place (errno \(errno))")
+  let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+  guard fd >= 0 else { throw fail("cannot be written", errno) }
+  var code: Int32 = 0
+  data.withUnsafeBytes { raw in
+    var done = 0
+    while done < raw.count {
+      let n = write(fd, raw.baseAddress! + done, raw.count - done)
+      if n < 0 {
+        if errno == EINTR { continue }
+        code = errno
+        return
+      }
+      done += n
+    }
+  }
+  if close(fd) != 0 && code == 0 { code = errno }
+  if code == 0 && rename(tmp.path, url.path) != 0 { code = errno }
+  if code != 0 {
+    unlink(tmp.path)
+    throw fail("cannot be written", code)
   }
 }

@@ -109,6 +109,15 @@ public struct SHA256 {
   /// The lowercase hexadecimal digest of a UTF-8 string.
   public static func hex(_ string: String) -> String { hex(Array(string.utf8)) }
 
-  /// The lowercase hexadecimal digest of a file's contents.
-  public static func hex(fileAt url: URL) throws -> String { hex([UInt8](try Data(contentsOf: url))) }
+  /// The lowercase hexadecimal digest of a file's contents, read in 1 MiB chunks.
+  public static func hex(fileAt url: URL) throws -> String {
+    _ = try FileInput.regularFileSize(url)
+    guard let handle = FileHandle(forReadingAtPath: url.path) else {
+      throw NumericCoreError.unreadableFile(url.path, "permission denied or vanished")
+    }
+    defer { try? handle.close() }
+    var s = SHA256()
+    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { s.update([UInt8](chunk)) }
+    return s.finalize().map { String(format: "%02x", $0) }.joined()
+  }
 }

@@ -71,6 +71,9 @@ public enum Safetensors {
     else {
       throw fail("header is not a JSON object")
     }
+    if let duplicate = duplicateKey(headerBytes) {
+      throw fail("tensor '\(duplicate)' appears twice in the header (each name must be unique)")
+    }
     let dataArea = bytes[(8 + Int(n))...]
     var metadata = [String: String]()
     var entries = [(begin: Int, entry: Entry)]()
@@ -90,12 +93,12 @@ public enum Safetensors {
       else { throw fail("tensor '\(key)': missing or malformed shape/data_offsets") }
       var shape = [Int]()
       for d in shapeAny {
-        guard let v = (d as? NSNumber)?.intValue, v >= 0, v <= 1 << 31 else {
+        guard let v = integer(d), v <= 1 << 31 else {
           throw fail("tensor '\(key)': bad shape \(shapeAny)")
         }
         shape.append(v)
       }
-      guard let begin = (offsetsAny[0] as? NSNumber)?.intValue, let end = (offsetsAny[1] as? NSNumber)?.intValue,
+      guard let begin = integer(offsetsAny[0]), let end = integer(offsetsAny[1]),
         begin >= 0, end >= begin, end <= dataArea.count
       else { throw fail("tensor '\(key)': data_offsets \(offsetsAny) outside the \(dataArea.count)-byte data area") }
       var count = 1
@@ -104,22 +107,24 @@ public enum Safetensors {
         guard !o else { throw fail("tensor '\(key)': shape \(shape) overflows") }
         count = p
       }
-      let raw = Array(dataArea[(dataArea.startIndex + begin)..<(dataArea.startIndex + end)])
-      let scalars: [Float]
+      let width: Int
       switch dtype {
-      case "F32":
-        guard raw.count == count * 4 else {
-          throw fail("tensor '\(key)': shape \(shape) needs \(count * 4) bytes, offsets give \(raw.count)")
-        }
-        scalars = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-      case "F64":
-        guard raw.count == count * 8 else {
-          throw fail("tensor '\(key)': shape \(shape) needs \(count * 8) bytes, offsets give \(raw.count)")
-        }
-        scalars = raw.withUnsafeBytes { $0.bindMemory(to: Double.self).map { Float($0) } }
-      default:
-        throw fail("tensor '\(key)': unsupported dtype \(dtype) (save the weights as float32)")
+      case "F32": width = 4
+      case "F64": width = 8
+      default: throw fail("tensor '\(key)': unsupported dtype \(dtype) (save the weights as float32)")
       }
+      let (needed, o) = count.multipliedReportingOverflow(by: width)
+      guard !o, needed == end - begin else {
+        throw fail(
+          "tensor '\(key)': shape \(shape) of \(dtype) needs \(o ? "more than Int.max" : String(needed)) "
+            + "bytes, data_offsets give \(end - begin)")
+      }
+      // Copied out of the file's bytes: tensors need not start at aligned offsets.
+      let raw = Array(dataArea[(dataArea.startIndex + begin)..<(dataArea.startIndex + end)])
+      let scalars: [Float] =
+        width == 4
+        ? raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        : raw.withUnsafeBytes { $0.bindMemory(to: Double.self).map { Float($0) } }
       entries.append((begin, Entry(name: key, tensor: Tensor(shape: shape, scalars: scalars))))
     }
     // The byte ranges must tile the data area: sorted by offset, each starts where the last ended.
@@ -141,13 +146,60 @@ public enum Safetensors {
     return (entries.map(\.entry), metadata)
   }
 
-  /// Reads and validates a safetensors file.
-  public static func read(_ url: URL) throws -> (entries: [Entry], metadata: [String: String]) {
-    let data: Data
-    do { data = try Data(contentsOf: url) } catch {
-      throw NumericCoreError.unreadableFile(url.path, "missing or unreadable")
+  /// Reads and validates a safetensors file of at most `limit` bytes (checked before reading).
+  public static func read(_ url: URL, limit: Int = FileInput.defaultLimit) throws -> (
+    entries: [Entry], metadata: [String: String]
+  ) {
+    try decode(try FileInput.read(url, limit: limit), name: url.path)
+  }
+
+  /// A non-negative whole JSON number below 2^53, or nil (fractions, huge values, strings).
+  static func integer(_ value: Any) -> Int? {
+    guard let n = value as? NSNumber else { return nil }
+    let d = n.doubleValue
+    guard d.isFinite, d >= 0, d < 9_007_199_254_740_992, d == d.rounded() else { return nil }
+    return Int(d)
+  }
+
+  /// The first key that appears twice at the top level of a JSON object (JSONSerialization
+  /// keeps the last silently), compared after unescaping.
+  static func duplicateKey(_ json: Data) -> String? {
+    var seen = Set<String>()
+    var depth = 0, inString = false, escaped = false, expectKey = false
+    var start = 0
+    let bytes = [UInt8](json)
+    for (i, b) in bytes.enumerated() {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if b == UInt8(ascii: "\\") {
+          escaped = true
+        } else if b == UInt8(ascii: "\"") {
+          inString = false
+          if depth == 1 && expectKey {
+            let token = Data(bytes[start...i])
+            let key =
+              (try? JSONSerialization.jsonObject(with: token, options: .fragmentsAllowed) as? String)
+              ?? String(decoding: token, as: UTF8.self)
+            if !seen.insert(key).inserted { return key }
+            expectKey = false
+          }
+        }
+        continue
+      }
+      switch b {
+      case UInt8(ascii: "\""):
+        inString = true
+        start = i
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        depth += 1
+        expectKey = depth == 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+      case UInt8(ascii: ","): expectKey = depth == 1
+      default: break
+      }
     }
-    return try decode(data, name: url.path)
+    return nil
   }
 
   private static func jsonString(_ s: String) -> String {

@@ -73,6 +73,8 @@ public enum Evaluation {
   @discardableResult
   public static func run(_ spec: ExperimentSpec, _ options: EvaluationOptions) throws -> EvaluationReport? {
     let start = Date()
+    let lock = try RunLock(options.out)
+    defer { withExtendedLifetime(lock) {} }
     let runner = try self.runner(spec, options)
     let exp = runner.experiment, log = options.log
     let names = runner.algorithms.map(\.name).filter { $0 != OriginalSeeds.name }
@@ -130,7 +132,23 @@ public enum Evaluation {
   public static func merge(_ shards: [URL], _ options: EvaluationOptions, workers: Int? = nil) throws
     -> EvaluationReport?
   {
-    let records = try ShardMerge.merge(shards, into: options.out)
+    let fm = FileManager.default
+    let existed = fm.fileExists(atPath: options.out.path)
+    let wasEmpty = ((try? fm.contentsOfDirectory(atPath: options.out.path)) ?? []).allSatisfy { $0 == RunLock.fileName }
+    let lock = try RunLock(options.out)
+    defer { withExtendedLifetime(lock) {} }
+    let records: [ShardRecord]
+    do { records = try ShardMerge.merge(shards, into: options.out) } catch {
+      // Nothing of a refused merge stays behind to block the retry (the folder was new or empty).
+      if !existed {
+        try? fm.removeItem(at: options.out)
+      } else if wasEmpty {
+        for name in (try? fm.contentsOfDirectory(atPath: options.out.path)) ?? [] {
+          try? fm.removeItem(at: options.out.appendingPathComponent(name))
+        }
+      }
+      throw error
+    }
     var spec = try RunStore(options.out).configuration()
     if let workers { spec.evaluation.workers = workers }
     let jobs = records.map(\.jobs.count).reduce(0, +), failed = records.map(\.failures.count).reduce(0, +)
@@ -142,13 +160,58 @@ public enum Evaluation {
     return try run(spec, o)
   }
 
+  /// Refuses a leaderboard that would count one run twice (the same folder, or a copy: the same
+  /// experiment, data and original) or pool runs of different datasets.
+  /// A NaN in the ranked column is refused naming the run and the row.
+  static func checkDistinct(_ runs: [URL], column: String) throws {
+    var folders = [String: URL](), experiments = [String: URL]()
+    var dataset: (hash: String, run: URL)? = nil
+    for url in runs {
+      let real = url.standardizedFileURL.resolvingSymlinksInPath().path
+      if let first = folders[real] {
+        throw HarnessError(url.path, "is the same run folder as \(first.path); give each run once")
+      }
+      folders[real] = url
+      let report = try RunStore.open(url).results()
+      let identity = [report.config, report.originalWeightsSHA256, report.datasetSHA256 ?? ""].joined(separator: "\n")
+      if let first = experiments[identity] {
+        throw HarnessError(
+          url.path,
+          "holds the same experiment as \(first.path) (same configuration, data and original model): its models are "
+            + "not new replicates; give each run once, or run with another seed")
+      }
+      experiments[identity] = url
+      for row in report.rows {
+        if let v = row.metrics[column], [v.mean, v.std].contains(where: { $0?.isNaN == true }) {
+          throw HarnessError(url.path, "\(row.algorithm): \(column) is NaN in results.json; score the run again")
+        }
+      }
+      if let hash = report.datasetSHA256 ?? report.datasetFileListSHA256 {
+        if let d = dataset, d.hash != hash {
+          throw HarnessError(
+            url.path,
+            "was run on another dataset than \(d.run.path) (dataset hashes differ); a leaderboard ranks runs of one "
+              + "dataset")
+        }
+        dataset = dataset ?? (hash, url)
+      }
+    }
+  }
+
   /// The leaderboard of `column` over `runs` (each loaded with what the column's metric reads).
   public static func leaderboard(
     _ runs: [URL], by column: String, metrics: [any Metric] = Registry.metrics, replicates: Int, seed: UInt64,
     workers: Int = WorkerPool.availableCores, utilityTolerance: Double = Leaderboard.defaultUtilityTolerance
   ) throws -> Leaderboard {
     let metric = try Registry.metric(column: column, in: metrics)
-    let data = try runs.map { try Leaderboard.load($0, for: metric) }
+    try checkDistinct(runs, column: column)
+    let data = try runs.map { url in
+      do { return try Leaderboard.load(url, for: metric) } catch let e as HarnessError {
+        throw e.subject.hasPrefix(url.path) ? e : HarnessError("\(url.path): \(e.subject)", e.message)
+      } catch {
+        throw HarnessError(url.path, "cannot be read for the leaderboard (\(error))")
+      }
+    }
     return try Leaderboard.make(
       runs: data, metric: metric, column: column, replicates: replicates, seed: seed, workers: workers,
       utilityTolerance: utilityTolerance)

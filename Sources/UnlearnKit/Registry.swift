@@ -50,6 +50,7 @@ public enum Registry {
   public static func register(algorithms: [(name: String, make: Factory)] = [], metrics: [any Metric] = []) throws {
     try extra.withLock { extra in
       for a in algorithms {
+        try PathName.check(a.name, field: "register: algorithm \(a.name)", reservedToo: true)
         guard !(Self.algorithms + extra.algorithms).contains(where: { $0.name == a.name }) else {
           throw HarnessError("register", "an algorithm named \(a.name) is already registered")
         }
@@ -72,6 +73,7 @@ public enum Registry {
     let params = spec.algorithms[name] ?? HyperParameters()
     let algorithm: any UnlearningAlgorithm
     if ExternalCommand.isExternal(params) {
+      try PathName.check(name, field: "\(file): algorithms.\(name)", reservedToo: true)
       guard !algorithmNames.contains(name) else {
         throw HarnessError(
           "\(file): algorithms.\(name)", "\(name) is a built-in algorithm; give the external one another name")

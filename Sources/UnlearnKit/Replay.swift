@@ -1,6 +1,7 @@
 import Foundation
 import Harness
 import NumericCore
+import Reports
 
 extension Evaluation {
   /// One file of a replay, and how it compares.
@@ -16,6 +17,8 @@ extension Evaluation {
   public static func replay(_ run: URL, _ options: EvaluationOptions) throws -> [ReplayedFile] {
     let manifestURL = run.appendingPathComponent(RunStore.manifestFile)
     let manifest = try RunManifest.read(manifestURL)
+    let lock = try RunLock(run)  // no evaluate may write into the run while it is compared
+    defer { withExtendedLifetime(lock) {} }
     guard !FileManager.default.fileExists(atPath: options.out.path) else {
       throw HarnessError(options.out.path, "already exists; a replay needs a fresh folder (delete it or pass --out)")
     }
@@ -32,6 +35,55 @@ extension Evaluation {
         rows.append(ReplayedFile(file: file, status: why))
       }
     }
+    rows += try compareReports(run, replay: options.out)
     return rows
+  }
+
+  /// The reports of a replay: the run's `results.json` against the replay's with the wall-clock
+  /// values masked (those metrics' cells and power checks), and the run's tables against the
+  /// tables its own `results.json` gives (so neither can be edited after the fact).
+  static func compareReports(_ run: URL, replay: URL) throws -> [ReplayedFile] {
+    var rows = [ReplayedFile]()
+    let file = RunStore.resultsFile
+    let stored = RunStore(run), replayed = RunStore(replay)
+    guard let a = try? maskedResults(stored.file(file)) else {
+      return [ReplayedFile(file: file, status: "missing or unreadable in the run folder")]
+    }
+    let b = try maskedResults(replayed.file(file))
+    rows.append(ReplayedFile(file: file, status: a == b ? "identical" : "different"))
+    let report = try stored.results()
+    for (name, text) in [("table.md", report.markdown), ("table.csv", report.csv), ("table.tex", report.latex)] {
+      let url = stored.file(name)
+      let status: String
+      if let data = FileManager.default.contents(atPath: url.path) {
+        status = data == Data(text.utf8) ? "identical" : "differs from the run's results.json"
+      } else {
+        status = "missing in the run folder"
+      }
+      rows.append(ReplayedFile(file: name, status: status))
+    }
+    return rows
+  }
+
+  /// `results.json` as canonical JSON text without the values computed from wall-clock times.
+  static func maskedResults(_ url: URL) throws -> Data {
+    guard var object = try JSONSerialization.jsonObject(with: FileInput.read(url)) as? [String: Any] else {
+      throw HarnessError(url.path, "is not a JSON object")
+    }
+    let columns = (object["columns"] as? [[String: Any]]) ?? []
+    let wallClock = Set(columns.filter { $0["wall_clock"] as? Bool == true }.compactMap { $0["name"] as? String })
+    if var rows = object["rows"] as? [[String: Any]] {
+      for i in rows.indices {
+        if var metrics = rows[i]["metrics"] as? [String: Any] {
+          for name in wallClock { metrics[name] = nil }
+          rows[i]["metrics"] = metrics
+        }
+      }
+      object["rows"] = rows
+    }
+    if let power = object["power"] as? [[String: Any]] {
+      object["power"] = power.filter { !wallClock.contains($0["column"] as? String ?? "") }
+    }
+    return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
   }
 }

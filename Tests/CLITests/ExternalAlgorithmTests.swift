@@ -120,6 +120,13 @@ import Testing
           data = struct.pack("<Q", len(h)) + h + data[8 + n:]
       elif mode == "header":
           data = struct.pack("<Q", 1 << 40) + b"{}" * 8
+      elif mode == "overflow":
+          count = (len(data) - 8 - n) // 4
+          data[8 + n:] = struct.pack("<%df" % count, *([3e38] * count))
+      elif mode == "huge":
+          with open(os.path.join(work, "unlearned.safetensors"), "wb") as f:
+              f.truncate(600 << 20)
+          sys.exit(0)
       open(os.path.join(work, "unlearned.safetensors"), "wb").write(data)
 
       """
@@ -135,6 +142,8 @@ import Testing
       ("shape", [py, "shape"], nil, "has shape [4, 4], expected [16]"),
       ("missing", [try script(dir, "nothing.sh", "#!/bin/sh\necho done\n")], nil, "wrote no unlearned.safetensors"),
       ("header", [py, "header"], nil, "exceeds the 100000000-byte limit"),
+      ("overflow", [py, "overflow"], nil, "not finite (NaN or infinity)"),
+      ("huge", [py, "huge"], nil, "629145600 bytes, over the"),
       ("no-such-command", ["/nonexistent/unlearn-me"], nil, "not an executable file"),
     ]
     let spec = TestSupport.quickSpec(models: 2, referenceOriginals: 0)

@@ -90,7 +90,9 @@ enum Fixture {
     }
     let missing = try Fixture.folder(
       ["a.png": Fixture.png("gray8.png")], text: ["labels.csv": "path,label\na.png,0\nnope.png,1\n"])
-    Fixture.expectError("missing or unreadable", naming: "nope.png") { _ = try Dataset.load(path: missing.path) }
+    Fixture.expectError("cannot be read (no such file)", naming: "nope.png") {
+      _ = try Dataset.load(path: missing.path)
+    }
     let corrupt = try Fixture.folder(
       ["a.png": Fixture.png("gray8.png"), "t.png": Fixture.png("bad-truncated.png")],
       text: ["labels.csv": "path,label\na.png,0\nt.png,1\n"])

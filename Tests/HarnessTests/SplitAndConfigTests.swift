@@ -91,7 +91,7 @@ import Testing
   /// without a change here fails the first expectation.
   @Test func resolvedYAML_roundTrips_withEveryKeyAwayFromItsDefault() throws {
     var spec = ExperimentSpec()
-    spec.name = "every \"key\""
+    spec.name = "every-key.v2"
     spec.seed = 7
     spec.dataset = DatasetSpec(path: "data/set", layout: .kaggle)
     spec.split = SplitConfig(
@@ -108,11 +108,23 @@ import Testing
     spec.algorithms = [
       "finetune": HyperParameters(["epochs": .int(2), "learning_rate": .double(0.5), "schedule": .string("constant")])
     ]
+    // Each forget strategy's own key is written (and read) only with that strategy.
+    var variants = [spec]
+    for strategy in [ForgetStrategy.random, .class, .group] {
+      var v = spec
+      v.split.forget = ForgetSpec(strategy: strategy, fraction: 0.2, className: "3", groups: ["a", "b c"], ids: [])
+      if strategy != .random { v.split.forget.fraction = ForgetSpec().fraction }
+      if strategy != .class { v.split.forget.className = nil }
+      if strategy != .group { v.split.forget.groups = [] }
+      variants.append(v)
+    }
     let defaults = ExperimentSpec()
     for f in ExperimentSpec.fields {
-      #expect(f.text(spec) != f.text(defaults), "the test leaves \(f.path) at its default")
+      #expect(variants.contains { f.text($0) != f.text(defaults) }, "the test leaves \(f.path) at its default")
     }
-    #expect(try ExperimentSpec.load(yaml: spec.yaml) == spec)
+    spec.split.forget = ForgetSpec(strategy: .ids, ids: [1, 2, 3])
+    variants[0] = spec
+    for v in variants { #expect(try ExperimentSpec.load(yaml: v.yaml) == v, "\(v.split.forget)") }
   }
 
   /// The documented example is the default configuration (plus its sample algorithm section),

@@ -33,6 +33,8 @@ public struct Dataset: Sendable {
   public var shape: [Int]
   /// Features `[N, C·H·W]` in [0, 1] (pixel / 255, CHW order) and labels.
   public var examples: LabeledExamples
+  /// SHA-256 of each file's bytes, one per example (computed while loading).
+  public var fileSHA256: [String]
 
   public var count: Int { paths.count }
   public var numClasses: Int { classNames.count }
@@ -47,6 +49,13 @@ public struct Dataset: Sendable {
   /// SHA-256 of the file list: one `path<TAB>label` line per example, in order.
   public var fileListSHA256: String {
     SHA256.hex(zip(paths, examples.labels).map { "\($0)\t\(classNames[Int($1)])\n" }.joined())
+  }
+
+  /// SHA-256 of the dataset's content: one `path<TAB>label<TAB>file SHA-256` line per example, in
+  /// order. Changing one pixel, one label or the order changes it.
+  public var contentSHA256: String {
+    SHA256.hex(
+      paths.indices.map { "\(paths[$0])\t\(classNames[Int(examples.labels[$0])])\t\(fileSHA256[$0])\n" }.joined())
   }
 
   /// A summary for `unlearn dataset inspect`.

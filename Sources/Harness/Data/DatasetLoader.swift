@@ -28,8 +28,10 @@ extension Dataset {
     guard !listing.paths.isEmpty else { throw HarnessError(path, "the dataset has no images") }
     let root = listing.root
     let rootResolved = root.resolvingSymlinksInPath().path
-    // Check every path before reading anything.
+    // Check every path before reading anything; two names of one file (`./a.png` and `a.png`, a
+    // symbolic link) are one example listed twice, which a split could put in forget and test.
     var files = [URL]()
+    var seen = [String: String]()
     for p in listing.paths {
       let f = root.appendingPathComponent(p).standardizedFileURL
       let real = f.resolvingSymlinksInPath().path
@@ -37,42 +39,54 @@ extension Dataset {
         throw HarnessError(
           p, "path is outside the dataset root \(root.path); list files relative to the root, without '..'")
       }
+      if let first = seen[real] {
+        throw HarnessError(p, "names the same file as \(first); each image may appear once")
+      }
+      seen[real] = p
       files.append(f)
     }
     let paths = listing.paths
     let urls = files
     let decoded = try WorkerPool.map(count: urls.count, workers: workers) { i in
-      try PNGImage.read(urls[i], name: paths[i])
+      let data: Data
+      do { data = try FileInput.read(urls[i], limit: PNGImage.maximumFileBytes) } catch let e as NumericCoreError {
+        guard case .unreadableFile(_, let why) = e else { throw e }
+        throw HarnessError(paths[i], "cannot be read (\(why))")
+      }
+      return (image: try PNGImage.decode(data, name: paths[i]), sha256: SHA256.hex(data))
     }
-    let first = decoded[0]
-    for (i, img) in decoded.enumerated() where img.width != first.width || img.height != first.height {
+    let hashes = decoded.map(\.sha256)
+    let images = decoded.map(\.image)
+    let first = images[0]
+    for (i, img) in images.enumerated() where img.width != first.width || img.height != first.height {
       throw HarnessError(
         paths[i],
         "image is \(img.width)×\(img.height) but \(paths[0]) is \(first.width)×\(first.height); every image of "
           + "a dataset must have the same size"
       )
     }
-    let channels = decoded.contains { $0.channels == 3 } ? 3 : 1
+    let channels = images.contains { $0.channels == 3 } ? 3 : 1
     let d = channels * first.height * first.width
     var scalars = [Float]()
-    scalars.reserveCapacity(d * decoded.count)
-    for img in decoded { scalars.append(contentsOf: img.expanded(to: channels).planarFloats) }
-    let features = Tensor(shape: [decoded.count, d], scalars: scalars)
+    scalars.reserveCapacity(d * images.count)
+    for img in images { scalars.append(contentsOf: img.expanded(to: channels).planarFloats) }
+    let features = Tensor(shape: [images.count, d], scalars: scalars)
     return Dataset(
       root: root, layout: resolved, paths: paths, classNames: listing.classNames, groups: listing.groups,
       assignedSplits: listing.splits, shape: [channels, first.height, first.width],
-      examples: LabeledExamples(features: features, labels: listing.labels))
+      examples: LabeledExamples(features: features, labels: listing.labels), fileSHA256: hashes)
   }
 
   // MARK: Layouts
 
-  struct Listing {
-    var root: URL
-    var paths: [String]
-    var labels: [Int32]
-    var classNames: [String]
-    var groups: [String]?
-    var splits: [String]?
+  /// A layout's list of examples, before any image is read.
+  public struct Listing: Sendable {
+    public var root: URL
+    public var paths: [String]
+    public var labels: [Int32]
+    public var classNames: [String]
+    public var groups: [String]?
+    public var splits: [String]?
   }
 
   static let manifestNames = ["labels.csv", "manifest.csv"]
@@ -107,8 +121,10 @@ extension Dataset {
   }
 
   static func readText(_ url: URL) throws -> String {
-    guard let data = FileManager.default.contents(atPath: url.path) else {
-      throw HarnessError(url.path, "file is missing or unreadable")
+    let data: Data
+    do { data = try FileInput.read(url, limit: 1 << 30) } catch let e as NumericCoreError {
+      guard case .unreadableFile(_, let why) = e else { throw e }
+      throw HarnessError(url.path, "cannot be read (\(why))")
     }
     guard let text = String(data: data, encoding: .utf8) else { throw HarnessError(url.path, "file is not UTF-8 text") }
     return text
@@ -142,7 +158,12 @@ extension Dataset {
     } else {
       csvURL = url
     }
-    let rows = CSV.parse(try readText(csvURL))
+    return try parseManifest(try readText(csvURL), file: csvURL)
+  }
+
+  /// The listing of a manifest's text (`file` names it in errors and fixes the root).
+  public static func parseManifest(_ text: String, file csvURL: URL) throws -> Listing {
+    let rows = CSV.parse(text)
     guard let header = rows.first?.map({ $0.lowercased() }) else {
       throw HarnessError(csvURL.path, "the manifest is empty")
     }
@@ -192,20 +213,38 @@ extension Dataset {
     guard !classDirs.isEmpty else { throw HarnessError(url.path, "no class sub-folders") }
     var paths = [String](), labels = [Int32]()
     for (k, name) in classDirs.enumerated() {
-      let dir = url.appendingPathComponent(name)
-      guard let walker = fm.enumerator(atPath: dir.path) else { continue }
-      var files = [String]()
-      while let rel = walker.nextObject() as? String {
-        if rel.lowercased().hasSuffix(".png") && !rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
-          files.append(rel)
-        }
-      }
-      for f in files.sorted() {
+      for f in try pngFiles(under: url.appendingPathComponent(name)).sorted() {
         paths.append("\(name)/\(f)")
         labels.append(Int32(k))
       }
     }
     return Listing(root: url, paths: paths, labels: labels, classNames: classDirs, groups: nil, splits: nil)
+  }
+
+  /// The `.png` files under `dir` (relative paths, hidden entries skipped). A folder that cannot
+  /// be listed is an error naming it: skipping it would silently train on part of the data.
+  static func pngFiles(under dir: URL) throws -> [String] {
+    var out = [String](), pending = [""]
+    while let rel = pending.popLast() {
+      let folder = rel.isEmpty ? dir : dir.appendingPathComponent(rel)
+      let names: [String]
+      do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
+        throw HarnessError(
+          folder.path, "folder cannot be listed (permission denied?); fix its permissions or remove it from the dataset"
+        )
+      }
+      for name in names where !name.hasPrefix(".") {
+        let path = rel.isEmpty ? name : "\(rel)/\(name)"
+        // lstat: a symbolic link to a folder is not followed (a link to an ancestor would loop).
+        let type = try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(path).path)[.type]
+        if type as? FileAttributeType == .typeDirectory {
+          pending.append(path)
+        } else if name.lowercased().hasSuffix(".png") {
+          out.append(path)
+        }
+      }
+    }
+    return out
   }
 
   static func listKaggle(_ url: URL) throws -> Listing {
@@ -216,8 +255,11 @@ extension Dataset {
     else { throw HarnessError(csvURL.path, "the header must be id,label") }
     var entries = [(id: String, label: String)]()
     for (r, row) in rows.dropFirst().enumerated() {
-      guard row.count == header.count, !row[idCol].isEmpty else {
-        throw HarnessError("\(csvURL.path):\(r + 2)", "expected \(header.count) fields")
+      guard row.count == header.count else {
+        throw HarnessError("\(csvURL.path):\(r + 2)", "expected \(header.count) fields, found \(row.count)")
+      }
+      guard !row[idCol].isEmpty, !row[labelCol].trimmingCharacters(in: .whitespaces).isEmpty else {
+        throw HarnessError("\(csvURL.path):\(r + 2)", "empty id or label; every row needs both")
       }
       entries.append((row[idCol], row[labelCol]))
     }

@@ -187,6 +187,16 @@ public struct Splits: Codable, Sendable, Equatable {
       }
     }
     train.sort()
+    // Every forgetting metric compares the forget set with unseen examples: without a test split
+    // nothing can be scored, so refuse now rather than after training every model.
+    guard !test.isEmpty else {
+      throw HarnessError(
+        dataset.assignedSplits == nil ? "split.test_fraction" : "the manifest's split column",
+        dataset.assignedSplits == nil
+          ? "gives an empty test split (\(t) of \(dataset.count) examples); raise it so that every class "
+            + "keeps test examples (the metrics compare the forget set with unseen examples)"
+          : "has no test rows; mark some rows test (the metrics compare the forget set with unseen examples)")
+    }
     let forget = try chooseForget(dataset, train: train, spec: config.forget, seed: config.seed)
     let splits = Splits(train: train, test: test, validation: validation, audit: audit, forget: forget)
     try splits.validate(numExamples: dataset.count)

@@ -15,6 +15,8 @@ public struct RunManifest: Codable, Sendable {
   /// The resolved configuration (YAML), enough to replay the run.
   public var config: String
   public var datasetFileListSHA256: String?
+  /// SHA-256 of the dataset's content (every file's bytes, path and label).
+  public var datasetSHA256: String?
   public var splits: [String: String]
   public var originalWeightsSHA256: String
   /// SHA-256 of every deterministic output, by path relative to the run folder.
@@ -28,6 +30,7 @@ public struct RunManifest: Codable, Sendable {
     case toolVersion = "tool_version"
     case config
     case datasetFileListSHA256 = "dataset_file_list_sha256"
+    case datasetSHA256 = "dataset_sha256"
     case splits
     case originalWeightsSHA256 = "original_weights_sha256"
     case files
@@ -48,6 +51,7 @@ public struct RunManifest: Codable, Sendable {
     let splits = Dictionary(uniqueKeysWithValues: experiment.splits.named.map { ($0.name, Splits.sha256($0.ids)) })
     return RunManifest(
       toolVersion: toolVersion, config: experiment.spec.yaml, datasetFileListSHA256: experiment.dataset.fileListSHA256,
+      datasetSHA256: experiment.dataset.contentSHA256,
       splits: splits, originalWeightsSHA256: try store.originalWeightsSHA256(),
       files: Dictionary(uniqueKeysWithValues: zip(paths, hashes)),
       timingFiles: files.filter { !RunStore.isDeterministic($0) })

@@ -51,6 +51,8 @@ public struct EvaluationReport: Codable, Sendable {
   public var config: String
   public var dataset: String
   public var datasetFileListSHA256: String?
+  /// SHA-256 of the dataset's content (every file's bytes, path and label).
+  public var datasetSHA256: String?
   public var splits: [String: SplitInfo]
   public var originalWeightsSHA256: String
   /// N requested per algorithm.
@@ -69,6 +71,7 @@ public struct EvaluationReport: Codable, Sendable {
     case schemaVersion = "schema_version"
     case toolVersion = "tool_version"
     case datasetFileListSHA256 = "dataset_file_list_sha256"
+    case datasetSHA256 = "dataset_sha256"
     case originalWeightsSHA256 = "original_weights_sha256"
     case modelsPerAlgorithm = "models_per_algorithm"
   }
@@ -95,7 +98,7 @@ public struct EvaluationReport: Codable, Sendable {
     let failed = Set(rows.flatMap { $0.failures.map(\.job) }).count
     return EvaluationReport(
       toolVersion: toolVersion, name: exp.spec.name, config: exp.spec.yaml, dataset: exp.spec.dataset.path,
-      datasetFileListSHA256: exp.dataset.fileListSHA256, splits: splits,
+      datasetFileListSHA256: exp.dataset.fileListSHA256, datasetSHA256: exp.dataset.contentSHA256, splits: splits,
       originalWeightsSHA256: try store.originalWeightsSHA256(), modelsPerAlgorithm: runner.models,
       rounds: outcome.rounds.map { SplitInfo(count: $0.forget.count, sha256: Splits.sha256($0.forget)) },
       columns: scorer.columns, rows: rows, power: PowerCheck.checks(columns: scorer.columns, rows: rows),
@@ -157,6 +160,11 @@ public struct EvaluationReport: Codable, Sendable {
   }
 
   /// Deletion rounds in the report.
+  /// The distinct jobs that failed (a job of several rounds or rows counts once).
+  public var failedJobs: Int {
+    Set(rows.flatMap { $0.failures.map { "\($0.algorithm)/\($0.group ?? "")/\($0.index)" } }).count
+  }
+
   public var roundCount: Int { rows.map(\.round).max() ?? 1 }
 
   /// Rows of round `round` (1-based).

@@ -8,6 +8,7 @@ extension RunStore {
   public func describe(_ experiment: PreparedExperiment) throws {
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     try checkIdentity(experiment.spec)
+    try checkDataset(experiment.dataset)
     try writeAtomically(Data(experiment.spec.yaml.utf8), to: file(Self.configFile))
     let splits = try experiment.splits.jsonData(
       numExamples: experiment.dataset.count, datasetSHA256: experiment.dataset.fileListSHA256,
@@ -38,6 +39,51 @@ extension RunStore {
     } else {
       try writeAtomically(Data(identity.utf8), to: file(Self.identityFile))
     }
+  }
+
+  /// The dataset's files as the run saw them: `path<TAB>label<TAB>SHA-256 of the bytes`, one line per example.
+  static func datasetListing(_ dataset: Dataset) -> String {
+    dataset.paths.indices.map {
+      "\(dataset.paths[$0])\t\(dataset.classNames[Int(dataset.examples.labels[$0])])\t\(dataset.fileSHA256[$0])\n"
+    }.joined()
+  }
+
+  /// Records the dataset's files and their hashes (`dataset.tsv`); refuses to resume on data that
+  /// changed since (pixels, labels, files added or removed), saying which files changed.
+  func checkDataset(_ dataset: Dataset) throws {
+    let url = file(Self.datasetFile)
+    let listing = Self.datasetListing(dataset)
+    guard let old = FileManager.default.contents(atPath: url.path) else {
+      try writeAtomically(Data(listing.utf8), to: url)
+      return
+    }
+    let before = String(decoding: old, as: UTF8.self)
+    guard before != listing else { return }
+    func rows(_ text: String) -> [String: (label: Substring, hash: Substring)] {
+      var out = [String: (label: Substring, hash: Substring)]()
+      for line in text.split(separator: "\n") {
+        let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+        if f.count == 3 { out[String(f[0])] = (f[1], f[2]) }
+      }
+      return out
+    }
+    let a = rows(before), b = rows(listing)
+    var changes = [String]()
+    for path in a.keys.sorted() {
+      guard let now = b[path] else {
+        changes.append("\(path) removed")
+        continue
+      }
+      if now.label != a[path]!.label { changes.append("\(path) relabelled \(a[path]!.label) → \(now.label)") }
+      if now.hash != a[path]!.hash { changes.append("\(path) content changed") }
+    }
+    for path in b.keys.sorted() where a[path] == nil { changes.append("\(path) added") }
+    if changes.isEmpty { changes.append("the order of the files changed") }
+    let shown = changes.prefix(5).joined(separator: "; ") + (changes.count > 5 ? "; and \(changes.count - 5) more" : "")
+    throw HarnessError(
+      dataset.root.path,
+      "the dataset changed since this run started (\(shown)); models trained on both versions cannot be pooled: "
+        + "restore the data, or choose another --out folder (the run's view of the data is in \(url.path))")
   }
 
   /// Records an algorithm's resolved hyper-parameters; refuses to resume one whose hyper-parameters changed.
@@ -74,9 +120,28 @@ extension RunStore {
     let dec = JSONDecoder()
     dec.nonConformingFloatDecodingStrategy = .convertFromString(
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    do { return try dec.decode(EvaluationReport.self, from: data) } catch {
+    struct Header: Decodable {
+      var schema: String?
+      var schemaVersion: Int?
+      enum CodingKeys: String, CodingKey {
+        case schema
+        case schemaVersion = "schema_version"
+      }
+    }
+    guard let header = try? dec.decode(Header.self, from: data), header.schema == EvaluationReport.schema else {
+      throw HarnessError(url.path, "is not the results of unlearn evaluate (no schema \(EvaluationReport.schema))")
+    }
+    guard let version = header.schemaVersion, version <= EvaluationReport.schemaVersion else {
+      throw HarnessError(
+        url.path,
+        "was written with results schema version \(header.schemaVersion.map(String.init) ?? "?"), newer than this "
+          + "unlearn reads (\(EvaluationReport.schemaVersion)); use the unlearn that wrote it")
+    }
+    let report: EvaluationReport
+    do { report = try dec.decode(EvaluationReport.self, from: data) } catch {
       throw HarnessError(url.path, "unreadable results (\(error))")
     }
+    return report
   }
 
   /// SHA-256 of the original weights.

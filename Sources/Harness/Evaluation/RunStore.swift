@@ -43,6 +43,7 @@ public struct RunStore: Sendable {
 
   public static let configFile = "config.yaml", identityFile = "identity.yaml", splitsFile = "splits.json"
   public static let resultsFile = "results.json", manifestFile = "manifest.json", shardFile = "shard.json"
+  public static let datasetFile = "dataset.tsv"
   static let recordFile = "job.json", failureFile = "failure.json", parametersFile = "parameters.json"
 
   public func file(_ name: String) -> URL { root.appendingPathComponent(name) }
@@ -108,7 +109,7 @@ public struct RunStore: Sendable {
   public static func isDeterministic(_ relative: String) -> Bool {
     let name = (relative as NSString).lastPathComponent
     return relative.hasSuffix(".npy") || relative.hasSuffix(".safetensors")
-      || [splitsFile, identityFile, "architecture.json", parametersFile].contains(name)
+      || [splitsFile, identityFile, datasetFile, "architecture.json", parametersFile].contains(name)
   }
 
   /// Every regular file of the run, by path relative to the root, sorted (hidden folders left out).
@@ -132,6 +133,12 @@ public struct RunStore: Sendable {
     for (split, ex) in examples.all {
       guard let ex else { continue }
       let z = try model.logits(ex.features)
+      // Finite weights can still overflow (weights scaled by 1e38): a non-finite logit fails the job.
+      guard z.scalars.allSatisfy(\.isFinite) else {
+        throw HarnessError(
+          "the model",
+          "its logits on \(split) are not finite (NaN or infinity): the weights overflow; the model cannot be scored")
+      }
       try writeAtomically(NPYArray(z).encoded(), to: directory.appendingPathComponent("\(split).npy"))
     }
   }

@@ -47,6 +47,12 @@ extension EvaluationRunner {
       }
       let start = DispatchTime.now().uptimeNanoseconds
       let weights = try experiment.trainOriginal(index: i)
+      guard weights.allFinite else {
+        throw HarnessError(
+          k == 1 ? "original" : "original \(i)",
+          "training diverged: its weights are not finite (NaN or infinity); lower training.learning_rate "
+            + "(\(experiment.spec.training.learningRate)) and run again")
+      }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       try FileManager.default.createDirectory(at: store.originalDirectory(i), withIntermediateDirectories: true)
       try ModelFiles.save(weights, to: store.originalDirectory(i))

@@ -160,7 +160,9 @@ public enum ShardMerge {
   public static func merge(_ shards: [URL], into target: URL) throws -> [ShardRecord] {
     let fm = FileManager.default
     guard !shards.isEmpty else { throw HarnessError("merge", "give the shard folders to merge") }
-    if let existing = try? fm.contentsOfDirectory(atPath: target.path), !existing.isEmpty {
+    if let existing = try? fm.contentsOfDirectory(atPath: target.path),
+      existing.contains(where: { $0 != RunLock.fileName })
+    {
       throw HarnessError(target.path, "already exists and is not empty; merge into a new folder")
     }
     let records = try shards.map(ShardRecord.read)

@@ -1,5 +1,6 @@
 import CPNGDecoder
 import Foundation
+import NumericCore
 
 /// A decoded PNG image with 8-bit channels, interleaved row-major `[height, width, channels]`.
 public struct PNGImage: Sendable, Equatable {
@@ -21,6 +22,8 @@ public struct PNGImage: Sendable, Equatable {
   /// before any pixel memory is allocated.
   public static let maximumSide = 16_384
   public static let maximumPixels = 1 << 26
+  /// Largest accepted PNG file (bytes), checked before the file is read.
+  public static let maximumFileBytes = 256 << 20
 
   /// Decodes a PNG of any colour type and bit depth (gray, gray+alpha, RGB,
   /// RGBA, palette; 1/2/4/8/16-bit; Adam7 interlaced) through libpng,
@@ -74,7 +77,10 @@ public struct PNGImage: Sendable, Equatable {
   public static func read(_ url: URL, name: String? = nil) throws -> PNGImage {
     let label = name ?? url.path
     let data: Data
-    do { data = try Data(contentsOf: url) } catch { throw HarnessError(label, "file is missing or unreadable") }
+    do { data = try FileInput.read(url, limit: maximumFileBytes) } catch let e as NumericCoreError {
+      guard case .unreadableFile(_, let why) = e else { throw e }
+      throw HarnessError(label, "cannot be read (\(why))")
+    }
     return try decode(data, name: label)
   }
 

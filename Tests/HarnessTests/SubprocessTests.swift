@@ -1,0 +1,89 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Harness
+
+/// The supervisor of external commands: nothing a command starts outlives its job.
+@Suite(.serialized) struct SubprocessTests {
+  /// Whether process `pid` is alive (zombies count as gone).
+  static func alive(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    guard let close = stat.lastIndex(of: ")") else { return false }
+    return !stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
+  }
+
+  /// Waits up to `seconds` for every pid to be gone.
+  static func allGone(_ pids: [Int32], within seconds: Double) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+      if !pids.contains(where: alive) { return true }
+      usleep(20_000)
+    }
+    return !pids.contains(where: alive)
+  }
+
+  static func pids(in file: URL) -> [Int32] {
+    ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(whereSeparator: \.isNewline).compactMap {
+      Int32($0)
+    }
+  }
+
+  @Test func childrenThatEscape_withSetsidOrADoubleFork_dieWithTheJob() throws {
+    let dir = TestSupport.temporaryDirectory("supervisor")
+    let pidFile = dir.appendingPathComponent("pids")
+    let script = """
+      setsid sleep 300 & echo $! >> \(pidFile.path)
+      ( sleep 300 & echo $! >> \(pidFile.path) ) &
+      ( setsid sh -c 'sleep 300' & echo $! >> \(pidFile.path) ) &
+      sleep 0.3
+      echo started
+      exit 0
+      """
+    let (ending, _) = try Subprocess.run(
+      ["/bin/sh", "-c", script], environment: ["PATH": "/usr/bin:/bin"], log: dir.appendingPathComponent("log"),
+      timeout: 30)
+    #expect(ending == .exited(0))
+    let started = Self.pids(in: pidFile)
+    #expect(started.count == 3)
+    #expect(Self.allGone(started, within: 3), "still running: \(started.filter(Self.alive))")
+    #expect(try String(contentsOf: dir.appendingPathComponent("log"), encoding: .utf8).contains("started"))
+  }
+
+  @Test func aTimedOutCommand_andItsEscapedChildren_areStopped() throws {
+    let dir = TestSupport.temporaryDirectory("supervisor-timeout")
+    let pidFile = dir.appendingPathComponent("pids")
+    let script = "setsid sleep 300 & echo $! >> \(pidFile.path); trap '' TERM; sleep 300"
+    let start = Date()
+    let (ending, _) = try Subprocess.run(
+      ["/bin/sh", "-c", script], environment: ["PATH": "/usr/bin:/bin"], log: dir.appendingPathComponent("log"),
+      timeout: 0.5)
+    #expect(ending == .timedOut(seconds: 0.5))
+    #expect(Date().timeIntervalSince(start) < Subprocess.grace + 5)
+    #expect(Self.allGone(Self.pids(in: pidFile), within: 3))
+  }
+
+  @Test func theLog_isCapped() throws {
+    let dir = TestSupport.temporaryDirectory("supervisor-log")
+    let log = dir.appendingPathComponent("log")
+    let (ending, _) = try Subprocess.run(
+      ["/bin/sh", "-c", "head -c \(Subprocess.logCap + 5_000_000) /dev/zero; echo done >&2"],
+      environment: ["PATH": "/usr/bin:/bin"], log: log, timeout: 60)
+    #expect(ending == .exited(0))
+    let size = try FileManager.default.attributesOfItem(atPath: log.path)[.size] as! Int
+    #expect(size > Subprocess.logCap && size < Subprocess.logCap + 1000)
+    #expect(Subprocess.tail(log).contains("the log is capped"))
+  }
+
+  @Test func exitStatusAndSignals_areReported() throws {
+    let dir = TestSupport.temporaryDirectory("supervisor-status")
+    let log = dir.appendingPathComponent("log")
+    let env = ["PATH": "/usr/bin:/bin"]
+    #expect(try Subprocess.run(["/bin/sh", "-c", "exit 7"], environment: env, log: log, timeout: 10).0 == .exited(7))
+    #expect(
+      try Subprocess.run(["/bin/sh", "-c", "kill -SEGV $$"], environment: env, log: log, timeout: 10).0
+        == .signalled(SIGSEGV))
+    #expect(try Subprocess.run(["true"], environment: env, log: log, timeout: 10, cancel: { true }).0 == .cancelled)
+  }
+}
