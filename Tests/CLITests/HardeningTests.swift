@@ -41,11 +41,11 @@ import Testing
   static func waitForLines(_ file: URL, _ lines: Int, seconds: Double) -> [Int32] {
     let end = Date().addingTimeInterval(seconds)
     while Date() < end {
-      let pids = SubprocessPIDs.read(file)
+      let pids = ProcessWatch.read(file)
       if pids.count >= lines { return pids }
       usleep(50_000)
     }
-    return SubprocessPIDs.read(file)
+    return ProcessWatch.read(file)
   }
 
   /// An external algorithm that starts an escaping child (`setsid`), records both pids and hangs.
@@ -155,7 +155,11 @@ import Testing
     p.waitUntilExit()
     let err = try String(contentsOf: dir.appendingPathComponent("stderr"), encoding: .utf8)
     #expect(p.terminationStatus == 143 && err.contains("run the same command again to resume"), "\(err)")
-    #expect(SubprocessPIDs.allGone(pids, within: 5), "orphans: \(pids.filter(SubprocessPIDs.alive))")
+    #expect(ProcessWatch.allGone(pids, within: 5), "orphans: \(pids.filter(ProcessWatch.alive))")
+    // The same command resumes: the finished jobs are kept (here the command now fails at once).
+    try Data("#!/bin/sh\nexit 1\n".utf8).write(to: dir.appendingPathComponent("hang.sh"))
+    let (status, _, err2) = try runUnlearn(["evaluate", "--config", c.path, "--out", run.path, "--workers", "2"])
+    #expect(status == 3 && err2.contains("already done") && !err2.contains("(0 already done)"), "\(err2)")
   }
 
   @Test func kill9OfTheHarness_takesTheCommandsWithIt() throws {
@@ -166,7 +170,7 @@ import Testing
     #expect(pids.count >= 2)
     kill(p.processIdentifier, SIGKILL)
     p.waitUntilExit()
-    #expect(SubprocessPIDs.allGone(pids, within: 10), "orphans: \(pids.filter(SubprocessPIDs.alive))")
+    #expect(ProcessWatch.allGone(pids, within: 10), "orphans: \(pids.filter(ProcessWatch.alive))")
   }
 
   @Test func failedJobs_giveExitStatus3_withTheResultsWritten() throws {
@@ -314,30 +318,5 @@ import Testing
     try NPYArray(shape: [3], storage: .float64([0.1, -2, 0.3])).encoded().write(to: negative)
     let (s3, _, e3) = try runUnlearn(["score", "mia", "--members", negative.path, "--nonmembers", negative.path])
     #expect(s3 == 1 && e3.contains("losses must be ≥ 0"), "\(e3)")
-  }
-}
-
-/// Process ids written by test scripts, and whether they still run.
-enum SubprocessPIDs {
-  static func read(_ file: URL) -> [Int32] {
-    ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(whereSeparator: \.isNewline).compactMap {
-      Int32($0)
-    }
-  }
-
-  static func alive(_ pid: Int32) -> Bool {
-    guard kill(pid, 0) == 0 else { return false }
-    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-    guard let close = stat.lastIndex(of: ")") else { return false }
-    return !stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
-  }
-
-  static func allGone(_ pids: [Int32], within seconds: Double) -> Bool {
-    let end = Date().addingTimeInterval(seconds)
-    while Date() < end {
-      if !pids.contains(where: alive) { return true }
-      usleep(20_000)
-    }
-    return !pids.contains(where: alive)
   }
 }

@@ -6,30 +6,6 @@ import Testing
 
 /// The supervisor of external commands: nothing a command starts outlives its job.
 @Suite(.serialized) struct SubprocessTests {
-  /// Whether process `pid` is alive (zombies count as gone).
-  static func alive(_ pid: Int32) -> Bool {
-    guard kill(pid, 0) == 0 else { return false }
-    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-    guard let close = stat.lastIndex(of: ")") else { return false }
-    return !stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
-  }
-
-  /// Waits up to `seconds` for every pid to be gone.
-  static func allGone(_ pids: [Int32], within seconds: Double) -> Bool {
-    let end = Date().addingTimeInterval(seconds)
-    while Date() < end {
-      if !pids.contains(where: alive) { return true }
-      usleep(20_000)
-    }
-    return !pids.contains(where: alive)
-  }
-
-  static func pids(in file: URL) -> [Int32] {
-    ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(whereSeparator: \.isNewline).compactMap {
-      Int32($0)
-    }
-  }
-
   @Test func childrenThatEscape_withSetsidOrADoubleFork_dieWithTheJob() throws {
     let dir = TestSupport.temporaryDirectory("supervisor")
     let pidFile = dir.appendingPathComponent("pids")
@@ -45,9 +21,9 @@ import Testing
       ["/bin/sh", "-c", script], environment: ["PATH": "/usr/bin:/bin"], log: dir.appendingPathComponent("log"),
       timeout: 30)
     #expect(ending == .exited(0))
-    let started = Self.pids(in: pidFile)
+    let started = ProcessWatch.read(pidFile)
     #expect(started.count == 3)
-    #expect(Self.allGone(started, within: 3), "still running: \(started.filter(Self.alive))")
+    #expect(ProcessWatch.allGone(started, within: 3), "still running: \(started.filter(ProcessWatch.alive))")
     #expect(try String(contentsOf: dir.appendingPathComponent("log"), encoding: .utf8).contains("started"))
   }
 
@@ -61,7 +37,7 @@ import Testing
       timeout: 0.5)
     #expect(ending == .timedOut(seconds: 0.5))
     #expect(Date().timeIntervalSince(start) < Subprocess.grace + 5)
-    #expect(Self.allGone(Self.pids(in: pidFile), within: 3))
+    #expect(ProcessWatch.allGone(ProcessWatch.read(pidFile), within: 3))
   }
 
   @Test func theLog_isCapped() throws {

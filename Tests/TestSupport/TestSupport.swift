@@ -54,3 +54,28 @@ extension TestSupport {
     (["dataset: {path: \(digitsPath)}"] + lines).joined(separator: "\n") + "\n"
   }
 }
+
+/// Process ids written by test scripts (one a line), and whether they still run (zombies count as gone).
+public enum ProcessWatch {
+  public static func read(_ file: URL) -> [Int32] {
+    ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(whereSeparator: \.isNewline).compactMap {
+      Int32($0)
+    }
+  }
+
+  public static func alive(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    guard let close = stat.lastIndex(of: ")") else { return false }
+    return !stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
+  }
+
+  public static func allGone(_ pids: [Int32], within seconds: Double) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+      if !pids.contains(where: alive) { return true }
+      usleep(20_000)
+    }
+    return !pids.contains(where: alive)
+  }
+}
