@@ -59,7 +59,10 @@ public struct PreparedExperiment: Sendable {
 public enum ModelFiles {
   public static func save(_ weights: ModelWeights, to directory: URL, name: String = "model") throws {
     let net = try Network(weights: weights, maxBatch: 1)
-    let meta = ["format": "pt", "torch_module": "nn.Sequential(\(weights.architecture.torchSequential))"]
+    let meta = [
+      "format": "pt", "torch_module": weights.architecture.torchModuleSource,
+      "torch_class": Architecture.torchClassName,
+    ]
     try writeAtomically(
       Safetensors.encode(net.namedTensors, metadata: meta), to: directory.appendingPathComponent("\(name).safetensors"))
     let enc = JSONEncoder()

@@ -167,7 +167,30 @@ public struct Architecture: Codable, Sendable, Equatable {
     }
   }
 
-  /// The equivalent PyTorch module, as Python source (`nn.Sequential` assigned to `self.layers`).
+  /// The name of the class that ``torchModuleSource`` defines.
+  public static let torchClassName = "UnlearnModel"
+
+  /// The equivalent PyTorch module as a complete Python class, whose `state_dict()` keys are
+  /// exactly the safetensors tensor names (`layers.0.weight`, …): `exec` it with `nn` bound to
+  /// `torch.nn`, instantiate ``torchClassName`` and `load_state_dict(…, strict=True)`. The MLP and
+  /// softmax models take flattened `[C·H·W]` features, as the harness feeds them.
+  public var torchModuleSource: String {
+    let input = kind == .cnn ? "x" : "x.flatten(1)"
+    return """
+      class \(Self.torchClassName)(nn.Module):
+          \"\"\"unlearn's \(kind.rawValue): input \(inputShape), \(numClasses) classes.\"\"\"
+
+          def __init__(self):
+              super().__init__()
+              self.layers = nn.Sequential(\(torchSequential))
+
+          def forward(self, x):
+              return self.layers(\(input))
+
+      """
+  }
+
+  /// The layers as the arguments of an `nn.Sequential` (in the harness's order).
   public var torchSequential: String {
     makeLayers().filter { $0.torchModuleCount > 0 }.map(\.torchDescription).joined(separator: ", ")
   }
