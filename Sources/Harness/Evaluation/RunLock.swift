@@ -9,6 +9,7 @@ import Synchronization
 /// `unlearn` processes on one `--out` would otherwise mix their outputs (one's configuration,
 /// the other's logits). The lock file `.lock` holds the holder's process id, so that the
 /// refusal can name it. The kernel releases the lock when the process ends, however it ends.
+/// On a file system without locks (`flock` fails otherwise than "held"), the run goes on unlocked.
 public final class RunLock: Sendable {
   public static let fileName = ".lock"
 
@@ -31,7 +32,7 @@ public final class RunLock: Sendable {
       guard fd >= 0 else {
         throw HarnessError(folder.path, "cannot create its lock file (\(String(cString: strerror(errno))))")
       }
-      guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      guard flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK else {
         var buffer = [UInt8](repeating: 0, count: 64)
         let n = pread(fd, &buffer, 63, 0)
         close(fd)
