@@ -59,7 +59,8 @@ extension EvaluationReport {
     code,pre{background:#f6f6f6}pre{padding:8px;overflow:auto;font-size:11px}</style>
     </head><body><h1>\(Self.escape(name))</h1>
     <p>unlearn \(Self.escape(toolVersion)), results schema \(schemaVersion). \(modelsPerAlgorithm) models per algorithm;
-    dataset <code>\(Self.escape(dataset))</code> (file list SHA-256 <code>\(datasetFileListSHA256 ?? "—")</code>);
+    dataset <code>\(Self.escape(dataset))</code> (content SHA-256 <code>\(datasetSHA256 ?? "—")</code>, file list
+    SHA-256 <code>\(datasetFileListSHA256 ?? "—")</code>);
     original weights SHA-256 <code>\(originalWeightsSHA256)</code>. Mean ± std over models, or a value and its
     95 % interval in brackets (what each resamples: Uncertainty, below); ‡ marks a value that cannot be read at face
     value (listed under the table). Hover a header for the metric's definition, a cell for its note. The highlighted
