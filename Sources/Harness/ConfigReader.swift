@@ -31,15 +31,8 @@ public final class ConfigReader {
     do {
       let node = try Yams.compose(yaml: text)
       if let node {
-        if let key = complexKey(node) {
-          throw HarnessError(file, "a key of the configuration is a \(key), not text; keys are names like epochs")
-        }
         var budget = maximumNodes
-        guard countNodes(node, budget: &budget) else {
-          throw HarnessError(
-            file,
-            "expands to more than \(maximumNodes) YAML nodes (nested aliases?); write the configuration out in full")
-        }
+        try checkNodes(node, budget: &budget, file: file)
       }
       loaded = node.map { Constructor.default.any(from: $0) }
     } catch let e as HarnessError { throw e } catch { throw HarnessError(file, "invalid YAML (\(error))") }
@@ -50,43 +43,33 @@ public final class ConfigReader {
     return ConfigReader(values: map, path: "", file: file)
   }
 
-  /// The kind of the first mapping key that is not a scalar (`{[a, b]: 1}`), which YAML allows
-  /// but Yams' constructor cannot take (it traps).
-  static func complexKey(_ node: Node) -> String? {
-    var pending = [node], visited = 0
-    while let n = pending.popLast(), visited < maximumNodes {
-      visited += 1
-      switch n {
-      case .scalar, .alias: continue
-      case .sequence(let s): pending.append(contentsOf: s)
-      case .mapping(let m):
-        for (k, v) in m {
+  /// Walks `node` as its construction would (an alias's target once per use) before anything
+  /// is constructed, refusing more than `budget` nodes (nested aliases) and a mapping key that is
+  /// not text (`{[a, b]: 1}`: YAML allows it, Yams' constructor traps on it).
+  static func checkNodes(_ node: Node, budget: inout Int, file: String) throws {
+    budget -= 1
+    guard budget >= 0 else {
+      throw HarnessError(
+        file, "expands to more than \(maximumNodes) YAML nodes (nested aliases?); write the configuration out in full")
+    }
+    switch node {
+    case .scalar, .alias: return
+    case .sequence(let s): for v in s { try checkNodes(v, budget: &budget, file: file) }
+    case .mapping(let m):
+      for (k, v) in m {
+        let kind: String? =
           switch k {
-          case .scalar: break
-          case .sequence: return "list"
-          case .mapping: return "mapping"
-          case .alias: return "alias"
+          case .scalar: nil
+          case .sequence: "list"
+          case .mapping: "mapping"
+          case .alias: "alias"
           }
-          pending.append(v)
+        if let kind {
+          throw HarnessError(file, "a key of the configuration is a \(kind), not text; keys are names like epochs")
         }
+        try checkNodes(v, budget: &budget, file: file)
       }
     }
-    return nil
-  }
-
-  /// Walks `node` as its construction would (an alias's target once per use); false once more
-  /// than `budget` nodes have been visited.
-  static func countNodes(_ node: Node, budget: inout Int) -> Bool {
-    budget -= 1
-    if budget < 0 { return false }
-    switch node {
-    case .scalar, .alias: return true
-    case .mapping(let m):
-      for (k, v) in m where !countNodes(k, budget: &budget) || !countNodes(v, budget: &budget) { return false }
-    case .sequence(let s):
-      for v in s where !countNodes(v, budget: &budget) { return false }
-    }
-    return true
   }
 
   func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }

@@ -189,11 +189,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
 
   /// Reads a YAML configuration file.
   public static func load(file url: URL) throws -> ExperimentSpec {
-    let data: Data
-    do { data = try FileInput.read(url, limit: ConfigReader.maximumBytes) } catch let e as NumericCoreError {
-      guard case .unreadableFile(_, let why) = e else { throw e }
-      throw HarnessError(url.path, "configuration file cannot be read (\(why))")
-    }
+    let data = try HarnessError.read(url, limit: ConfigReader.maximumBytes, what: "configuration file")
     guard let text = String(data: data, encoding: .utf8) else {
       throw HarnessError(url.path, "configuration file is not UTF-8 text")
     }

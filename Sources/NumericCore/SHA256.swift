@@ -103,8 +103,11 @@ public struct SHA256 {
 
   /// The lowercase hexadecimal digest of `bytes`.
   public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-    hash(bytes).map { String(format: "%02x", $0) }.joined()
+    hexText(hash(bytes))
   }
+
+  /// A digest as lowercase hexadecimal.
+  private static func hexText(_ digest: [UInt8]) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 
   /// The lowercase hexadecimal digest of a UTF-8 string.
   public static func hex(_ string: String) -> String { hex(Array(string.utf8)) }
@@ -118,6 +121,6 @@ public struct SHA256 {
     defer { try? handle.close() }
     var s = SHA256()
     while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { s.update([UInt8](chunk)) }
-    return s.finalize().map { String(format: "%02x", $0) }.joined()
+    return hexText(s.finalize())
   }
 }

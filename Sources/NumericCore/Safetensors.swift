@@ -76,7 +76,7 @@ public enum Safetensors {
     }
     let dataArea = bytes[(8 + Int(n))...]
     var metadata = [String: String]()
-    var entries = [(begin: Int, entry: Entry)]()
+    var entries = [(begin: Int, end: Int, entry: Entry)]()
     for (key, value) in header {
       if key == "__metadata__" {
         guard let m = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
@@ -125,20 +125,19 @@ public enum Safetensors {
         width == 4
         ? raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         : raw.withUnsafeBytes { $0.bindMemory(to: Double.self).map { Float($0) } }
-      entries.append((begin, Entry(name: key, tensor: Tensor(shape: shape, scalars: scalars))))
+      entries.append((begin, end, Entry(name: key, tensor: Tensor(shape: shape, scalars: scalars))))
     }
     // The byte ranges must tile the data area: sorted by offset, each starts where the last ended.
     entries.sort { $0.begin < $1.begin || ($0.begin == $1.begin && $0.entry.name < $1.entry.name) }
     var cursor = 0
-    for (begin, e) in entries {
+    for (begin, end, e) in entries {
       guard begin == cursor else {
         throw fail(
           begin < cursor
             ? "tensor '\(e.name)' overlaps the previous tensor's bytes"
             : "gap before tensor '\(e.name)' in the data area")
       }
-      cursor +=
-        e.tensor.count * (header[e.name].flatMap { ($0 as? [String: Any])?["dtype"] as? String } == "F64" ? 8 : 4)
+      cursor = end
     }
     guard cursor == dataArea.count else {
       throw fail("\(dataArea.count - cursor) trailing bytes after the last tensor")

@@ -4,8 +4,9 @@ import Testing
 
 @testable import UnlearnCLI
 
-/// Runs the built `unlearn` binary and returns (status, stdout, stderr).
-func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
+/// Runs the built `unlearn` binary and returns (status, stdout, stderr); with `via`, through that
+/// command (`["/usr/bin/prlimit", "--fsize=60000"]`), which gets the binary's path and `args`.
+func runUnlearn(_ args: [String], via wrapper: [String] = []) throws -> (Int32, String, String) {
   let candidates = [".build/release/unlearn", ".build/debug/unlearn"].map {
     TestSupport.repositoryRoot.appendingPathComponent($0)
   }
@@ -13,8 +14,8 @@ func runUnlearn(_ args: [String]) throws -> (Int32, String, String) {
     throw CocoaError(.fileNoSuchFile)
   }
   let p = Process()
-  p.executableURL = binary
-  p.arguments = args
+  p.executableURL = wrapper.first.map { URL(fileURLWithPath: $0) } ?? binary
+  p.arguments = wrapper.isEmpty ? args : wrapper.dropFirst() + [binary.path] + args
   p.currentDirectoryURL = TestSupport.repositoryRoot
   let out = Pipe(), err = Pipe()
   p.standardOutput = out

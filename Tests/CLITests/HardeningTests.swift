@@ -237,20 +237,10 @@ import Testing
   @Test func fullDisk_isAClearError_andLeavesNoTemporaryFiles() throws {
     let dir = TestSupport.temporaryDirectory("full-disk")
     let run = dir.appendingPathComponent("run")
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-    p.arguments = [
-      "--fsize=60000", Self.binary.path, "evaluate", "--config", try Self.config(dir).path, "--out", run.path,
-    ]
-    p.currentDirectoryURL = TestSupport.repositoryRoot
-    let err = Pipe()
-    p.standardError = err
-    p.standardOutput = FileHandle.nullDevice
-    try p.run()
-    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    #expect(
-      p.terminationStatus == 1 && text.contains("File too large") && text.contains("run the same command"), "\(text)")
+    let (status, _, text) = try runUnlearn(
+      ["evaluate", "--config", try Self.config(dir).path, "--out", run.path],
+      via: ["/usr/bin/prlimit", "--fsize=60000"])
+    #expect(status == 1 && text.contains("File too large") && text.contains("run the same command"), "\(text)")
     #expect(!text.contains("Error Domain") && !text.contains("UserInfo"), "\(text)")
     let leftovers = (FileManager.default.enumerator(atPath: run.path)?.allObjects as? [String] ?? []).filter {
       $0.contains(".tmp-")
@@ -285,18 +275,9 @@ import Testing
     chmod(dir.path, 0o755)
     chmod(dir.appendingPathComponent("a").path, 0o755)
     chmod(dir.appendingPathComponent("b").path, 0)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-    p.arguments = [
-      "--reuid=65534", "--regid=65534", "--clear-groups", Self.binary.path, "dataset", "inspect", dir.path,
-    ]
-    let err = Pipe()
-    p.standardError = err
-    p.standardOutput = FileHandle.nullDevice
-    try p.run()
-    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 1 && text.contains("\(dir.path)/b: folder cannot be listed"), "\(text)")
+    let (status, _, text) = try runUnlearn(
+      ["dataset", "inspect", dir.path], via: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    #expect(status == 1 && text.contains("\(dir.path)/b: folder cannot be listed"), "\(text)")
   }
 
   @Test func scorers_refuseImpossibleInputs() throws {

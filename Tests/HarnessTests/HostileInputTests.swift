@@ -10,14 +10,8 @@ import Testing
 /// naming the file or field, never a trap, a hang, a silent skip or an allocation out of
 /// proportion to the input.
 @Suite struct HostileInputTests {
-  /// A safetensors file with `header` as its JSON header and `dataBytes` zero bytes of data.
   static func safetensors(_ header: String, dataBytes: Int = 0) -> Data {
-    var out = Data()
-    var n = UInt64(header.utf8.count).littleEndian
-    withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-    out.append(contentsOf: header.utf8)
-    out.append(Data(count: dataBytes))
-    return out
+    TestSupport.safetensors(header: header, dataBytes: dataBytes)
   }
 
   static func expectMessage(_ needle: String, _ body: () throws -> Void) {

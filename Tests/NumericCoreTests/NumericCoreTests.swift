@@ -234,14 +234,7 @@ import Testing
     #expect(meta == ["format": "pt"])
   }
 
-  func header(_ json: String, data: Int) -> Data {
-    var out = Data()
-    var n = UInt64(json.utf8.count).littleEndian
-    withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-    out.append(contentsOf: json.utf8)
-    out.append(Data(count: data))
-    return out
-  }
+  func header(_ json: String, data: Int) -> Data { TestSupport.safetensors(header: json, dataBytes: data) }
 
   @Test func safetensors_rejectsMalformedFilesNamingThem() {
     let cases: [(Data, String)] = [

@@ -30,6 +30,16 @@ public enum TestSupport {
     abs(a - b) <= atol + rtol * max(abs(a), abs(b))
   }
 
+  /// A safetensors file with `header` as its JSON header followed by `dataBytes` zero bytes.
+  public static func safetensors(header: String, dataBytes: Int) -> Data {
+    var out = Data()
+    var n = UInt64(header.utf8.count).littleEndian
+    withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+    out.append(contentsOf: header.utf8)
+    out.append(Data(count: dataBytes))
+    return out
+  }
+
   /// Random values in [−1, 1) from a seeded generator.
   public static func randomValues(_ n: Int, seed: UInt64) -> [Float] {
     var rng = Xoshiro256StarStar(seed: seed)

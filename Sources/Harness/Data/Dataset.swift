@@ -51,12 +51,14 @@ public struct Dataset: Sendable {
     SHA256.hex(zip(paths, examples.labels).map { "\($0)\t\(classNames[Int($1)])\n" }.joined())
   }
 
-  /// SHA-256 of the dataset's content: one `path<TAB>label<TAB>file SHA-256` line per example, in
-  /// order. Changing one pixel, one label or the order changes it.
-  public var contentSHA256: String {
-    SHA256.hex(
-      paths.indices.map { "\(paths[$0])\t\(classNames[Int(examples.labels[$0])])\t\(fileSHA256[$0])\n" }.joined())
+  /// The dataset's content as text: one `path<TAB>label<TAB>file SHA-256` line per example, in
+  /// order (a run keeps it as `dataset.tsv`).
+  public var contentListing: String {
+    paths.indices.map { "\(paths[$0])\t\(classNames[Int(examples.labels[$0])])\t\(fileSHA256[$0])\n" }.joined()
   }
+
+  /// SHA-256 of ``contentListing``: changing one pixel, one label or the order changes it.
+  public var contentSHA256: String { SHA256.hex(contentListing) }
 
   /// A summary for `unlearn dataset inspect`.
   public struct Summary: Codable, Sendable, Equatable {

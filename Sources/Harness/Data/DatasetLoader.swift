@@ -48,11 +48,7 @@ extension Dataset {
     let paths = listing.paths
     let urls = files
     let decoded = try WorkerPool.map(count: urls.count, workers: workers) { i in
-      let data: Data
-      do { data = try FileInput.read(urls[i], limit: PNGImage.maximumFileBytes) } catch let e as NumericCoreError {
-        guard case .unreadableFile(_, let why) = e else { throw e }
-        throw HarnessError(paths[i], "cannot be read (\(why))")
-      }
+      let data = try HarnessError.read(urls[i], name: paths[i], limit: PNGImage.maximumFileBytes)
       return (image: try PNGImage.decode(data, name: paths[i]), sha256: SHA256.hex(data))
     }
     let hashes = decoded.map(\.sha256)
@@ -121,11 +117,7 @@ extension Dataset {
   }
 
   static func readText(_ url: URL) throws -> String {
-    let data: Data
-    do { data = try FileInput.read(url, limit: 1 << 30) } catch let e as NumericCoreError {
-      guard case .unreadableFile(_, let why) = e else { throw e }
-      throw HarnessError(url.path, "cannot be read (\(why))")
-    }
+    let data = try HarnessError.read(url, limit: FileInput.defaultLimit)
     guard let text = String(data: data, encoding: .utf8) else { throw HarnessError(url.path, "file is not UTF-8 text") }
     return text
   }

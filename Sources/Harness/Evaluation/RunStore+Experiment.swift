@@ -41,18 +41,11 @@ extension RunStore {
     }
   }
 
-  /// The dataset's files as the run saw them: `path<TAB>label<TAB>SHA-256 of the bytes`, one line per example.
-  static func datasetListing(_ dataset: Dataset) -> String {
-    dataset.paths.indices.map {
-      "\(dataset.paths[$0])\t\(dataset.classNames[Int(dataset.examples.labels[$0])])\t\(dataset.fileSHA256[$0])\n"
-    }.joined()
-  }
-
   /// Records the dataset's files and their hashes (`dataset.tsv`); refuses to resume on data that
   /// changed since (pixels, labels, files added or removed), saying which files changed.
   func checkDataset(_ dataset: Dataset) throws {
     let url = file(Self.datasetFile)
-    let listing = Self.datasetListing(dataset)
+    let listing = dataset.contentListing
     guard let old = FileManager.default.contents(atPath: url.path) else {
       try writeAtomically(Data(listing.utf8), to: url)
       return

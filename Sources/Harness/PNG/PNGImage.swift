@@ -76,12 +76,7 @@ public struct PNGImage: Sendable, Equatable {
   /// Reads and decodes a PNG file.
   public static func read(_ url: URL, name: String? = nil) throws -> PNGImage {
     let label = name ?? url.path
-    let data: Data
-    do { data = try FileInput.read(url, limit: maximumFileBytes) } catch let e as NumericCoreError {
-      guard case .unreadableFile(_, let why) = e else { throw e }
-      throw HarnessError(label, "cannot be read (\(why))")
-    }
-    return try decode(data, name: label)
+    return try decode(try HarnessError.read(url, name: label, limit: maximumFileBytes), name: label)
   }
 
   /// The image with `channels` channels (gray is replicated to RGB; RGB cannot be reduced).
