@@ -30,6 +30,9 @@ public struct WeightDistance: Metric {
   public var inputs: MetricInputs { .weightDistances }
 
   public func evaluate(_ input: MetricInput) throws -> [String: MetricValue] {
+    if input.population.external {
+      return missing("an external model: the harness stores its checkpoints unread and has no weights")
+    }
     switch input.population.role {
     case .original: return ["weight_distance": MetricValue(mean: 1, note: "by definition")]
     case .retrain, .originalSeeds, .ownReference:

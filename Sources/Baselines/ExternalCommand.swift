@@ -33,8 +33,7 @@ import NumericCore
 /// `timeout` seconds (default: the evaluation's time budget, else 3600), `exact` (whether
 /// the method claims exact unlearning; default false), `pass_environment` (variable names).
 /// Every other key is the command's own hyper-parameter, passed in `request.json`.
-public struct ExternalCommand: UnlearningAlgorithm {
-  public static let protocolVersion = 1
+public struct ExternalCommand: CommandAlgorithm {
   /// Keys of the configuration section the harness reads; the rest go to the command.
   public static let reservedKeys: Set<String> = ["kind", "command", "timeout", "exact", "pass_environment"]
 
@@ -67,24 +66,8 @@ public struct ExternalCommand: UnlearningAlgorithm {
   public init(name: String, parameters: HyperParameters, file: String) throws {
     let r = parameters.reader(algorithm: name, file: file)
     _ = try r.string("kind", default: "external")
-    let command: [String]
-    switch parameters.values["command"] {
-    case .string(let s)? where !s.trimmingCharacters(in: .whitespaces).isEmpty: command = ["/bin/sh", "-c", s]
-    case .list(let a)? where !a.isEmpty:
-      command = try a.map { v in
-        switch v {
-        case .string(let s): return s
-        case .int(let i): return String(i)
-        case .double(let d): return "\(d)"
-        default: throw r.fail("command", "expected a list of arguments (text), found \(v)")
-        }
-      }
-    default:
-      throw r.fail(
-        "command",
-        "an external algorithm needs a command: a list of arguments such as [python3, my_unlearning.py], "
-          + "or one shell line"
-      )
+    let command = try ExternalProcess.command(parameters.values["command"], what: "an external algorithm") {
+      r.fail("command", $0)
     }
     let timeout = try r.double("timeout", default: 0)
     guard timeout >= 0, timeout.isFinite else {
@@ -115,7 +98,6 @@ public struct ExternalCommand: UnlearningAlgorithm {
   }
 
   /// The time-out of one call: the configured one, else the time budget, else an hour.
-  func effectiveTimeout(_ request: UnlearningRequest) -> Double { timeout ?? request.timeBudget ?? 3600 }
 
   public func unlearn(_ request: UnlearningRequest) throws -> UnlearnedModel {
     let fm = FileManager.default
@@ -125,56 +107,23 @@ public struct ExternalCommand: UnlearningAlgorithm {
     try? fm.removeItem(at: work)
     // A failed job keeps the runner's work folder for debugging; a temporary one always goes.
     defer { if ownsWork { try? fm.removeItem(at: work) } }
-    try fm.createDirectory(at: work.appendingPathComponent("tmp"), withIntermediateDirectories: true)
-    let logDir = request.jobDirectory ?? work
-    try fm.createDirectory(at: logDir, withIntermediateDirectories: true)
-    let log = logDir.appendingPathComponent("external.log")
-    try? fm.removeItem(at: log)
-
+    try fm.createDirectory(at: work, withIntermediateDirectories: true)
+    let log = (request.jobDirectory ?? work).appendingPathComponent("external.log")
     try writeWorkFolder(request, to: work)
-    var env = [
-      "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-      "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
-      "LANG": "C.UTF-8", "TMPDIR": work.appendingPathComponent("tmp").path, "UNLEARN_WORK_DIR": work.path,
-      "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1",
-      "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-    ]
-    for v in passEnvironment { env[v] = ProcessInfo.processInfo.environment[v] }
-    let limit = effectiveTimeout(request)
-    let (ending, _) = try Subprocess.run(
-      command + [work.path], environment: env, log: log, timeout: limit, cancel: request.isCancelled)
-
-    func failure(_ why: String) -> HarnessError {
-      let tail = Subprocess.tail(log)
-      let keep = ownsWork ? "" : "; its work folder is kept in \(work.path)"
-      return HarnessError(
-        "external command \(command.joined(separator: " "))",
-        why
-          + (tail.isEmpty
-            ? ""
-            : "; the end of \(log.path):\n" + tail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-          + keep)
-    }
-    switch ending {
-    case .exited(0): break
-    case .exited(let code): throw failure("exited with status \(code)")
-    case .signalled(let s): throw failure("was killed by signal \(s)")
-    case .timedOut(let t):
-      throw failure(
-        "timed out after \(shortDecimal(t)) s and was killed (raise algorithms.\(name).timeout if it needs longer)")
-    case .cancelled:
-      throw HarnessError("external command \(command.joined(separator: " "))", "stopped: the run was interrupted")
-    }
+    let keep = ownsWork ? "" : "; its work folder is kept in \(work.path)"
+    try ExternalProcess.run(
+      command, work: work, log: log, timeout: effectiveTimeout(request), passEnvironment: passEnvironment,
+      cancel: request.isCancelled, timeoutHint: "algorithms.\(name).timeout", keepNote: keep)
     let output = work.appendingPathComponent("unlearned.safetensors")
     guard fm.fileExists(atPath: output.path) else {
-      throw failure(
+      throw ExternalProcess.failure(
+        command,
         "exited normally but wrote no unlearned.safetensors in its work folder (the last argument, also "
-          + "$UNLEARN_WORK_DIR)"
-      )
+          + "$UNLEARN_WORK_DIR)", log: log, keepNote: keep)
     }
     let weights: ModelWeights
     do { weights = try ModelFiles.load(output, architecture: request.original.architecture) } catch {
-      throw failure("wrote an invalid unlearned.safetensors: \(error)")
+      throw ExternalProcess.failure(command, "wrote an invalid unlearned.safetensors: \(error)", log: log, keepNote: keep)
     }
     try? fm.removeItem(at: work)
     return UnlearnedModel(weights)
@@ -208,7 +157,8 @@ public struct ExternalCommand: UnlearningAlgorithm {
     for (split, _) in given { files["\(split)"] = ["features": "\(split).npy", "labels": "\(split)_labels.npy"] }
     for split in [Split.forget, .retain] { files["\(split)_ids"] = "\(split)_ids.npy" }
     let body: [String: Any] = [
-      "protocol": "unlearn.external", "protocol_version": Self.protocolVersion, "algorithm": name,
+      "protocol": "unlearn.external", "protocol_version": ExternalProcess.protocolVersion, "action": "unlearn",
+      "model": "builtin", "algorithm": name,
       "seed": request.seed, "time_budget_seconds": request.timeBudget ?? NSNull(),
       "timeout_seconds": effectiveTimeout(request),
       "hyper_parameters": parameters.mapValues(\.jsonValue), "training": training,
@@ -220,19 +170,3 @@ public struct ExternalCommand: UnlearningAlgorithm {
     try writeAtomically(data, to: work.appendingPathComponent("request.json"))
   }
 }
-
-extension ConfigValue {
-  /// The value for `JSONSerialization`.
-  var jsonValue: Any {
-    switch self {
-    case .int(let i): i
-    case .double(let d): d
-    case .bool(let b): b
-    case .string(let s): s
-    case .list(let a): a.map(\.jsonValue)
-    }
-  }
-}
-
-/// `2`, `0.5`: a number of seconds without trailing zeros.
-func shortDecimal(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(format: "%g", x) }

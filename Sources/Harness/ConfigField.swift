@@ -146,6 +146,43 @@ extension ConfigField {
   }
 }
 
+extension ConfigField {
+  /// A command: a list of arguments, or one line (read as `/bin/sh -c LINE`, written as the list).
+  static func command(_ path: String, _ kp: WritableKeyPath<Root, [String]>, _ doc: String) -> Self {
+    Self(
+      path, doc,
+      read: { r, k, root in
+        guard r.has(k), let raw = r.raw(k) else { return }
+        let value = ConfigValue(yaml: raw)
+        root[keyPath: kp] = try ExternalProcess.command(value, what: "an external model") { r.fail(k, $0) }
+      },
+      value: { root in
+        let v = root[keyPath: kp]
+        return v.isEmpty ? nil : .list(v.map { .string($0) })
+      })
+  }
+
+  /// A mapping of names to values that a command validates itself (left out when empty).
+  static func parameters(_ path: String, _ kp: WritableKeyPath<Root, HyperParameters>, _ doc: String) -> Self {
+    Self(
+      path: path, doc: doc,
+      read: { r, k, root in
+        guard r.has(k) else { return }
+        let section = try r.section(k)
+        var values = [String: ConfigValue]()
+        for (key, v) in section.values {
+          guard let c = ConfigValue(yaml: v) else {
+            throw section.fail(key, "expected a number, text, true/false or a list")
+          }
+          values[key] = c
+        }
+        root[keyPath: kp] = HyperParameters(values)
+      },
+      value: { _ in nil },
+      text: { root in root[keyPath: kp].values.isEmpty ? nil : root[keyPath: kp].yaml })
+  }
+}
+
 /// Reading and writing a configuration from a table of ``ConfigField``.
 enum ConfigSchema {
   /// Reads every field of `fields` into `root` from `reader` (sections looked up once each, so

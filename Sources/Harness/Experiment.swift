@@ -23,8 +23,13 @@ public struct PreparedExperiment: Sendable {
     dataset = try Dataset.load(path: path, layout: spec.dataset.layout)
     splits = try Splits.make(dataset, config: spec.split)
     architecture = spec.model.architecture(inputShape: dataset.shape, numClasses: dataset.numClasses)
-    do { try architecture.validate() } catch { throw HarnessError("model", "\(error)") }
+    if spec.model.kind == .builtin {
+      do { try architecture.validate() } catch { throw HarnessError("model", "\(error)") }
+    }
   }
+
+  /// True when an external backend's commands train the models (`model.kind: external`).
+  public var isExternal: Bool { spec.model.kind == .external }
 
   /// The examples of one split.
   public func examples(_ ids: [Int]) -> LabeledExamples { dataset.examples.subset(ids) }

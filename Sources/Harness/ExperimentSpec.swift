@@ -15,19 +15,52 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
   }
 }
 
+/// Where the models come from: the harness's own networks, or an external backend's commands.
+public enum ModelKind: String, Codable, Sendable, CaseIterable {
+  /// The harness trains its own softmax, MLP or CNN (`model.architecture`).
+  case builtin
+  /// A command trains models and predicts (``ExternalModelCall``); the harness stores opaque checkpoints.
+  case external
+}
+
 /// Which model to train.
 public struct ModelSpec: Codable, Sendable, Equatable {
+  public var kind: ModelKind = .builtin
   public var architecture: ArchitectureKind
   /// MLP hidden widths.
   public var hidden: [Int]
   /// CNN block channels.
   public var channels: [Int]
+  /// External: the backend's command (a list of arguments, or `/bin/sh -c` and one line).
+  public var command: [String] = []
+  /// External: seconds one training may take (0: a day).
+  public var timeout: Double = 0
+  /// External: variables of the environment passed to the command (e.g. `CUDA_VISIBLE_DEVICES`).
+  public var passEnvironment: [String] = []
+  /// External: the backend's own settings (its network, …), passed as `model_parameters`.
+  public var parameters = HyperParameters()
 
   public init(architecture: ArchitectureKind = .mlp, hidden: [Int] = [128, 128], channels: [Int] = [16, 32]) {
     self.architecture = architecture
     self.hidden = hidden
     self.channels = channels
   }
+
+  /// An external backend run as `command`.
+  public static func external(
+    command: [String], parameters: [String: ConfigValue] = [:], timeout: Double = 0, passEnvironment: [String] = []
+  ) -> ModelSpec {
+    var m = ModelSpec()
+    m.kind = .external
+    m.command = command
+    m.parameters = HyperParameters(parameters)
+    m.timeout = timeout
+    m.passEnvironment = passEnvironment
+    return m
+  }
+
+  /// The seconds one training of an external model may take.
+  public var trainingTimeout: Double { timeout > 0 ? timeout : 86_400 }
 
   /// The full architecture for a dataset's input shape and class count.
   public func architecture(inputShape: [Int], numClasses: Int) -> Architecture {
@@ -136,9 +169,26 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         .omitted(when: { $0.split.forget.strategy != .group }),
       F.ints("split.forget.ids", \.split.forget.ids, "example ids to forget (ids)", omitEmpty: true)
         .omitted(when: { $0.split.forget.strategy != .ids }),
-      .choice("model.architecture", \.model.architecture, "softmax, mlp or cnn"),
-      .ints("model.hidden", \.model.hidden, "MLP hidden widths"),
-      .ints("model.channels", \.model.channels, "CNN block channels"),
+      // Written only when external, so that the identity of builtin runs is what it always was.
+      F.choice("model.kind", \.model.kind, "builtin (the default: the harness's networks) or external (a command)")
+        .omitted(when: { $0.model.kind == .builtin }),
+      F.choice("model.architecture", \.model.architecture, "softmax, mlp or cnn (builtin)")
+        .omitted(when: { $0.model.kind != .builtin }),
+      F.ints("model.hidden", \.model.hidden, "MLP hidden widths (builtin)").omitted(when: { $0.model.kind != .builtin }),
+      F.ints("model.channels", \.model.channels, "CNN block channels (builtin)")
+        .omitted(when: { $0.model.kind != .builtin }),
+      F.command("model.command", \.model.command, "the backend's command (external)")
+        .omitted(when: { $0.model.kind != .external }),
+      F.double(
+        "model.timeout", \.model.timeout, "seconds one training may take; 0: a day (external)",
+        check: { $0 >= 0 && $0.isFinite ? nil : "must be ≥ 0 seconds (0: a day)" }
+      ).omitted(when: { $0.model.kind != .external }),
+      F.strings(
+        "model.pass_environment", \.model.passEnvironment, "variables passed to the command (external)",
+        omitEmpty: true
+      ).omitted(when: { $0.model.kind != .external }),
+      F.parameters("model.parameters", \.model.parameters, "the backend's own settings (external)")
+        .omitted(when: { $0.model.kind != .external }),
     ]
       + TrainingConfig.fields.map { $0.lifted(\ExperimentSpec.training, prefix: "training") }
       + [
@@ -169,6 +219,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     do { try spec.training.validate() } catch { throw HarnessError("\(file): training", "\(error)") }
     try PathName.check(spec.name, field: "\(file): name")
     try checkForgetKeys(r, spec, file: file)
+    try checkModelKeys(r, spec, file: file)
     spec.algorithms = try r.hyperParameters("algorithms")
     for s in sections { try s.finish() }
     try r.finish()
@@ -184,6 +235,28 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         "\(file): split.forget.\(key)",
         "is used only with strategy: \(strategy.rawValue), but the strategy is \(spec.split.forget.strategy.rawValue); "
           + "remove it or change the strategy")
+    }
+  }
+
+  /// Keys of `model` that the other kind of model would ignore are errors; an external model needs a command.
+  static func checkModelKeys(_ r: ConfigReader, _ spec: ExperimentSpec, file: String) throws {
+    let model = (r.values["model"] as? [String: Any]) ?? [:]
+    let keys: [ModelKind: [String]] = [
+      .builtin: ["architecture", "hidden", "channels"], .external: ["command", "timeout", "pass_environment", "parameters"],
+    ]
+    for (kind, names) in keys where kind != spec.model.kind {
+      for key in names where model[key] != nil {
+        throw HarnessError(
+          "\(file): model.\(key)",
+          "is used only with model.kind: \(kind.rawValue), but the kind is \(spec.model.kind.rawValue); "
+            + "remove it or change model.kind")
+      }
+    }
+    if spec.model.kind == .external && spec.model.command.isEmpty {
+      throw HarnessError(
+        "\(file): model.command",
+        "an external model needs a command: a list of arguments such as [python3, examples/pytorch/backend.py], "
+          + "or one shell line")
     }
   }
 

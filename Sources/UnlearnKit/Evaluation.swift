@@ -53,6 +53,8 @@ public enum Evaluation {
   /// The runner of `spec` into `options.out`.
   public static func runner(_ spec: ExperimentSpec, _ options: EvaluationOptions) throws -> EvaluationRunner {
     let algorithms = try self.algorithms(spec, file: options.file)
+    let plans = options.metrics.compactMap(\.shadowRuns)
+    if spec.model.kind == .external { try EvaluationRunner.checkExternal(algorithms, shadowPlans: plans, spec) }
     let experiment = try PreparedExperiment(spec: spec)
     var runner = EvaluationRunner(
       experiment: experiment, algorithms: algorithms, models: spec.evaluation.models,
@@ -60,7 +62,7 @@ public enum Evaluation {
       store: RunStore(options.out, rounds: spec.evaluation.rounds),
       timeBudget: spec.evaluation.timeBudget > 0 ? spec.evaluation.timeBudget : nil,
       referenceOriginals: spec.evaluation.referenceOriginals)
-    runner.shadowPlans = options.metrics.compactMap(\.shadowRuns)
+    runner.shadowPlans = plans
     runner.shouldStop = options.shouldStop
     runner.shard = options.shard
     runner.onJobDone = options.onJobDone

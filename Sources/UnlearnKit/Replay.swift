@@ -36,7 +36,33 @@ extension Evaluation {
       }
     }
     rows += try compareReports(run, replay: options.out)
-    return rows
+    return annotateNondeterministic(rows, run: run)
+  }
+
+  /// Marks the differing files of jobs whose external backend declared itself non-deterministic
+  /// (`backend.json`, kept in `job.json`): a GPU run is not expected to replay byte for byte, and
+  /// the verdict says why rather than hiding the difference.
+  static func annotateNondeterministic(_ rows: [ReplayedFile], run: URL) -> [ReplayedFile] {
+    let store = RunStore(run)
+    var declared = [(folder: String, device: String)]()
+    for file in store.files() where (file as NSString).lastPathComponent == "job.json" {
+      let data = (try? FileInput.read(run.appendingPathComponent(file), limit: 1 << 20)) ?? Data()
+      let dec = JSONDecoder()
+      dec.keyDecodingStrategy = .convertFromSnakeCase
+      guard let record = try? dec.decode(JobRecord.self, from: data), record.backend?.deterministic == false else {
+        continue
+      }
+      declared.append(((file as NSString).deletingLastPathComponent + "/", record.backend?.device ?? "an unnamed device"))
+    }
+    guard !declared.isEmpty else { return rows }
+    return rows.map { row in
+      guard row.status != "identical", let d = declared.first(where: { row.file.hasPrefix($0.folder) }) else {
+        return row
+      }
+      var r = row
+      r.status += " (its backend declared itself non-deterministic, on \(d.device))"
+      return r
+    }
   }
 
   /// The reports of a replay: the run's `results.json` against the replay's with the wall-clock

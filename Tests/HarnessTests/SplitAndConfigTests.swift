@@ -118,6 +118,13 @@ import Testing
       if strategy != .group { v.split.forget.groups = [] }
       variants.append(v)
     }
+    // The external model's keys are written (and read) only with model.kind: external.
+    var external = spec
+    external.model = .external(
+      command: ["python3", "backend.py"], parameters: ["network": .string("resnet18"), "width": .int(2)],
+      timeout: 60, passEnvironment: ["CUDA_VISIBLE_DEVICES"])
+    external.split.forget = ForgetSpec(strategy: .ids, ids: [1, 2, 3])
+    variants.append(external)
     let defaults = ExperimentSpec()
     for f in ExperimentSpec.fields {
       #expect(variants.contains { f.text($0) != f.text(defaults) }, "the test leaves \(f.path) at its default")

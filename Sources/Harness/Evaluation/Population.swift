@@ -73,6 +73,9 @@ public struct JobRecord: Codable, Sendable, Equatable {
   /// ‖θ − θ_r*‖ / ‖θ_original − θ_r*‖ per round, θ_r* retrained on retain from the original's
   /// initialisation and seeds (single-network models only).
   public var weightDistance: [Double]? = nil
+  /// What an external model's command declared (`backend.json`): deterministic unless every
+  /// round said so, and where it ran.
+  public var backend: BackendDeclaration? = nil
 
   public init(algorithm: String, index: Int, seed: UInt64, seconds: [Double], workFraction: [Double]? = nil) {
     self.algorithm = algorithm
@@ -90,6 +93,9 @@ public struct JobRecord: Codable, Sendable, Equatable {
 /// aligned with `models`. Only what was asked for is loaded (see ``MetricInputs``).
 public struct Population: Sendable {
   public var role: Role
+  /// True for the models of an external backend (`model.kind: external`): the harness has
+  /// their logits and opaque checkpoints, never their weights.
+  public var external = false
   /// exact / approximate; nil for the original models (not the result of unlearning).
   public var kind: UnlearningKind?
   public var models: [ModelOutputs]

@@ -137,8 +137,10 @@ extension RunStore {
     return report
   }
 
-  /// SHA-256 of the original weights.
+  /// SHA-256 of the original weights (an external model: of its checkpoint, ``checkpointSHA256(_:)``).
   public func originalWeightsSHA256() throws -> String {
-    try SHA256.hex(fileAt: originalDirectory().appendingPathComponent("model.safetensors"))
+    let checkpoint = checkpointDirectory(originalDirectory())
+    if FileManager.default.fileExists(atPath: checkpoint.path) { return try checkpointSHA256(checkpoint) }
+    return try SHA256.hex(fileAt: originalDirectory().appendingPathComponent("model.safetensors"))
   }
 }

@@ -10,6 +10,7 @@ import NumericCore
 /// labels/<split>.npy       int64 labels of each scored split (the rows of the logits)
 /// original/                model.safetensors, architecture.json, <split>.npy logits, job.json
 /// original/<k>/            the same for original k, with `evaluation.originals` K > 1
+/// original/checkpoint/     an external model's checkpoint (opaque files; also in every job folder)
 /// jobs/<algorithm>/parameters.json        resolved hyper-parameters
 /// jobs/<algorithm>/original/<split>.npy   the algorithm's own original (SISA's ensemble), if it has one
 ///                                         (original/<k>/ for original k > 0)
@@ -108,7 +109,7 @@ public struct RunStore: Sendable {
   /// expected to replay byte for byte. Every other output is deterministic.
   public static func isDeterministic(_ relative: String) -> Bool {
     let name = (relative as NSString).lastPathComponent
-    return relative.hasSuffix(".npy") || relative.hasSuffix(".safetensors")
+    return relative.hasSuffix(".npy") || relative.hasSuffix(".safetensors") || relative.contains("checkpoint/")
       || [splitsFile, identityFile, datasetFile, "architecture.json", parametersFile].contains(name)
   }
 

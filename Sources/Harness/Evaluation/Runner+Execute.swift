@@ -19,9 +19,10 @@ extension EvaluationRunner {
   func execute(_ jobs: [Job], _ prepared: PreparedRun, progress: @escaping @Sendable (String) -> Void) throws
     -> [JobFailure]
   {
-    let owns = try ownOriginals(for: jobs, prepared)
+    let external = experiment.isExternal
+    let owns = external ? [:] : try ownOriginals(for: jobs, prepared)
     guard !jobs.isEmpty else { return [] }
-    let needsReference = jobs.contains { $0.id.group == nil }  // models report a weight distance
+    let needsReference = !external && jobs.contains { $0.id.group == nil }  // models report a weight distance
     let inputs = JobInputs(
       prepared: prepared, sameInitialisation: needsReference ? try sameInitialisation(prepared) : [], owns: owns)
     let done = Mutex(0), total = jobs.count, step = Swift.max(1, total / 10)
@@ -109,6 +110,7 @@ extension EvaluationRunner {
   /// Runs one job and stores its outputs; `job.json` is written last.
   func run(_ job: Job, _ inputs: JobInputs) throws {
     switch job.id.group {
+    case nil where experiment.isExternal: try runExternalModel(job, inputs.prepared)
     case nil: try runModel(job, inputs)
     case JobID.reference?: try runReference(job, inputs)
     case let plan?: try runShadow(job, plan: plan, inputs)

@@ -9,6 +9,10 @@ struct PreparedRun: Sendable {
   var examples: [PerSplit<LabeledExamples>]
   /// The K original models (trained, or reloaded from the store); model i unlearns from original i mod K.
   var originals: [ModelWeights]
+  /// External models: the K originals' stored checkpoints (nil: imported logits without one),
+  /// and the data the commands read.
+  var checkpoints: [URL?] = []
+  var externalData: ExternalData? = nil
 }
 
 /// One scheduled run: every job in the fixed order, this invocation's share, and what is left to do.
@@ -23,11 +27,18 @@ extension EvaluationRunner {
   /// changed hyper-parameters), writes every round's labels, and trains or reloads the original.
   func prepare(progress: (String) -> Void) throws -> PreparedRun {
     for a in algorithms { try a.validate() }
+    if experiment.isExternal { try Self.checkExternal(algorithms, shadowPlans: shadowPlans, experiment.spec) }
     try store.describe(experiment)
     for a in algorithms { try store.checkParameters(a) }
     let deletions = try experiment.deletionRounds(rounds)
     let examples = deletions.map(experiment.examples)
     for (r, ex) in examples.enumerated() { try store.writeLabels(ex.map(\.labels), round: r) }
+    if experiment.isExternal {
+      let data = try store.writeExternalData(experiment)
+      var prepared = PreparedRun(deletions: deletions, examples: examples, originals: [], externalData: data)
+      prepared.checkpoints = try originalCheckpoints(prepared, progress: progress)
+      return prepared
+    }
     let originals = try originalModels(examples, progress: progress)
     return PreparedRun(deletions: deletions, examples: examples, originals: originals)
   }

@@ -178,7 +178,12 @@ public struct EvaluationRunner: Sendable {
 
   /// Every population of every round, from the store.
   public func load(_ request: LoadRequest) throws -> [[Population]] {
-    try (0..<rounds).map { r in try store.populations(entries, round: r, request: request) }
+    let external = experiment.isExternal
+    return try (0..<rounds).map { r in
+      var populations = try store.populations(entries, round: r, request: request)
+      for i in populations.indices { populations[i].external = external }
+      return populations
+    }
   }
 }
 

@@ -1,0 +1,166 @@
+import Foundation
+import NumericCore
+import TestSupport
+import Testing
+
+@testable import Harness
+@testable import UnlearnCLI
+
+/// External models (`model.kind: external`): the NumPy backend through the whole protocol, the
+/// refusals, every way a command's output can be wrong, and non-determinism declared by a backend.
+@Suite(.serialized) struct ExternalModelTests {
+  static let backend = "examples/numpy-backend/backend.py"
+
+  /// A configuration of the NumPy backend (softmax regression, 3 epochs) with `evaluation` and `algorithms` sections.
+  static func config(_ dir: URL, evaluation: String, algorithms: String) throws -> URL {
+    let url = dir.appendingPathComponent("c.yaml")
+    try Data(
+      """
+      dataset: {path: \(TestSupport.digitsPath)}
+      model: {kind: external, command: [python3, \(backend)], timeout: 120}
+      training: {epochs: 3, schedule: constant}
+      evaluation: \(evaluation)
+      algorithms:
+      \(algorithms)
+
+      """.utf8
+    ).write(to: url)
+    return url
+  }
+
+  /// An external algorithm running the NumPy fine-tune, then the shell line `after` (`$1` is the work folder).
+  static func finetune(_ name: String, after: String = "true", before: String = "true") -> String {
+    let line = "\(before) && python3 \(backend) --finetune \"$1\" && \(after)"
+    return "  \(name): {kind: external, command: [sh, -c, '\(line)', sh]}"
+  }
+
+  @Test func numpyBackend_wholeProtocol_twoRounds_verifies_andShardsMergeToTheSameScores() throws {
+    let dir = TestSupport.temporaryDirectory("external-model")
+    // Round 2's command prints the hash of the checkpoint it was given: round 1's.
+    let config = try Self.config(
+      dir, evaluation: "{models: 4, rounds: 2, reference_originals: 2, algorithms: [numpy-finetune]}",
+      algorithms: Self.finetune("numpy-finetune", before: "sha256sum \"$1\"/model/0.weight.npy"))
+    let run = dir.appendingPathComponent("run")
+    let (status, out, err) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
+    #expect(status == 0, "\(err)")
+    #expect(out.contains("| numpy-finetune | approximate | 4 |"), "\(out)")
+    let fm = FileManager.default
+    for path in [
+      "original/checkpoint/0.weight.npy", "original/round-2/forget.npy", "jobs/retrain/0003/round-2/checkpoint",
+      "jobs/numpy-finetune/0000/round-1/checkpoint/0.bias.npy", "jobs/numpy-finetune/0000/round-2/test.npy",
+      "jobs/original-seeds/0001/round-1/checkpoint", "jobs/original-seeds/0001/round-2/audit.npy",
+    ] {
+      #expect(fm.fileExists(atPath: run.appendingPathComponent(path).path), "\(path)")
+    }
+    // Round 2 unlearned from round 1's checkpoint, and round 1 from the original's.
+    let logOf = { (round: Int) in
+      try String(
+        contentsOf: run.appendingPathComponent("jobs/numpy-finetune/0002/round-\(round)/external.log"), encoding: .utf8)
+    }
+    let hashOf = { (path: String) in try SHA256.hex(fileAt: run.appendingPathComponent(path)) }
+    #expect(try logOf(1).contains(hashOf("original/checkpoint/0.weight.npy")))
+    #expect(try logOf(2).contains(hashOf("jobs/numpy-finetune/0002/round-1/checkpoint/0.weight.npy")))
+    // The manifest hashes the checkpoints; the original's identity is its checkpoint's hash.
+    let manifest = try RunManifest.read(run.appendingPathComponent("manifest.json"))
+    #expect(manifest.files["jobs/numpy-finetune/0001/round-2/checkpoint/0.weight.npy"] != nil)
+    let store = RunStore(run, rounds: 2)
+    #expect(try manifest.originalWeightsSHA256 == store.checkpointSHA256(run.appendingPathComponent("original/checkpoint")))
+    // Scored from logits; the weight distance says why it is missing.
+    let results = try String(contentsOf: run.appendingPathComponent("results.json"), encoding: .utf8)
+    #expect(results.contains("an external model: the harness stores its checkpoints unread"))
+    #expect(results.contains("\"score\""))
+    let record = try #require(try store.record(JobID(algorithm: "numpy-finetune", index: 1)))
+    #expect(record.backend == BackendDeclaration(deterministic: true, device: "cpu") && record.seconds.count == 2)
+
+    let (s2, out2, e2) = try runUnlearn(["rerun", run.path, "--verify", "--quiet"])
+    #expect(s2 == 0 && out2.contains("verified: all"), "\(out2) \(e2)")
+
+    var shards = [String]()
+    for i in 0..<2 {
+      let d = dir.appendingPathComponent("shard-\(i)")
+      let (s, _, e) = try runUnlearn(["evaluate", "--config", config.path, "--shard", "\(i)/2", "--out", d.path])
+      #expect(s == 0, "\(e)")
+      shards.append(d.path)
+    }
+    let merged = dir.appendingPathComponent("merged")
+    let (s3, _, e3) = try runUnlearn(["merge"] + shards + ["--out", merged.path, "--quiet"])
+    #expect(s3 == 0, "\(e3)")
+    #expect(try ShardTests.metricsWithoutTimes(merged) == ShardTests.metricsWithoutTimes(run))
+  }
+
+  @Test func whatNeedsTheHarnessNetworks_isRefused_namingWhatApplies() throws {
+    let dir = TestSupport.temporaryDirectory("external-model-refusals")
+    let cases: [(evaluation: String, model: String?, expected: String)] = [
+      ("{models: 2, algorithms: [finetune]}", nil, "the algorithms that apply to an external model are retrain"),
+      ("{models: 2, algorithms: [ext], ulira_shadows: 4}", nil, "evaluation.ulira_shadows"),
+      ("{models: 2}", "{kind: external}", "an external model needs a command"),
+      ("{models: 2}", "{kind: external, command: [x], hidden: [3]}", "model.hidden: is used only with model.kind: builtin"),
+      ("{models: 2}", "{command: [x]}", "model.command: is used only with model.kind: external"),
+    ]
+    for (n, c) in cases.enumerated() {
+      var url = try Self.config(dir, evaluation: c.evaluation, algorithms: "  ext: {kind: external, command: [/bin/true]}")
+      if let model = c.model {
+        let text = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(
+          of: "model: {kind: external, command: [python3, \(Self.backend)], timeout: 120}", with: "model: \(model)")
+        url = dir.appendingPathComponent("c\(n).yaml")
+        try Data(text.utf8).write(to: url)
+      }
+      let run = dir.appendingPathComponent("run-\(n)")
+      let (status, _, err) = try runUnlearn(["evaluate", "--config", url.path, "--out", run.path, "--quiet"])
+      #expect(status == 1 && err.contains(c.expected), "\(c): \(err)")
+      #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("original").path))
+    }
+  }
+
+  @Test func everyBadOutput_failsItsJob_withTheReason_andTheRunGoesOn() throws {
+    let dir = TestSupport.temporaryDirectory("external-model-failures")
+    let save = "python3 -c \"import numpy as np, sys; w = sys.argv[1]; "
+    let bad: [(name: String, after: String, reason: String)] = [
+      ("no-checkpoint", "rm -r \"$1\"/checkpoint", "wrote no checkpoint/ folder"),
+      ("empty-checkpoint", "rm \"$1\"/checkpoint/*", "its checkpoint/ folder is empty"),
+      ("link", "ln -s /etc/passwd \"$1\"/checkpoint/passwd", "checkpoint/passwd is not a regular file"),
+      ("shape", save + "np.save(w + \\\"/logits.npy\\\", np.zeros((3, 10), np.float32))\" \"$1\"", "has shape [3, 10]"),
+      (
+        "nan",
+        save + "z = np.load(w + \\\"/logits.npy\\\"); z[5, 2] = np.nan; np.save(w + \\\"/logits.npy\\\", z)\" \"$1\"",
+        "not finite (NaN or infinity) in the row of id"
+      ),
+      ("declaration", "echo {\\\"deterministic\\\": 1} > \"$1\"/backend.json", "backend.json must be a JSON object"),
+      ("no-logits", "rm \"$1\"/logits.npy", "wrote no logits.npy"),
+    ]
+    let config = try Self.config(
+      dir,
+      evaluation: "{models: 2, reference_originals: 0, algorithms: [\(bad.map(\.name).joined(separator: ", "))]}",
+      algorithms: bad.map { Self.finetune($0.name, after: $0.after) }.joined(separator: "\n"))
+    let run = dir.appendingPathComponent("run")
+    let (status, out, err) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
+    #expect(status == 3, "\(err)")
+    #expect(out.contains("| retrain | exact | 2 |"), "\(out)")
+    let store = RunStore(run)
+    for b in bad {
+      let failure = try #require(try store.failure(JobID(algorithm: b.name, index: 0)), "\(b.name)")
+      #expect(failure.reason.contains("exited normally, but") && failure.reason.contains(b.reason), "\(failure.reason)")
+    }
+  }
+
+  @Test func aNondeterministicBackend_failsVerification_sayingWhichFilesAndWhy() throws {
+    let dir = TestSupport.temporaryDirectory("external-model-gpu")
+    let noisy =
+      "head -c 16 /dev/urandom > \"$1\"/checkpoint/noise.bin && "
+      + "echo {\\\"deterministic\\\": false, \\\"device\\\": \\\"cuda:0\\\"} > \"$1\"/backend.json"
+    let config = try Self.config(
+      dir, evaluation: "{models: 2, reference_originals: 0, algorithms: [gpu-finetune]}",
+      algorithms: Self.finetune("gpu-finetune", after: noisy))
+    let run = dir.appendingPathComponent("run")
+    let (status, _, err) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
+    #expect(status == 0, "\(err)")
+    let (s2, out, _) = try runUnlearn(["rerun", run.path, "--verify"])
+    #expect(s2 != 0)
+    #expect(
+      out.contains(
+        "different (its backend declared itself non-deterministic, on cuda:0)\tjobs/gpu-finetune/0000/checkpoint/noise.bin"
+      ), "\(out)")
+    #expect(out.contains("2 of them belong to jobs whose backend declared itself non-deterministic"), "\(out)")
+    #expect(out.contains("identical\tjobs/retrain/0000/checkpoint/0.weight.npy"), "\(out)")
+  }
+}
