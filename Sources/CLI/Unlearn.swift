@@ -10,7 +10,7 @@ struct Unlearn: ParsableCommand {
     abstract: "The reference evaluation harness for machine unlearning.",
     version: toolVersion,
     subcommands: [
-      Evaluate.self, Merge.self, Rerun.self, ScoreCommand.self, LeaderboardCommand.self, Train.self,
+      Evaluate.self, Merge.self, Rerun.self, Import.self, ScoreCommand.self, LeaderboardCommand.self, Train.self,
       DatasetCommand.self, ConfigCommand.self,
     ])
 }

@@ -163,4 +163,69 @@ import Testing
     #expect(out.contains("2 of them belong to jobs whose backend declared itself non-deterministic"), "\(out)")
     #expect(out.contains("identical\tjobs/retrain/0000/checkpoint/0.weight.npy"), "\(out)")
   }
+
+  /// An organiser's flow: prepare, compute a population in a short PyTorch script, import it, then
+  /// evaluate an external algorithm against it. The challenge score in results.json is what
+  /// `unlearn score challenge` gives on the same arrays.
+  @Test(.enabled(if: ExternalAlgorithmTests.pythonHas("torch")))
+  func importedPyTorchPopulation_scoresAsScoreChallengeDoesOnTheSameArrays() throws {
+    let dir = TestSupport.temporaryDirectory("external-import")
+    let config = try Self.config(
+      dir, evaluation: "{models: 4, reference_originals: 0, algorithms: [numpy-finetune]}",
+      algorithms: Self.finetune("numpy-finetune"))
+    let run = dir.appendingPathComponent("run"), population = dir.appendingPathComponent("population")
+    let (s0, out0, e0) = try runUnlearn(["import", "--config", config.path, "--out", run.path])
+    #expect(s0 == 0 && out0.contains("splits.json"), "\(e0)")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "examples/import/train_population.py", run.path, population.path, "--models", "4"]
+    p.currentDirectoryURL = TestSupport.repositoryRoot
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    let (s1, out1, e1) = try runUnlearn(["import", "--config", config.path, "--out", run.path, "--from", population.path])
+    #expect(s1 == 0 && out1.contains("imported original 1, retrain 4"), "\(e1)")
+    // Importing twice, or ids of another split, is refused.
+    let (s2, _, e2) = try runUnlearn(["import", "--config", config.path, "--out", run.path, "--from", population.path])
+    #expect(s2 == 1 && e2.contains("already holds an original"), "\(e2)")
+    let (s3, table, e3) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
+    #expect(s3 == 0 && table.contains("| numpy-finetune | approximate | 4 |"), "\(e3)")
+    #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("jobs/retrain/0000/checkpoint").path))
+
+    // The same arrays, stacked: [models, forget examples, classes].
+    func stack(_ algorithm: String) throws -> URL {
+      var values = [Float](), shape = [Int]()
+      for i in 0..<4 {
+        let a = try NPYArray.read(run.appendingPathComponent("jobs/\(algorithm)/000\(i)/forget.npy"))
+        guard case .float32(let v) = a.storage else { throw CocoaError(.fileReadCorruptFile) }
+        values += v
+        shape = a.shape
+      }
+      let url = dir.appendingPathComponent("\(algorithm).npy")
+      try NPYArray(shape: [4] + shape, storage: .float32(values)).encoded().write(to: url)
+      return url
+    }
+    let results =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json")))
+      as! [String: Any]
+    func metric(_ algorithm: String, _ name: String) -> Double {
+      let row = (results["rows"] as! [[String: Any]]).first { $0["algorithm"] as? String == algorithm }!
+      let m = (row["metrics"] as! [String: Any])[name]
+      return (m as? [String: Any]).map { $0["mean"] as! Double } ?? (m as! Double)
+    }
+    let (s4, json, e4) = try runUnlearn([
+      "score", "challenge", "--unlearned", try stack("numpy-finetune").path, "--retrained", try stack("retrain").path,
+      "--labels", run.appendingPathComponent("labels/forget.npy").path,
+      "--retain-accuracy-unlearned", "\(100 * metric("numpy-finetune", "retain_accuracy"))",
+      "--retain-accuracy-retrained", "\(100 * metric("retrain", "retain_accuracy"))",
+      "--test-accuracy-unlearned", "\(100 * metric("numpy-finetune", "test_accuracy"))",
+      "--test-accuracy-retrained", "\(100 * metric("retrain", "test_accuracy"))",
+    ])
+    #expect(s4 == 0, "\(e4)")
+    let scored = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+    let f = metric("numpy-finetune", "forgetting_quality")
+    #expect(f > 0 && scored["forgetting_quality"] as! Double == f, "\(json)")
+    let score = metric("numpy-finetune", "challenge_score")
+    #expect(abs(scored["score"] as! Double - score) <= 1e-12 * score, "\(scored["score"]!) vs \(score)")
+  }
 }

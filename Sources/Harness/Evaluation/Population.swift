@@ -76,6 +76,9 @@ public struct JobRecord: Codable, Sendable, Equatable {
   /// What an external model's command declared (`backend.json`): deterministic unless every
   /// round said so, and where it ran.
   public var backend: BackendDeclaration? = nil
+  /// True for a model imported with `unlearn import`: its logits were computed elsewhere, and
+  /// its wall times are unknown (the time columns say "—").
+  public var imported: Bool? = nil
 
   public init(algorithm: String, index: Int, seed: UInt64, seconds: [Double], workFraction: [Double]? = nil) {
     self.algorithm = algorithm

@@ -78,26 +78,27 @@ extension RunStore {
     -> Population
   {
     var models = [ModelOutputs](), indices = [Int](), failures = [JobFailure]()
-    var seconds = [Double](), work = [Double](), distances = [Double]()
+    var seconds = [Double](), work = [Double](), distances = [Double](), imported = false
     for i in 0..<entry.requested {
       let job = JobID(algorithm: algorithm, index: i, group: group)
       guard let record = try record(job) else {
         failures.append(try failure(job) ?? JobFailure(job, reason: "did not finish (no job.json)"))
         continue
       }
-      guard record.seconds.indices.contains(round) else {
+      imported = imported || record.imported == true
+      guard record.seconds.indices.contains(round) || record.imported == true else {
         throw HarnessError(
           jobDirectory(job).path, "job.json has no round \(round + 1); delete the folder to recompute it")
       }
       models.append(try outputs(in: inRound(jobDirectory(job), round), splits: request.splits))
       indices.append(i)
-      seconds.append(record.seconds[round])
+      if record.seconds.indices.contains(round) { seconds.append(record.seconds[round]) }
       if let w = record.workFraction, w.indices.contains(round) { work.append(w[round]) }
       if let d = record.weightDistance, d.indices.contains(round) { distances.append(d[round]) }
     }
     var p = Population(
       role: entry.role, kind: entry.kind, models: models, jobIndices: indices, requested: entry.requested,
-      failures: failures, seconds: seconds)
+      failures: failures, seconds: imported ? nil : seconds)
     if !work.isEmpty && work.count == models.count { p.workFractions = work }
     if !distances.isEmpty && distances.count == models.count { p.weightDistances = distances }
     return p

@@ -199,7 +199,7 @@ extension RunStore {
   }
 
   /// Writes the dataset for external commands once (`.work/data/`); see ``ExternalData``.
-  func writeExternalData(_ experiment: PreparedExperiment) throws -> ExternalData {
+  public func writeExternalData(_ experiment: PreparedExperiment) throws -> ExternalData {
     let dir = root.appendingPathComponent(".work/data")
     let features = dir.appendingPathComponent("features.npy"), labels = dir.appendingPathComponent("labels.npy")
     let dataset = experiment.dataset, n = dataset.count

@@ -192,7 +192,7 @@ public struct ExternalModelCall: Sendable {
   }
 
   /// `checkpoint/` must be a folder of regular files and folders (no links), not empty, within the limits.
-  static func checkCheckpoint(_ dir: URL) throws {
+  public static func checkCheckpoint(_ dir: URL) throws {
     var s = stat()
     guard lstat(dir.path, &s) == 0, s.st_mode & S_IFMT == S_IFDIR else {
       throw HarnessError("checkpoint", "it wrote no checkpoint/ folder in its work folder (any files, at least one)")
