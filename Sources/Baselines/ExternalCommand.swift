@@ -123,7 +123,8 @@ public struct ExternalCommand: CommandAlgorithm {
     }
     let weights: ModelWeights
     do { weights = try ModelFiles.load(output, architecture: request.original.architecture) } catch {
-      throw ExternalProcess.failure(command, "wrote an invalid unlearned.safetensors: \(error)", log: log, keepNote: keep)
+      throw ExternalProcess.failure(
+        command, "wrote an invalid unlearned.safetensors: \(error)", log: log, keepNote: keep)
     }
     try? fm.removeItem(at: work)
     return UnlearnedModel(weights)

@@ -174,7 +174,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         .omitted(when: { $0.model.kind == .builtin }),
       F.choice("model.architecture", \.model.architecture, "softmax, mlp or cnn (builtin)")
         .omitted(when: { $0.model.kind != .builtin }),
-      F.ints("model.hidden", \.model.hidden, "MLP hidden widths (builtin)").omitted(when: { $0.model.kind != .builtin }),
+      F.ints("model.hidden", \.model.hidden, "MLP hidden widths (builtin)").omitted(when: { $0.model.kind != .builtin }
+      ),
       F.ints("model.channels", \.model.channels, "CNN block channels (builtin)")
         .omitted(when: { $0.model.kind != .builtin }),
       F.command("model.command", \.model.command, "the backend's command (external)")
@@ -242,7 +243,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
   static func checkModelKeys(_ r: ConfigReader, _ spec: ExperimentSpec, file: String) throws {
     let model = (r.values["model"] as? [String: Any]) ?? [:]
     let keys: [ModelKind: [String]] = [
-      .builtin: ["architecture", "hidden", "channels"], .external: ["command", "timeout", "pass_environment", "parameters"],
+      .builtin: ["architecture", "hidden", "channels"],
+      .external: ["command", "timeout", "pass_environment", "parameters"],
     ]
     for (kind, names) in keys where kind != spec.model.kind {
       for key in names where model[key] != nil {

@@ -86,7 +86,8 @@ extension Evaluation {
       logits.append(
         try PerSplit { split -> Tensor? in
           try Self.readLogits(
-            p.folder.appendingPathComponent("\(split).npy"), order: order[split], classes: experiment.dataset.numClasses)
+            p.folder.appendingPathComponent("\(split).npy"), order: order[split], classes: experiment.dataset.numClasses
+          )
         })
       let checkpoint = p.folder.appendingPathComponent("checkpoint")
       if fm.fileExists(atPath: checkpoint.path) { try ExternalModelCall.checkCheckpoint(checkpoint) }

@@ -52,7 +52,8 @@ extension Evaluation {
       guard let record = try? dec.decode(JobRecord.self, from: data), record.backend?.deterministic == false else {
         continue
       }
-      declared.append(((file as NSString).deletingLastPathComponent + "/", record.backend?.device ?? "an unnamed device"))
+      declared.append(
+        ((file as NSString).deletingLastPathComponent + "/", record.backend?.device ?? "an unnamed device"))
     }
     guard !declared.isEmpty else { return rows }
     return rows.map { row in

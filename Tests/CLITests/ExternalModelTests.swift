@@ -64,7 +64,8 @@ import Testing
     let manifest = try RunManifest.read(run.appendingPathComponent("manifest.json"))
     #expect(manifest.files["jobs/numpy-finetune/0001/round-2/checkpoint/0.weight.npy"] != nil)
     let store = RunStore(run, rounds: 2)
-    #expect(try manifest.originalWeightsSHA256 == store.checkpointSHA256(run.appendingPathComponent("original/checkpoint")))
+    #expect(
+      try manifest.originalWeightsSHA256 == store.checkpointSHA256(run.appendingPathComponent("original/checkpoint")))
     // Scored from logits; the weight distance says why it is missing.
     let results = try String(contentsOf: run.appendingPathComponent("results.json"), encoding: .utf8)
     #expect(results.contains("an external model: the harness stores its checkpoints unread"))
@@ -94,11 +95,15 @@ import Testing
       ("{models: 2, algorithms: [finetune]}", nil, "the algorithms that apply to an external model are retrain"),
       ("{models: 2, algorithms: [ext], ulira_shadows: 4}", nil, "evaluation.ulira_shadows"),
       ("{models: 2}", "{kind: external}", "an external model needs a command"),
-      ("{models: 2}", "{kind: external, command: [x], hidden: [3]}", "model.hidden: is used only with model.kind: builtin"),
+      (
+        "{models: 2}", "{kind: external, command: [x], hidden: [3]}",
+        "model.hidden: is used only with model.kind: builtin"
+      ),
       ("{models: 2}", "{command: [x]}", "model.command: is used only with model.kind: external"),
     ]
     for (n, c) in cases.enumerated() {
-      var url = try Self.config(dir, evaluation: c.evaluation, algorithms: "  ext: {kind: external, command: [/bin/true]}")
+      var url = try Self.config(
+        dir, evaluation: c.evaluation, algorithms: "  ext: {kind: external, command: [/bin/true]}")
       if let model = c.model {
         let text = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(
           of: "model: {kind: external, command: [python3, \(Self.backend)], timeout: 120}", with: "model: \(model)")
@@ -158,8 +163,8 @@ import Testing
     #expect(s2 != 0)
     #expect(
       out.contains(
-        "different (its backend declared itself non-deterministic, on cuda:0)\tjobs/gpu-finetune/0000/checkpoint/noise.bin"
-      ), "\(out)")
+        "different (its backend declared itself non-deterministic, on cuda:0)\t"
+          + "jobs/gpu-finetune/0000/checkpoint/noise.bin"), "\(out)")
     #expect(out.contains("2 of them belong to jobs whose backend declared itself non-deterministic"), "\(out)")
     #expect(out.contains("identical\tjobs/retrain/0000/checkpoint/0.weight.npy"), "\(out)")
   }
@@ -183,7 +188,9 @@ import Testing
     try p.run()
     p.waitUntilExit()
     #expect(p.terminationStatus == 0)
-    let (s1, out1, e1) = try runUnlearn(["import", "--config", config.path, "--out", run.path, "--from", population.path])
+    let (s1, out1, e1) = try runUnlearn([
+      "import", "--config", config.path, "--out", run.path, "--from", population.path,
+    ])
     #expect(s1 == 0 && out1.contains("imported original 1, retrain 4"), "\(e1)")
     // Importing twice, or ids of another split, is refused.
     let (s2, _, e2) = try runUnlearn(["import", "--config", config.path, "--out", run.path, "--from", population.path])
@@ -227,5 +234,60 @@ import Testing
     #expect(f > 0 && scored["forgetting_quality"] as! Double == f, "\(json)")
     let score = metric("numpy-finetune", "challenge_score")
     #expect(abs(scored["score"] as! Double - score) <= 1e-12 * score, "\(scored["score"]!) vs \(score)")
+  }
+
+  /// The PyTorch backend of examples/pytorch on a Kaggle-layout sample: trains, fine-tunes, runs the
+  /// NeurIPS 2023 starting kit's `unlearning` function through the adapter, and replays bit for bit
+  /// on the CPU. The ResNet-18 (narrowed) trains through the same protocol.
+  @Test(.enabled(if: ExternalAlgorithmTests.pythonHas("torch")), arguments: ["small_cnn", "resnet18"])
+  func pytorchBackend_onTheKaggleLayout_runsAndReplaysBitForBit(network: String) throws {
+    let dir = TestSupport.temporaryDirectory("external-pytorch")
+    let data = dir.appendingPathComponent("kaggle")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "examples/pytorch/make_kaggle_sample.py", data.path, "--images", "120"]
+    p.currentDirectoryURL = TestSupport.repositoryRoot
+    p.standardOutput = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    let small = network == "small_cnn"
+    let algorithms = small ? "[torch-finetune, starting-kit]" : "[]"
+    let config = dir.appendingPathComponent("c.yaml")
+    try Data(
+      """
+      dataset: {path: \(data.path), layout: kaggle}
+      model:
+        kind: external
+        command: [python3, examples/pytorch/backend.py]
+        parameters: {network: \(network), width: 4}
+      training: {epochs: 2, batch_size: 32, learning_rate: 0.05, schedule: cosine}
+      evaluation: {models: \(small ? 4 : 2), reference_originals: 0, algorithms: \(algorithms)}
+      algorithms:
+        torch-finetune: {kind: external, command: [python3, examples/pytorch/backend.py, --finetune]}
+        starting-kit:
+          kind: external
+          command: [python3, examples/pytorch/neurips_adapter.py, examples/pytorch/starting_kit_finetune.py]
+
+      """.utf8
+    ).write(to: config)
+    let run = dir.appendingPathComponent("run")
+    let (status, out, err) = try runUnlearn(["evaluate", "--config", config.path, "--out", run.path, "--quiet"])
+    #expect(status == 0, "\(err)")
+    if small {
+      #expect(
+        out.contains("| starting-kit | approximate | 4 |") && out.contains("| torch-finetune | approximate | 4 |"))
+      let log = try String(
+        contentsOf: run.appendingPathComponent("jobs/starting-kit/0001/external.log"), encoding: .utf8)
+      #expect(log.contains("unlearning(starting_kit_finetune.py) on cpu"), "\(log)")
+    } else {
+      #expect(
+        FileManager.default.fileExists(
+          atPath: run.appendingPathComponent("original/checkpoint/layer4.1.bn2.running_mean.npy").path))
+    }
+    let record = try #require(try RunStore(run).originalRecord())
+    #expect(record.backend == BackendDeclaration(deterministic: true, device: "cpu"))
+    let (s2, out2, e2) = try runUnlearn(["rerun", run.path, "--verify", "--quiet"])
+    #expect(s2 == 0 && out2.contains("verified: all"), "\(out2) \(e2)")
   }
 }

@@ -124,7 +124,8 @@ extension EvaluationRunner {
       if let command = algo as? any CommandAlgorithm {
         guard let current else {
           throw HarnessError(
-            what, "the original has no checkpoint (its logits were imported without one), so there is nothing to unlearn")
+            what,
+            "the original has no checkpoint (its logits were imported without one), so there is nothing to unlearn")
         }
         call = self.call(
           .unlearn, name: algo.name, seed: seed,
