@@ -6,7 +6,8 @@ import NumericCore
 /// An unlearning algorithm written in any language: a command that reads a work
 /// folder and writes the unlearned weights (README, "Submitting an algorithm").
 ///
-/// Protocol version 1. For every job (and deletion round) the harness writes a fresh work folder:
+/// Protocol version 2 (``ExternalProcess/protocolVersion``; models of an external backend are
+/// ``ExternalModelCall``). For every job (and deletion round) the harness writes a fresh work folder:
 /// ```
 /// model.safetensors      the model to unlearn from: float32 tensors with PyTorch names
 ///                        ("0.weight", "0.bias", …) of the nn.Sequential in its metadata

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fine-tune on the retain set: an unlearning algorithm for `unlearn`, in NumPy alone.
 
-The external-algorithm protocol (README, "Submitting an algorithm"), version 1:
+The external-algorithm protocol (README, "Submitting an algorithm"), version 2 (docs/EXTERNAL.md):
 
     python3 finetune_numpy.py WORK_DIR
 

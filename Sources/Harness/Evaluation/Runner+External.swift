@@ -178,7 +178,7 @@ extension RunStore {
   public func checkpointDirectory(_ directory: URL) -> URL { directory.appendingPathComponent("checkpoint") }
 
   /// Moves a command's `checkpoint/` (checked) into `directory/checkpoint/`, replacing an older one.
-  func keepCheckpoint(_ source: URL, in directory: URL) throws {
+  public func keepCheckpoint(_ source: URL, in directory: URL) throws {
     let fm = FileManager.default, target = checkpointDirectory(directory)
     try fm.createDirectory(at: directory, withIntermediateDirectories: true)
     try? fm.removeItem(at: target)
