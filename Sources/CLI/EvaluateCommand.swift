@@ -52,6 +52,18 @@ struct Evaluate: ParsableCommand {
       valueName: "n"))
   var shards: Int?
 
+  @Option(
+    help: ArgumentHelp(
+      "Start from the original models of this run folder (the same experiment) instead of training them.",
+      discussion:
+        "For shards of a non-deterministic backend (a GPU): train the originals once with --originals-only, then "
+        + "give that folder to every shard, so that all of them unlearn from the same original.",
+      valueName: "dir"))
+  var originalFrom: String?
+
+  @Flag(help: "Train the originals into --out, then stop (for --original-from).")
+  var originalsOnly = false
+
   @Flag(help: "Print nothing but the table.")
   var quiet = false
 
@@ -83,8 +95,15 @@ struct Evaluate: ParsableCommand {
       if let assigned, assigned.count == 1 { log("one shard of one: running every job; unlearn merge still joins it") }
       let folder =
         out ?? (assigned.map { "results/\(spec.name).shard-\($0.index)-of-\($0.count)" } ?? "results/\(spec.name)")
-      let options = evaluationOptions(out: folder, file: file, shard: assigned, quiet: quiet)
-      if let report = try Evaluation.run(spec, options) {
+      var options = evaluationOptions(out: folder, file: file, shard: assigned, quiet: quiet)
+      options.originalFrom = originalFrom.map { URL(fileURLWithPath: $0) }
+      options.originalsOnly = originalsOnly
+      if originalsOnly {
+        guard assigned == nil else {
+          throw HarnessError("--originals-only", "trains the originals once: not with a shard")
+        }
+        try Evaluation.run(spec, options)
+      } else if let report = try Evaluation.run(spec, options) {
         print(report.markdown, terminator: "")
         try exitIfJobsFailed(report.failedJobs)
       } else {

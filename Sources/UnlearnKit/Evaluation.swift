@@ -21,6 +21,11 @@ public struct EvaluationOptions: Sendable {
   public var onJobDone: (@Sendable (_ done: Int, _ total: Int) -> Void)?
   /// Polled before each job: when true, no new job starts (SIGINT); finished ones are kept.
   public var shouldStop: @Sendable () -> Bool
+  /// Start from the original models of this run folder (same experiment) instead of training them:
+  /// shards of a non-deterministic backend (a GPU) then all unlearn from one original.
+  public var originalFrom: URL? = nil
+  /// Prepare the folder and train the originals, then stop (no jobs, no scores).
+  public var originalsOnly = false
 
   public init(
     out: URL, file: String = "config", shard: ShardSpec? = nil, metrics: [any Metric] = Registry.metrics,
@@ -79,6 +84,14 @@ public enum Evaluation {
     defer { withExtendedLifetime(lock) {} }
     let runner = try self.runner(spec, options)
     let exp = runner.experiment, log = options.log
+    if let from = options.originalFrom { try adoptOriginals(from: from, runner, log: log) }
+    if options.originalsOnly {
+      try runner.prepareOnly(progress: log)
+      log(
+        "trained the original\(spec.evaluation.originals == 1 ? "" : "s") into \(options.out.path); run the shards "
+          + "with --original-from \(options.out.path)")
+      return nil
+    }
     let names = runner.algorithms.map(\.name).filter { $0 != OriginalSeeds.name }
     log(
       "\(spec.name)\(options.shard.map { " shard \($0)" } ?? ""): \(exp.dataset.count) images, "
@@ -122,6 +135,32 @@ public enum Evaluation {
       store: runner.store, experiment: runner.experiment, toolVersion: toolVersion, workers: runner.workers)
     try writeAtomically(try manifest.json(), to: runner.store.file(RunStore.manifestFile))
     return report
+  }
+
+  /// Copies `from`'s `original/` into the run folder when it has none, after checking that `from`
+  /// holds the same experiment (identity) on the same data (`dataset.tsv`) with every original trained.
+  static func adoptOriginals(from: URL, _ runner: EvaluationRunner, log: (String) -> Void) throws {
+    let source = RunStore(from), store = runner.store, fm = FileManager.default
+    guard !fm.fileExists(atPath: store.originalDirectory().path) else { return }  // a resume
+    let identity = fm.contents(atPath: source.file(RunStore.identityFile).path)
+    guard let identity, String(decoding: identity, as: UTF8.self) == RunStore.identity(runner.experiment.spec) else {
+      throw HarnessError(
+        "--original-from \(from.path)",
+        "is not a run folder of this experiment (its identity.yaml differs, or is missing); train the originals "
+          + "with the same configuration: unlearn evaluate --config FILE --out \(from.path) --originals-only")
+    }
+    guard
+      fm.contents(atPath: source.file(RunStore.datasetFile).path) == Data(runner.experiment.dataset.contentListing.utf8)
+    else {
+      throw HarnessError("--original-from \(from.path)", "was trained on other data (its dataset.tsv differs)")
+    }
+    for k in 0..<runner.experiment.spec.evaluation.originals where try source.originalRecord(k) == nil {
+      throw HarnessError(
+        "--original-from \(from.path)", "has no trained original \(k) (run it with --originals-only to the end)")
+    }
+    try fm.createDirectory(at: store.root, withIntermediateDirectories: true)
+    try fm.copyItem(at: source.originalDirectory(), to: store.originalDirectory())
+    log("starting from the original\(runner.experiment.spec.evaluation.originals == 1 ? "" : "s") of \(from.path)")
   }
 
   static func writeShardRecord(_ shard: ShardSpec, _ outcome: EvaluationRunner.Outcome, _ out: URL) throws {

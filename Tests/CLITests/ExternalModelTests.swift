@@ -290,4 +290,62 @@ import Testing
     let (s2, out2, e2) = try runUnlearn(["rerun", run.path, "--verify", "--quiet"])
     #expect(s2 == 0 && out2.contains("verified: all"), "\(out2) \(e2)")
   }
+
+  /// Shards of a non-deterministic backend would each train their own original: the merge refuses
+  /// them, saying what to do; with the original trained once (--originals-only) and given to every
+  /// shard (--original-from), the merge gives the run of one machine.
+  @Test func shardsOfANondeterministicBackend_shareOneOriginal() throws {
+    let dir = TestSupport.temporaryDirectory("external-model-gpu-shards")
+    let config = dir.appendingPathComponent("c.yaml")
+    let noisy =
+      "python3 \(Self.backend) \"$1\" && head -c 16 /dev/urandom > \"$1\"/checkpoint/noise.bin && "
+      + "echo {\\\"deterministic\\\": false} > \"$1\"/backend.json"
+    try Data(
+      """
+      dataset: {path: \(TestSupport.digitsPath)}
+      model: {kind: external, command: [sh, -c, '\(noisy)', sh]}
+      training: {epochs: 2, schedule: constant}
+      evaluation: {models: 2, reference_originals: 0, algorithms: [numpy-finetune]}
+      algorithms:
+      \(Self.finetune("numpy-finetune"))
+
+      """.utf8
+    ).write(to: config)
+    func shards(_ prefix: String, _ extra: [String]) throws -> [String] {
+      try (0..<2).map { i in
+        let d = dir.appendingPathComponent("\(prefix)-\(i)")
+        let (s, _, e) = try runUnlearn(
+          ["evaluate", "--config", config.path, "--shard", "\(i)/2", "--out", d.path, "--quiet"] + extra)
+        #expect(s == 0, "\(e)")
+        return d.path
+      }
+    }
+    let apart = try shards("apart", [])
+    let (s1, _, e1) = try runUnlearn(["merge"] + apart + ["--out", dir.appendingPathComponent("m1").path])
+    #expect(s1 == 1 && e1.contains("original/checkpoint/noise.bin") && e1.contains("--originals-only"), "\(e1)")
+
+    let original = dir.appendingPathComponent("original")
+    let (s2, _, e2) = try runUnlearn(
+      ["evaluate", "--config", config.path, "--out", original.path, "--originals-only", "--quiet"])
+    #expect(s2 == 0, "\(e2)")
+    #expect(!FileManager.default.fileExists(atPath: original.appendingPathComponent("jobs/retrain/0000").path))
+    let together = try shards("together", ["--original-from", original.path])
+    let merged = dir.appendingPathComponent("m2")
+    let (s3, table, e3) = try runUnlearn(["merge"] + together + ["--out", merged.path, "--quiet"])
+    #expect(s3 == 0 && table.contains("| numpy-finetune | approximate | 2 |"), "\(e3)")
+    let hash = { (run: URL) in try SHA256.hex(fileAt: run.appendingPathComponent("original/checkpoint/noise.bin")) }
+    #expect(try hash(merged) == hash(original))
+    // Another experiment's originals are refused.
+    let other = dir.appendingPathComponent("other.yaml")
+    try Data(
+      try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "epochs: 2", with: "epochs: 3").utf8
+    )
+    .write(to: other)
+    let (s4, _, e4) = try runUnlearn(
+      [
+        "evaluate", "--config", other.path, "--out", dir.appendingPathComponent("x").path, "--original-from",
+        original.path,
+      ])
+    #expect(s4 == 1 && e4.contains("is not a run folder of this experiment"), "\(e4)")
+  }
 }

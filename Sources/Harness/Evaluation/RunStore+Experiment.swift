@@ -18,7 +18,7 @@ extension RunStore {
 
   /// What the stored outputs depend on: the configuration without the evaluation section
   /// (but its number of rounds) and without the algorithms' hyper-parameters (kept per algorithm).
-  static func identity(_ spec: ExperimentSpec) -> String {
+  public static func identity(_ spec: ExperimentSpec) -> String {
     var core = spec
     core.evaluation = EvaluationSpec(rounds: spec.evaluation.rounds, originals: spec.evaluation.originals)
     core.algorithms = [:]

@@ -140,6 +140,11 @@ public struct EvaluationRunner: Sendable {
     return outcome
   }
 
+  /// Only the prepare phase: the folder described and the originals trained (or found).
+  public func prepareOnly(progress: @escaping @Sendable (String) -> Void = { _ in }) throws {
+    _ = try prepare(progress: progress)
+  }
+
   // MARK: Load
 
   /// The populations of the run, in report order: the originals, the algorithms' own

@@ -129,7 +129,7 @@ public struct ShardRecord: Codable, Sendable, Equatable {
 /// merged folder then finds every job done and writes the same outputs as a run on one machine.
 public enum ShardMerge {
   /// A file two shards both wrote must be shared and agree byte for byte; wall times (`job.json`
-  /// of a shared model) may differ, and so may the worker count in `config.yaml` (shards may run
+  /// of a shared model) and an external command's log (`external.log`) may differ, and so may the worker count in `config.yaml` (shards may run
   /// on machines of different sizes).
   static func checkShared(_ rel: String, _ url: URL, first: URL, merged: URL) throws {
     guard RunStore.isShared(rel) else {
@@ -140,11 +140,16 @@ public enum ShardMerge {
       rel == RunStore.configFile
       ? try withoutWorkers(url) == withoutWorkers(merged)
       : FileManager.default.contentsEqual(atPath: url.path, andPath: merged.path)
-    guard rel.hasSuffix("job.json") || same else {
+    // Wall times and a command's log (external models) may differ; every output must not.
+    guard rel.hasSuffix("job.json") || rel.hasSuffix("external.log") || same else {
       throw HarnessError(
         url.path,
         "differs from \(first.path): the shards did not run the same experiment with the same tool on the same "
-          + "kind of machine")
+          + "kind of machine"
+          + (rel.hasPrefix("original/")
+            ? " (an external model's original differs between shards when its backend is not deterministic, "
+              + "e.g. on a GPU: train it once with unlearn evaluate --originals-only, then give that folder to every "
+              + "shard with --original-from)" : ""))
     }
   }
 
