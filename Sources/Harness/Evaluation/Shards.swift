@@ -129,8 +129,8 @@ public struct ShardRecord: Codable, Sendable, Equatable {
 /// merged folder then finds every job done and writes the same outputs as a run on one machine.
 public enum ShardMerge {
   /// A file two shards both wrote must be shared and agree byte for byte; wall times (`job.json`
-  /// of a shared model) and an external command's log (`external.log`) may differ, and so may the worker count in `config.yaml` (shards may run
-  /// on machines of different sizes).
+  /// of a shared model) and an external command's log (`external.log`) may differ, and so may the
+  /// worker count in `config.yaml` (shards may run on machines of different sizes).
   static func checkShared(_ rel: String, _ url: URL, first: URL, merged: URL) throws {
     guard RunStore.isShared(rel) else {
       throw HarnessError(
