@@ -27,13 +27,13 @@ def main():
     rows = ["id,label"]
     for i in range(1, a.images + 1):
         c = (i * 7) % a.classes
-        base = [(60 + 80 * ((c + k) % 3)) for k in range(3)]
+        base = [(90 + 25 * ((c + k) % 3)) for k in range(3)]
         lines = []
         for y in range(a.size):
             line = bytearray()
             for x in range(a.size):
-                stripe = 60 if ((x if c % 2 else y) // 2) % 2 else 0
-                line += bytes(max(0, min(255, base[k] + stripe + rng.randint(-70, 70))) for k in range(3))
+                stripe = 30 if ((x if c % 2 else y) // 2) % 2 else 0
+                line += bytes(max(0, min(255, base[k] + stripe + rng.randint(-110, 110))) for k in range(3))
             lines.append(bytes(line))
         with open(os.path.join(a.out, "train", f"{i}.png"), "wb") as f:
             f.write(png_bytes(lines, a.size, a.size, color_type=2))
