@@ -386,6 +386,8 @@ public enum AttackError: Error, CustomStringConvertible, Equatable {
 /// Interval: the 95 % percentile bootstrap of F over forget examples (1,000 resamples);
 /// the models are held fixed, since each ε already summarises N models per side.
 public struct ChallengeMetric: Metric {
+  /// Measured on the digits protocol (512 models per population); a scheduling hint.
+  public var relativeCost: Double { 4 }
   /// Below this many models per side the run warns that F is biased.
   public static let smallN = 32
   static let bootstrapReplicates = 1000

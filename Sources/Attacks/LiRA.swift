@@ -24,6 +24,8 @@ import NumericCore
 /// `np.std` of every OUT confidence. Per-example σ is `np.std` over the references of
 /// each example (population standard deviations, as NumPy's default).
 public struct LiRAAttack: Metric {
+  /// Measured on the digits protocol (512 models per population); a scheduling hint.
+  public var relativeCost: Double { 10 }
   public init() {}
 
   static let variants = [

@@ -12,6 +12,8 @@ import NumericCore
 /// the population's models; the scores of all models are pooled into one ROC.
 /// A perfect unlearner matches the retrained models' curve (near the diagonal).
 public struct LossThresholdAttack: Metric {
+  /// Measured on the digits protocol (512 models per population); a scheduling hint.
+  public var relativeCost: Double { 6 }
   public init() {}
 
   public var columns: [MetricColumn] {

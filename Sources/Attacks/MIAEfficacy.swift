@@ -15,6 +15,8 @@ import NumericCore
 /// Higher means the forget set looks less like training data; the target is the
 /// retrained models' value, not 1 (SalUn reports ≈ 13 % for Retrain on CIFAR-10).
 public struct MIAEfficacy: Metric {
+  /// Measured on the digits protocol (512 models per population); a scheduling hint.
+  public var relativeCost: Double { 2 }
   public init() {}
 
   public var columns: [MetricColumn] {

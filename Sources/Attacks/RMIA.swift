@@ -23,6 +23,8 @@ import NumericCore
 /// temperature 1, plain means. (The paper's research configs use γ = 2 with a temperature-2
 /// Taylor softmax and trimmed means, which this does not reproduce.)
 public struct RMIAAttack: Metric {
+  /// Measured on the digits protocol (512 models per population); a scheduling hint.
+  public var relativeCost: Double { 3 }
   public var gamma: Double
   public var a: Double
 

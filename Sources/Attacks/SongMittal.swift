@@ -20,6 +20,8 @@ import NumericCore
 /// the paper's formula, not the port in Unlearn-Sparse/SalUn (whose `m_entr_comp`
 /// drops the (1 − p_y) factor).
 public struct SongMittalAttacks: Metric {
+  /// Measured on the digits protocol (512 models per population); a scheduling hint.
+  public var relativeCost: Double { 2 }
   public init() {}
 
   static let kinds = ["correctness", "confidence", "entropy", "modified_entropy"]

@@ -85,22 +85,27 @@ public enum TwoWayBootstrap {
     for k in order.indices where k + 1 == order.count || s.scores[order[k + 1]] != s.scores[order[k]] {
       groupEnds.append(k + 1)
     }
+    // Per sorted position: its model, example and side, contiguous (the replicates' hot loop).
+    let modelAt = order.map { s.model[$0] }, exampleAt = order.map { s.example[$0] }
+    let memberAt = order.map { s.member[$0] }
     var rng = Xoshiro256StarStar(seed: seed)
     var stats = [[Double]](repeating: [], count: 2 + fprs.count)
     var attempts = 0
+    var groupPos = [Double](repeating: 0, count: groupEnds.count), groupNeg = groupPos
     while stats[0].count < replicates && attempts < 10 * replicates {
       attempts += 1
       let wm = draws(s.models, &rng), wx = draws(s.examples, &rng)
-      let w = order.map { Double(wm[s.model[$0]] * wx[s.example[$0]]) }
-      guard let r = statistics(order: order, weights: w, groupEnds: groupEnds, member: s.member, fprs: fprs) else {
-        continue
-      }
+      let totals = groupSums(
+        modelAt: modelAt, exampleAt: exampleAt, memberAt: memberAt, groupEnds: groupEnds, wm: wm, wx: wx,
+        pos: &groupPos, neg: &groupNeg)
+      guard let r = statistics(groupPos: groupPos, groupNeg: groupNeg, totals: totals, fprs: fprs) else { continue }
       for (k, v) in r.enumerated() { stats[k].append(v) }
     }
-    guard !stats[0].isEmpty,
-      let point = statistics(
-        order: order, weights: [Double](repeating: 1, count: order.count), groupEnds: groupEnds, member: s.member,
-        fprs: fprs)
+    let ones = [Int](repeating: 1, count: Swift.max(s.models, s.examples))
+    let totals = groupSums(
+      modelAt: modelAt, exampleAt: exampleAt, memberAt: memberAt, groupEnds: groupEnds, wm: ones, wx: ones,
+      pos: &groupPos, neg: &groupNeg)
+    guard !stats[0].isEmpty, let point = statistics(groupPos: groupPos, groupNeg: groupNeg, totals: totals, fprs: fprs)
     else { return nil }
     let means = stats.map { $0.reduce(0, +) / Double($0.count) }
     let q = stats.indices.map { k -> ClosedRange<Double> in
@@ -124,21 +129,55 @@ public enum TwoWayBootstrap {
     return c
   }
 
-  /// AUC (ties count one half), best balanced accuracy and TPR at each FPR level of the
-  /// weighted points, walking the thresholds from the highest score down; nil when a side
-  /// has no weight.
-  static func statistics(order: [Int], weights w: [Double], groupEnds: [Int], member: [Bool], fprs: [Double])
+  /// One pass over the points (from the highest score down), each weighted by its model's and
+  /// example's draw counts: the member and non-member weight of every group of equal scores, and
+  /// the totals (summed point by point, in order).
+  static func groupSums(
+    modelAt: [Int], exampleAt: [Int], memberAt: [Bool], groupEnds: [Int], wm: [Int], wx: [Int],
+    pos: inout [Double], neg: inout [Double]
+  ) -> (pos: Double, neg: Double) {
+    var totalPos = 0.0, totalNeg = 0.0
+    modelAt.withUnsafeBufferPointer { m in
+      exampleAt.withUnsafeBufferPointer { x in
+        memberAt.withUnsafeBufferPointer { member in
+          wm.withUnsafeBufferPointer { wm in
+            wx.withUnsafeBufferPointer { wx in
+              var start = 0
+              for (g, end) in groupEnds.enumerated() {
+                var gp = 0.0, gn = 0.0
+                for k in start..<end {
+                  let w = Double(wm[m[k]] * wx[x[k]])
+                  if member[k] {
+                    totalPos += w
+                    gp += w
+                  } else {
+                    totalNeg += w
+                    gn += w
+                  }
+                }
+                pos[g] = gp
+                neg[g] = gn
+                start = end
+              }
+            }
+          }
+        }
+      }
+    }
+    return (totalPos, totalNeg)
+  }
+
+  /// AUC (ties count one half), best balanced accuracy and TPR at each FPR level from the groups'
+  /// member and non-member weights (highest score first), walking the thresholds group by group;
+  /// nil when a side has no weight.
+  static func statistics(groupPos: [Double], groupNeg: [Double], totals: (pos: Double, neg: Double), fprs: [Double])
     -> [Double]?
   {
-    var totalPos = 0.0, totalNeg = 0.0
-    for (k, i) in order.enumerated() { if member[i] { totalPos += w[k] } else { totalNeg += w[k] } }
+    let (totalPos, totalNeg) = totals
     guard totalPos > 0, totalNeg > 0 else { return nil }
     var pos = 0.0, neg = 0.0, aucAbove = 0.0, bestBalanced = 0.5
     var tpr = [Double](repeating: 0, count: fprs.count)
-    var start = 0
-    for end in groupEnds {
-      var gp = 0.0, gn = 0.0
-      for k in start..<end { if member[order[k]] { gp += w[k] } else { gn += w[k] } }
+    for (gp, gn) in zip(groupPos, groupNeg) {
       // Positives of this group beat the negatives below it (not yet counted) and tie with gn.
       aucAbove += gp * (totalNeg - neg - gn) + 0.5 * gp * gn
       pos += gp
@@ -146,7 +185,6 @@ public enum TwoWayBootstrap {
       let (t, f) = (pos / totalPos, neg / totalNeg)
       bestBalanced = Swift.max(bestBalanced, 0.5 * (t + 1 - f))
       for (k, alpha) in fprs.enumerated() where f <= alpha && t > tpr[k] { tpr[k] = t }
-      start = end
     }
     return [aucAbove / (totalPos * totalNeg), bestBalanced] + tpr
   }

@@ -130,9 +130,11 @@ public enum Evaluation {
   {
     let scorer = Scorer(metrics: metrics, workers: runner.workers, experimentSeed: runner.experiment.spec.seed)
     let report = try EvaluationReport.make(outcome: outcome, runner: runner, scorer: scorer, toolVersion: toolVersion)
-    try ReportWriter.write(report, to: runner.store.root)
-    let manifest = try RunManifest.make(
-      store: runner.store, experiment: runner.experiment, toolVersion: toolVersion, workers: runner.workers)
+    try profiled("reports") { try ReportWriter.write(report, to: runner.store.root) }
+    let manifest = try profiled("manifest") {
+      try RunManifest.make(
+        store: runner.store, experiment: runner.experiment, toolVersion: toolVersion, workers: runner.workers)
+    }
     try writeAtomically(try manifest.json(), to: runner.store.file(RunStore.manifestFile))
     return report
   }

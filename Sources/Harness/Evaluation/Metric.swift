@@ -22,10 +22,14 @@ public protocol Metric: Sendable {
   /// Caveats of the whole run when it has `models` models per algorithm (default: none); the
   /// report lists them and the command line prints them.
   func warnings(models: Int) -> [String]
+  /// How long the metric takes next to the others, roughly (default 1): the scorer starts the
+  /// costly ones first so that the worker pool ends evenly. A scheduling hint; values never depend on it.
+  var relativeCost: Double { get }
 }
 
 extension Metric {
   public var shadowRuns: (any ShadowRunPlan)? { nil }
+  public var relativeCost: Double { 1 }
   public func warnings(models: Int) -> [String] { [] }
 
   /// Every column without a value, with the reason.

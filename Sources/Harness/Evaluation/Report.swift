@@ -82,7 +82,7 @@ public struct EvaluationReport: Codable, Sendable {
   ) throws -> EvaluationReport {
     let exp = runner.experiment, store = runner.store
     let labels = try outcome.rounds.indices.map { try store.labels(round: $0, splits: scorer.inputs.splits) }
-    let values = try scorer.score(outcome.populations, labels: labels)
+    let values = try profiled("metrics") { try scorer.score(outcome.populations, labels: labels) }
     var rows = [Row]()
     for (r, round) in outcome.populations.enumerated() {
       for (p, metrics) in zip(round, values[r]) {

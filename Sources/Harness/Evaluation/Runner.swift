@@ -124,19 +124,19 @@ public struct EvaluationRunner: Sendable {
   public func run(load request: LoadRequest? = nil, progress: @escaping @Sendable (String) -> Void = { _ in })
     throws -> Outcome
   {
-    let prepared = try prepare(progress: progress)
+    let prepared = try profiled("prepare") { try prepare(progress: progress) }
     let schedule = try self.schedule()
     if !schedule.pending.isEmpty {
       progress(
         "running \(schedule.pending.count) jobs on \(workers) worker\(workers == 1 ? "" : "s") "
           + "(\(schedule.skipped) already done)")
     }
-    let failures = try execute(schedule.pending, prepared, progress: progress)
+    let failures = try profiled("jobs") { try execute(schedule.pending, prepared, progress: progress) }
     var outcome = Outcome(
       rounds: prepared.deletions, populations: [], failures: failures, jobsRun: schedule.pending.count,
       jobsSkipped: schedule.skipped, assigned: schedule.assigned.map(\.id))
     if shouldStop() || shard != nil { return outcome }
-    outcome.populations = try load(request ?? fullLoad)
+    outcome.populations = try profiled("load") { try load(request ?? fullLoad) }
     return outcome
   }
 

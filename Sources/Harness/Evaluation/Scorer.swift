@@ -32,11 +32,37 @@ public struct Scorer: Sendable {
 
   /// The values of every column for every population: `[round][population]`, in the order given.
   /// `labels[r]` are the labels of round r.
+  ///
+  /// Every (round, population, metric) is one task of the worker pool, longest-running metrics
+  /// first; each task's metric runs on one thread (its `workers` is 1 when the pool has several),
+  /// and the values are assembled in the fixed order, so they never depend on the worker count.
   public func score(_ rounds: [[Population]], labels: [PerSplit<[Int32]?>]) throws -> [[[String: MetricValue]]] {
-    try rounds.indices.map { r in
-      let cache = MetricCache()
-      return try rounds[r].map { p in try score(p, round: r, in: rounds, labels: labels[r], cache: cache) }
+    let caches = rounds.indices.map { _ in MetricCache() }
+    var tasks = [(round: Int, population: Int, metric: Int)]()
+    for r in rounds.indices {
+      guard rounds[r].contains(where: { $0.role == .retrain }) else {
+        throw HarnessError("evaluation", "the retrain reference did not run")
+      }
+      for p in rounds[r].indices { for m in metrics.indices { tasks.append((r, p, m)) } }
     }
+    // Heavier metrics first (the cost each declares), so that the last tasks are short ones.
+    let order = tasks.indices.sorted { a, b in
+      let (ca, cb) = (metrics[tasks[a].metric].relativeCost, metrics[tasks[b].metric].relativeCost)
+      return ca != cb ? ca > cb : a < b
+    }
+    let inner = workers > 1 ? Scorer(metrics: metrics, workers: 1, experimentSeed: experimentSeed) : self
+    let scheduled = order.map { tasks[$0] }, all = metrics
+    let values = try WorkerPool.map(count: scheduled.count, workers: workers) { k -> [String: MetricValue] in
+      let t = scheduled[k]
+      return try inner.score(
+        metric: all[t.metric], rounds[t.round][t.population], round: t.round, in: rounds,
+        labels: labels[t.round], cache: caches[t.round])
+    }
+    var out = rounds.map { ps in ps.map { _ in [String: MetricValue]() } }
+    var byTask = [[String: MetricValue]](repeating: [:], count: tasks.count)
+    for (k, v) in zip(order, values) { byTask[k] = v }
+    for (t, v) in zip(tasks, byTask) { out[t.round][t.population].merge(v) { $1 } }
+    return out
   }
 
   /// The values of every column for `population` of round `round`.
@@ -44,20 +70,27 @@ public struct Scorer: Sendable {
     _ population: Population, round: Int, in rounds: [[Population]], labels: PerSplit<[Int32]?>,
     cache: MetricCache = MetricCache()
   ) throws -> [String: MetricValue] {
+    var values = [String: MetricValue]()
+    for metric in metrics {
+      values.merge(try score(metric: metric, population, round: round, in: rounds, labels: labels, cache: cache)) {
+        $1
+      }
+    }
+    return values
+  }
+
+  /// The values of one metric's columns for `population` of round `round`.
+  func score(
+    metric: any Metric, _ population: Population, round: Int, in rounds: [[Population]], labels: PerSplit<[Int32]?>,
+    cache: MetricCache
+  ) throws -> [String: MetricValue] {
     guard let retrain = rounds[round].first(where: { $0.role == .retrain }) else {
       throw HarnessError("evaluation", "the retrain reference did not run")
     }
-    var values = [String: MetricValue]()
-    for metric in metrics {
-      if population.models.isEmpty {
-        values.merge(metric.missing("no model finished")) { $1 }
-        continue
-      }
-      let input = self.input(
-        for: metric, population, retrain: retrain, round: round, in: rounds, labels: labels, cache: cache)
-      values.merge(evaluate(metric, input)) { $1 }
-    }
-    return values
+    if population.models.isEmpty { return metric.missing("no model finished") }
+    let input = self.input(
+      for: metric, population, retrain: retrain, round: round, in: rounds, labels: labels, cache: cache)
+    return evaluate(metric, input)
   }
 
   /// One metric's values; an error or a column the metric left out becomes "—" with the reason.
@@ -111,4 +144,16 @@ public struct Scorer: Sendable {
     }
     return input
   }
+}
+
+/// Runs `body`; with `UNLEARN_PROFILE` set, prints its wall time on standard error as
+/// `profile: phase <name> <ms> ms` (next to the per-metric lines of the scorer).
+public func profiled<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+  guard ProcessInfo.processInfo.environment["UNLEARN_PROFILE"] != nil else { return try body() }
+  let start = DispatchTime.now().uptimeNanoseconds
+  defer {
+    let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    FileHandle.standardError.write(Data("profile: phase \(name) \(String(format: "%.0f", ms)) ms\n".utf8))
+  }
+  return try body()
 }
