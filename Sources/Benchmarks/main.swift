@@ -145,6 +145,12 @@ func printExternalOverhead() throws {
         1000 * overhead.command, 1000 * overhead.overhead)
       + "(work folder, spawn, checks, storing; target < 50 ms)")
 }
+if only == "protocol" {
+  let rounds = Int(arguments.first { $0.hasPrefix("--protocol-rounds=") }?.dropFirst(18) ?? "") ?? 3
+  let models = Int(arguments.first { $0.hasPrefix("--protocol-models=") }?.dropFirst(18) ?? "") ?? 512
+  try protocolBench(rounds: rounds, models: models)
+  exit(0)
+}
 if only == "external" {
   try printExternalOverhead()
   exit(0)

@@ -19,6 +19,29 @@ import Testing
     return url.path
   }
 
+  /// The scorer runs (population, metric) tasks on the worker pool: every score, interval and note
+  /// of results.json is the same with one worker and with three (only wall times differ).
+  @Test func scores_areIdenticalWithOneAndThreeWorkers() throws {
+    let dir = TestSupport.temporaryDirectory("score-workers")
+    let config = try writeConfig(dir, models: 6, epochs: 3)
+    var masked = [Data]()
+    for workers in [1, 3] {
+      let run = dir.appendingPathComponent("w\(workers)")
+      let (status, _, err) = try runUnlearn(
+        ["evaluate", "--config", config, "--out", run.path, "--workers", "\(workers)", "--quiet"])
+      #expect(status == 0, "\(err)")
+      // Without the wall times and the configuration (whose workers key differs).
+      var json =
+        try JSONSerialization.jsonObject(
+          with: Evaluation.maskedResults(run.appendingPathComponent("results.json"))) as! [String: Any]
+      json["config"] = nil
+      masked.append(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
+    }
+    let text = String(decoding: masked[0], as: UTF8.self)
+    #expect(text.contains("lira_online_auc") && text.contains("forgetting_quality"))
+    #expect(masked[0] == masked[1])
+  }
+
   @Test func evaluate_printsTheTable() throws {
     let dir = TestSupport.temporaryDirectory("eval")
     let (status, out, err) = try runUnlearn([
