@@ -264,17 +264,34 @@ public struct MetricValue: Codable, Sendable, Equatable {
 }
 
 /// Per-model values that several metrics need (e.g. MIA-Efficacy, which Avg. Gap
-/// reuses), computed once per scoring pass. Thread-safe.
+/// reuses), computed once per scoring pass. Thread-safe: while one task computes a key,
+/// the others that need it wait for its value instead of computing it again.
 public final class MetricCache: Sendable {
-  private let store = Mutex<[String: [Double]]>([:])
+  /// One key's value, computed under its own lock.
+  final class Slot: Sendable {
+    let value = Mutex<[Double]?>(nil)
+  }
+  private let slots = Mutex<[String: Slot]>([:])
 
   public init() {}
 
-  /// The cached value for `key`, computing and storing it on first use.
-  public func values(_ key: String, compute: () throws -> [Double]) rethrows -> [Double] {
-    if let v = store.withLock({ $0[key] }) { return v }
-    let v = try compute()
-    store.withLock { $0[key] = v }
-    return v
+  /// The cached value for `key`, computing and storing it on first use (a failed computation
+  /// stores nothing, so the next caller tries again).
+  public func values(_ key: String, compute: () throws -> [Double]) throws -> [Double] {
+    let slot = slots.withLock { d -> Slot in
+      if let s = d[key] { return s }
+      let s = Slot()
+      d[key] = s
+      return s
+    }
+    let result: Result<[Double], any Error> = slot.value.withLock { v in
+      if let v { return .success(v) }
+      do {
+        let computed = try compute()
+        v = computed
+        return .success(computed)
+      } catch { return .failure(error) }
+    }
+    return try result.get()
   }
 }
