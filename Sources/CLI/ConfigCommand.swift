@@ -7,8 +7,8 @@ struct ConfigCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "config", abstract: "Print every configuration key with its default and meaning.",
     discussion: """
-      Without options, prints the default configuration (the embedded digits run) as commented YAML: a starting
-      point for your own file. With --config, prints that file resolved (every default written out), as the run
+      Without options, prints the default configuration (the embedded digits run) as commented YAML: a starting \
+      point for your own file. With --config, prints that file resolved (every default written out), as the run \
       folder's config.yaml will hold it, or an error naming the bad key.
       """)
 

@@ -9,14 +9,14 @@ struct Import: ParsableCommand {
     commandName: "import",
     abstract: "Turn logits computed elsewhere (.npy per model and split, with ids) into a run folder.",
     discussion: """
-      For models trained outside unlearn, e.g. 512 reference models on a GPU cluster. The configuration must have
-      model.kind: external. Without --from, prepares RUN (splits.json lists the ids of every split; .work/data holds
-      the features) so that the logits can be computed on exactly those ids. With --from DIR, DIR holds
-      ids/<split>.npy (int64 ids of the rows; forget, retain, test, validation, audit), original/<split>.npy
-      (float32 or float64 logits [rows, classes]) with an optional original/checkpoint/ folder, and
-      <population>/<index>/<split>.npy for retrain, original-seeds or an algorithm of evaluation.algorithms.
-      Everything is checked before anything is written. Then unlearn evaluate --config FILE --out RUN runs what is
-      missing (an external algorithm's jobs from the original's checkpoint) and scores it all; merge and
+      For models trained outside unlearn, e.g. 512 reference models on a GPU cluster. The configuration must have \
+      model.kind: external. Without --from, prepares RUN (splits.json lists the ids of every split; .work/data holds \
+      the features) so that the logits can be computed on exactly those ids. With --from DIR, DIR holds \
+      ids/<split>.npy (int64 ids of the rows; forget, retain, test, validation, audit), original/<split>.npy \
+      (float32 or float64 logits [rows, classes]) with an optional original/checkpoint/ folder, and \
+      <population>/<index>/<split>.npy for retrain, original-seeds or an algorithm of evaluation.algorithms. \
+      Everything is checked before anything is written. Then unlearn evaluate --config FILE --out RUN runs what is \
+      missing (an external algorithm's jobs from the original's checkpoint) and scores it all; merge and \
       leaderboard take the folder as any other.
       """)
 

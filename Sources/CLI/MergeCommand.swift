@@ -10,10 +10,10 @@ struct Merge: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Join the shard folders of one evaluation (unlearn evaluate --shard i/n) into one run, and score it.",
     discussion: """
-      Checks that the folders are one complete set of shards of the same experiment (every index once, identical
-      configuration, splits and original model), copies their outputs into RUN, and scores it as unlearn evaluate
-      would: the logits, weights, labels and manifest hashes are byte-identical to a run on one machine. Jobs that
-      failed in a shard run again here, as on a resume. Run it from the folder the shards were run from, so that the
+      Checks that the folders are one complete set of shards of the same experiment (every index once, identical \
+      configuration, splits and original model), copies their outputs into RUN, and scores it as unlearn evaluate \
+      would: the logits, weights, labels and manifest hashes are byte-identical to a run on one machine. Jobs that \
+      failed in a shard run again here, as on a resume. Run it from the folder the shards were run from, so that the \
       dataset path of the configuration resolves the same way.
       """)
 

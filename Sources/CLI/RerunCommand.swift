@@ -8,10 +8,10 @@ struct Rerun: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Re-execute a run from its manifest.json into a fresh folder; with --verify, compare every output file.",
     discussion: """
-      Prints one line per deterministic output file (identical / different / missing / extra) and exits 0 only if all
-      are identical. For exact methods (retrain, SISA) this is a proof of unlearning by replay: anyone holding the data
-      can check that the stored models are exactly what the algorithm produces without the forget set. Wall times
-      (job.json and the reports that print them) are not compared. Run it from the folder the run was made in, so that
+      Prints one line per deterministic output file (identical / different / missing / extra) and exits 0 only if all \
+      are identical. For exact methods (retrain, SISA) this is a proof of unlearning by replay: anyone holding the data \
+      can check that the stored models are exactly what the algorithm produces without the forget set. Wall times \
+      (job.json and the reports that print them) are not compared. Run it from the folder the run was made in, so that \
       the dataset path of the configuration resolves the same way.
       """)
 

@@ -14,10 +14,10 @@ struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "The NeurIPS 2023 Unlearning Challenge forgetting quality (and score) from .npy files.",
       discussion: """
-        U and R are float32 or float64 arrays [models, examples] of logit-scaled confidences of the forget
-        examples under N unlearned and N retrained models (columns in the same example order). With --labels,
-        they are logits [models, examples, classes] and the confidences are computed as the challenge does.
-        Prints one JSON object: num_models, epsilons (per example, input order), points, forgetting_quality,
+        U and R are float32 or float64 arrays [models, examples] of logit-scaled confidences of the forget \
+        examples under N unlearned and N retrained models (columns in the same example order). With --labels, \
+        they are logits [models, examples, classes] and the confidences are computed as the challenge does. \
+        Prints one JSON object: num_models, epsilons (per example, input order), points, forgetting_quality, \
         degenerate_examples, and score when all four accuracies are given (in percent, as the challenge).
         """)
 

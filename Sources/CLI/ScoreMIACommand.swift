@@ -9,10 +9,10 @@ struct ScoreMIA: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mia", abstract: "Population membership-inference attacks on members vs non-members (.npy).",
     discussion: """
-      M and N are per-example losses (float, shape [n]) or logits (shape [n, classes]) with integer labels
-      (--member-labels, --nonmember-labels). Prints one JSON object: the loss-threshold attack (AUC, best
-      balanced accuracy, TPR at 0.1/1/5 % FPR with 95 % Clopper–Pearson intervals), the starting kit's
-      logistic-regression MIA, and with logits the four Song & Mittal attacks (thresholds learned on a
+      M and N are per-example losses (float, shape [n]) or logits (shape [n, classes]) with integer labels \
+      (--member-labels, --nonmember-labels). Prints one JSON object: the loss-threshold attack (AUC, best \
+      balanced accuracy, TPR at 0.1/1/5 % FPR with 95 % Clopper–Pearson intervals), the starting kit's \
+      logistic-regression MIA, and with logits the four Song & Mittal attacks (thresholds learned on a \
       seeded half, scored on the other half).
       """)
 
