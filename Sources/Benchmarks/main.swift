@@ -151,6 +151,19 @@ if only == "protocol" {
   try protocolBench(rounds: rounds, models: models)
   exit(0)
 }
+if only == "peak" {
+  let rate = try throughput(mlp, examples: mlpData, seconds: seconds, seed: 3)
+  let gflops = rate * mlpFLOPsPerSample([64, 128, 128, 10]) / 1e9, peak = measuredPeakGFLOPs()
+  print(
+    String(
+      format: "MLP %.0f samples/s = %.1f GFLOP/s; measured peak %.1f GFLOP/s: %.0f %%", rate, gflops, peak,
+      100 * gflops / peak))
+  exit(0)
+}
+if only == "load" {
+  try loadBench()
+  exit(0)
+}
 if only == "external" {
   try printExternalOverhead()
   exit(0)
@@ -233,6 +246,12 @@ for (name, target, pick) in [("MLP 64-128-128-10", "≥ 4×", 0), ("CNN 1×28×2
   print("| " + cells.joined(separator: " | ") + " |")
 }
 print("")
+let peak = measuredPeakGFLOPs()
+let mlpGFLOPs = median(measured.map(\.mlp)) * mlpFLOPsPerSample([64, 128, 128, 10]) / 1e9
+print(
+  String(
+    format: "MLP training: %.1f GFLOP/s per core = %.0f %% of the measured peak (%.1f GFLOP/s, OpenBLAS SGEMM "
+      + "1024³ on one thread); target ≥ 60 %% of the FMA peak", mlpGFLOPs, 100 * mlpGFLOPs / peak, peak))
 let scaling = String(format: "%.2f×", twoWorkers / oneWorker)
 print(
   "Scaling: 2 workers \(fmt(twoWorkers)) samples/s vs 1 worker \(fmt(oneWorker)) samples/s = \(scaling) "
@@ -246,3 +265,5 @@ if let torch {
 print("")
 try endToEnd()
 try printExternalOverhead()
+try loadBench()
+try protocolBench(rounds: 3, models: 512)
