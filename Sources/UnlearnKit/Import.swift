@@ -142,17 +142,14 @@ extension Evaluation {
       throw HarnessError(url.path, "missing: every model needs the logits of every split")
     }
     let a = try NPYArray.read(url, limit: order.count * classes * 8 + 65_536)
-    guard a.shape == [order.count, classes] else {
-      throw HarnessError(url.path, "has shape \(a.shape), expected [\(order.count), \(classes)] (rows, classes)")
-    }
     let values: [Float]
-    switch a.storage {
-    case .float32(let v): values = v
-    case .float64(let v): values = v.map(Float.init)
-    default: throw HarnessError(url.path, "is \(a.dtype); logits are float32 or float64")
-    }
-    if let bad = values.firstIndex(where: { !$0.isFinite }) {
-      throw HarnessError(url.path, "is not finite (NaN or infinity) in row \(bad / classes)")
+    do { values = try a.logitValues(rows: order.count, classes: classes) } catch {
+      switch error {
+      case .shape:
+        throw HarnessError(url.path, "has shape \(a.shape), expected [\(order.count), \(classes)] (rows, classes)")
+      case .type: throw HarnessError(url.path, "is \(a.dtype); logits are float32 or float64")
+      case .nonFinite(let row): throw HarnessError(url.path, "is not finite (NaN or infinity) in row \(row)")
+      }
     }
     var out = [Float](repeating: 0, count: values.count)
     for (r, p) in order.enumerated() {

@@ -130,11 +130,14 @@ public struct RunStore: Sendable {
 
   /// Writes the model's logits on every split as `<split>.npy` in `directory`.
   public func writeLogits(of model: UnlearnedModel, on examples: PerSplit<LabeledExamples?>, in directory: URL) throws {
+    try writeLogits(try examples.map { ex in try ex.map { try model.logits($0.features) } }, in: directory)
+  }
+
+  /// Writes logits as `<split>.npy` in `directory`, each split checked finite.
+  public func writeLogits(_ logits: PerSplit<Tensor?>, in directory: URL) throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    for (split, ex) in examples.all {
-      guard let ex else { continue }
-      let z = try model.logits(ex.features)
-      // Finite weights can still overflow (weights scaled by 1e38): a non-finite logit fails the job.
+    for (split, z) in logits.all {
+      guard let z else { continue }
       guard z.scalars.allSatisfy(\.isFinite) else {
         throw HarnessError(
           "the model",

@@ -70,28 +70,33 @@ extension EvaluationRunner {
       let call = runner.call(
         .train, name: Role.original.name, seed: seed, ids: ["train": runner.experiment.splits.train],
         predict: predict, from: nil, prepared)
-      let start = DispatchTime.now().uptimeNanoseconds
       let work = store.root.appendingPathComponent(".work/original").appendingPathComponent(String(format: "%04d", i))
-      let result: ExternalModelCall.Result
-      do {
-        result = try call.run(
-          work: work, log: directory.appendingPathComponent("external.log"), cancel: runner.shouldStop,
-          keepNote: "; its work folder is kept in \(work.path)")
-      } catch let e as HarnessError {
+      let (result, seconds): (ExternalModelCall.Result, Double)
+      do { (result, seconds) = try runner.perform(call, work: work, in: directory) } catch let e as HarnessError {
         throw HarnessError(k == 1 ? "original" : "original \(i)", "training failed: \(e.subject) \(e.message)")
       }
-      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-      try store.keepCheckpoint(result.checkpoint, in: directory)
       for r in 0..<runner.rounds {
         try store.writeLogits(
           runner.splitLogits(result, prepared, round: r), in: store.outputsDirectory(.original, index: i, round: r))
       }
-      try? FileManager.default.removeItem(at: work)
       var record = JobRecord(algorithm: Role.original.name, index: i, seed: seed, seconds: [seconds])
       record.backend = result.declaration
       try store.writeOriginalRecord(record, i)
       return checkpoint
     }
+  }
+
+  /// Runs `call` in `work` (its log in `directory`), timed; on success stores its checkpoint in
+  /// `directory/checkpoint/` and removes the work folder (kept when the call fails).
+  func perform(_ call: ExternalModelCall, work: URL, in directory: URL) throws -> (ExternalModelCall.Result, Double) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let result = try call.run(
+      work: work, log: directory.appendingPathComponent("external.log"), cancel: shouldStop,
+      keepNote: "; its work folder is kept in \(work.path)")
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    try store.keepCheckpoint(result.checkpoint, in: directory)
+    try? FileManager.default.removeItem(at: work)
+    return (result, seconds)
   }
 
   /// The logits of round `r`'s scored splits, cut from a call's predictions.
@@ -137,20 +142,14 @@ extension EvaluationRunner {
           .train, name: algo.name, seed: seed, ids: ["train": originalSeeds ? experiment.splits.train : d.retain],
           predict: scoredIDs(prepared, rounds: originalSeeds ? 0...(rounds - 1) : r...r), from: nil, prepared)
       }
-      let work = store.workDirectory(job.id, round: r)
-      let start = DispatchTime.now().uptimeNanoseconds
-      let result: ExternalModelCall.Result
+      let (result, time): (ExternalModelCall.Result, Double)
       do {
-        result = try call.run(
-          work: work, log: directory.appendingPathComponent("external.log"), cancel: shouldStop,
-          keepNote: "; its work folder is kept in \(work.path)")
+        (result, time) = try perform(call, work: store.workDirectory(job.id, round: r), in: directory)
       } catch let e as HarnessError where rounds > 1 {
         throw HarnessError("\(e.subject) (round \(r + 1))", e.message)
       }
-      seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-      try store.keepCheckpoint(result.checkpoint, in: directory)
+      seconds.append(time)
       try store.writeLogits(splitLogits(result, prepared, round: r), in: directory)
-      try? FileManager.default.removeItem(at: work)
       declarations.append(result.declaration)
       current = store.checkpointDirectory(directory)
       if algo.name == OriginalSeeds.name { trainedOnce = result }
@@ -183,20 +182,6 @@ extension RunStore {
     try fm.createDirectory(at: directory, withIntermediateDirectories: true)
     try? fm.removeItem(at: target)
     try fm.moveItem(at: source, to: target)
-  }
-
-  /// Writes logits computed elsewhere as `<split>.npy` in `directory` (each checked finite).
-  public func writeLogits(_ logits: PerSplit<Tensor?>, in directory: URL) throws {
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    for (split, z) in logits.all {
-      guard let z else { continue }
-      guard z.scalars.allSatisfy(\.isFinite) else {
-        throw HarnessError(
-          "the model",
-          "its logits on \(split) are not finite (NaN or infinity): the weights overflow; the model cannot be scored")
-      }
-      try writeAtomically(NPYArray(z).encoded(), to: directory.appendingPathComponent("\(split).npy"))
-    }
   }
 
   /// Writes the dataset for external commands once (`.work/data/`); see ``ExternalData``.

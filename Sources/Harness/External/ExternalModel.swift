@@ -123,11 +123,19 @@ public struct ExternalModelCall: Sendable {
     public var checkpoint: URL
     public var declaration: BackendDeclaration
 
-    /// The logits of `ids` (each of them predicted), in that order.
+    /// The logits of `ids` (each of them predicted), in that order; `predict` is sorted, so
+    /// each row is found by binary search.
     public func logits(of ids: [Int]) -> Tensor {
-      var row = [Int: Int](minimumCapacity: predict.count)
-      for (i, id) in predict.enumerated() { row[id] = i }
-      return logits.gatherRows(ids.map { row[$0]! })
+      logits.gatherRows(
+        ids.map { id in
+          var (lo, hi) = (0, predict.count)
+          while lo < hi {
+            let mid = (lo + hi) / 2
+            if predict[mid] < id { lo = mid + 1 } else { hi = mid }
+          }
+          precondition(lo < predict.count && predict[lo] == id, "id \(id) was not predicted")
+          return lo
+        })
     }
   }
 
@@ -237,21 +245,17 @@ public struct ExternalModelCall: Sendable {
     do { a = try NPYArray.read(url, limit: rows * classes * 8 + 65_536) } catch {
       throw HarnessError("logits", "logits.npy is unreadable: \(error)")
     }
-    guard a.shape == [rows, classes] else {
-      throw HarnessError(
-        "logits", "logits.npy has shape \(a.shape), expected [\(rows), \(classes)] (one row per id of predict_ids.npy)")
+    do { return Tensor(shape: [rows, classes], scalars: try a.logitValues(rows: rows, classes: classes)) } catch {
+      switch error {
+      case .shape:
+        throw HarnessError(
+          "logits",
+          "logits.npy has shape \(a.shape), expected [\(rows), \(classes)] (one row per id of predict_ids.npy)")
+      case .type: throw HarnessError("logits", "logits.npy is \(a.dtype); write float32 (or float64)")
+      case .nonFinite(let row):
+        throw HarnessError("logits", "logits.npy is not finite (NaN or infinity) in the row of id \(predict[row])")
+      }
     }
-    let values: [Float]
-    switch a.storage {
-    case .float32(let v): values = v
-    case .float64(let v): values = v.map(Float.init)
-    default: throw HarnessError("logits", "logits.npy is \(a.dtype); write float32 (or float64)")
-    }
-    if let bad = values.firstIndex(where: { !$0.isFinite }) {
-      throw HarnessError(
-        "logits", "logits.npy is not finite (NaN or infinity) in the row of id \(predict[bad / classes])")
-    }
-    return Tensor(shape: [rows, classes], scalars: values)
   }
 
   /// `backend.json`, when the command wrote one.
@@ -271,6 +275,28 @@ public struct ExternalModelCall: Sendable {
       throw HarnessError("backend.json", "backend.json: device must be a short text such as cpu or cuda:0")
     }
     return d
+  }
+}
+
+extension NPYArray {
+  /// Why an array is not a logits matrix.
+  public enum LogitsProblem: Error {
+    case shape, type
+    /// The first row holding NaN or an infinity.
+    case nonFinite(row: Int)
+  }
+
+  /// The values of a `[rows, classes]` float32 array (float64 is rounded), every one finite.
+  public func logitValues(rows: Int, classes: Int) throws(LogitsProblem) -> [Float] {
+    guard shape == [rows, classes] else { throw .shape }
+    let values: [Float]
+    switch storage {
+    case .float32(let v): values = v
+    case .float64(let v): values = v.map(Float.init)
+    default: throw .type
+    }
+    if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(row: bad / classes) }
+    return values
   }
 }
 
