@@ -79,34 +79,30 @@ public enum TwoWayBootstrap {
     guard replicates > 0, points.contains(where: { s.member[$0] }), points.contains(where: { !s.member[$0] }) else {
       return nil
     }
-    // Points from the highest score down, in groups of equal scores.
+    // Points from the highest score down, in groups of equal scores; per sorted position its model,
+    // example, side and whether it ends a group, contiguous (the replicates' hot loop).
     let order = points.sorted { s.scores[$0] > s.scores[$1] }
-    var groupEnds = [Int]()
-    for k in order.indices where k + 1 == order.count || s.scores[order[k + 1]] != s.scores[order[k]] {
-      groupEnds.append(k + 1)
-    }
-    // Per sorted position: its model, example and side, contiguous (the replicates' hot loop).
-    let modelAt = order.map { s.model[$0] }, exampleAt = order.map { s.example[$0] }
-    let memberAt = order.map { s.member[$0] }
+    let walk = Walk(
+      model: order.map { Int32(s.model[$0]) }, example: order.map { Int32(s.example[$0]) },
+      member: order.map { s.member[$0] ? 1 : 0 },
+      groupEnd: order.indices.map { $0 + 1 == order.count || s.scores[order[$0 + 1]] != s.scores[order[$0]] })
     var rng = Xoshiro256StarStar(seed: seed)
     var stats = [[Double]](repeating: [], count: 2 + fprs.count)
     var attempts = 0
-    var groupPos = [Double](repeating: 0, count: groupEnds.count), groupNeg = groupPos
+    var wm = [Int32](repeating: 0, count: s.models), wx = [Int32](repeating: 0, count: s.examples)
+    var buffer = Walk.Buffer(groups: walk.groups, fprs: fprs.count)
     while stats[0].count < replicates && attempts < 10 * replicates {
       attempts += 1
-      let wm = draws(s.models, &rng), wx = draws(s.examples, &rng)
-      let totals = groupSums(
-        modelAt: modelAt, exampleAt: exampleAt, memberAt: memberAt, groupEnds: groupEnds, wm: wm, wx: wx,
-        pos: &groupPos, neg: &groupNeg)
-      guard let r = statistics(groupPos: groupPos, groupNeg: groupNeg, totals: totals, fprs: fprs) else { continue }
+      draw(into: &wm, &rng)
+      draw(into: &wx, &rng)
+      guard let r = walk.statistics(wm: wm, wx: wx, fprs: fprs, buffer: &buffer) else { continue }
       for (k, v) in r.enumerated() { stats[k].append(v) }
     }
-    let ones = [Int](repeating: 1, count: Swift.max(s.models, s.examples))
-    let totals = groupSums(
-      modelAt: modelAt, exampleAt: exampleAt, memberAt: memberAt, groupEnds: groupEnds, wm: ones, wx: ones,
-      pos: &groupPos, neg: &groupNeg)
-    guard !stats[0].isEmpty, let point = statistics(groupPos: groupPos, groupNeg: groupNeg, totals: totals, fprs: fprs)
-    else { return nil }
+    wm = [Int32](repeating: 1, count: s.models)
+    wx = [Int32](repeating: 1, count: s.examples)
+    guard !stats[0].isEmpty, let point = walk.statistics(wm: wm, wx: wx, fprs: fprs, buffer: &buffer) else {
+      return nil
+    }
     let means = stats.map { $0.reduce(0, +) / Double($0.count) }
     let q = stats.indices.map { k -> ClosedRange<Double> in
       let p = Summary.interval95(stats[k])!
@@ -122,71 +118,116 @@ public enum TwoWayBootstrap {
       replicateMeans: means)
   }
 
-  /// How many times each of `n` units is drawn in `n` draws with replacement.
-  static func draws(_ n: Int, _ rng: inout Xoshiro256StarStar) -> [Int] {
-    var c = [Int](repeating: 0, count: n)
-    for _ in 0..<n { c[rng.nextIndex(below: n)] += 1 }
-    return c
+  /// How many times each of the `counts.count` units is drawn in as many draws with replacement.
+  static func draw(into counts: inout [Int32], _ rng: inout Xoshiro256StarStar) {
+    let n = counts.count
+    for k in 0..<n { counts[k] = 0 }
+    for _ in 0..<n { counts[rng.nextIndex(below: n)] += 1 }
   }
 
-  /// One pass over the points (from the highest score down), each weighted by its model's and
-  /// example's draw counts: the member and non-member weight of every group of equal scores, and
-  /// the totals (summed point by point, in order).
-  static func groupSums(
-    modelAt: [Int], exampleAt: [Int], memberAt: [Bool], groupEnds: [Int], wm: [Int], wx: [Int],
-    pos: inout [Double], neg: inout [Double]
-  ) -> (pos: Double, neg: Double) {
-    var totalPos = 0.0, totalNeg = 0.0
-    modelAt.withUnsafeBufferPointer { m in
-      exampleAt.withUnsafeBufferPointer { x in
-        memberAt.withUnsafeBufferPointer { member in
-          wm.withUnsafeBufferPointer { wm in
-            wx.withUnsafeBufferPointer { wx in
-              var start = 0
-              for (g, end) in groupEnds.enumerated() {
-                var gp = 0.0, gn = 0.0
-                for k in start..<end {
-                  let w = Double(wm[m[k]] * wx[x[k]])
-                  if member[k] {
-                    totalPos += w
-                    gp += w
-                  } else {
-                    totalNeg += w
-                    gn += w
+  /// The sorted points of one bootstrap and the walk that turns a replicate's unit weights into
+  /// its statistics.
+  ///
+  /// A point weighs its model's draw count times its example's, so every weight, and every sum of
+  /// weights, is an integer well below 2^53 and exact in a `Double` whatever the order of summation.
+  /// The walk takes the thresholds group by group of equal scores, from the highest score down,
+  /// with P and N the member and non-member weight in all:
+  ///
+  /// - AUC (ties count one half) = Σ_g p_g (N − n_≤g + ½ n_g) / (P N), over the groups' member
+  ///   weights p_g and non-member weights n_g, with n_≤g the non-member weight down to group g;
+  /// - best balanced accuracy = max over thresholds of ½(TPR + 1 − FPR), found as the threshold
+  ///   that maximises pos·N − neg·P (the member and non-member weight above it), without a
+  ///   division per threshold;
+  /// - TPR at FPR ≤ α: TPR and FPR only grow down the walk, so it is the TPR of the last threshold
+  ///   with neg ≤ α·N.
+  ///
+  /// The walk has no data-dependent branch, so its cost does not depend on how members and
+  /// non-members interleave.
+  struct Walk {
+    var model: [Int32]
+    var example: [Int32]
+    var member: [Double]
+    var groupEnd: [Bool]
+
+    var groups: Int { groupEnd.lazy.filter { $0 }.count }
+
+    /// The member and non-member weight of every group, and the member weight at each level's
+    /// threshold (reused across replicates).
+    struct Buffer {
+      var pos: [Double]
+      var neg: [Double]
+      var tpr: [Double]
+      init(groups: Int, fprs: Int) {
+        pos = [Double](repeating: 0, count: groups)
+        neg = pos
+        tpr = [Double](repeating: 0, count: fprs)
+      }
+    }
+
+    /// AUC, best balanced accuracy and the TPR at each FPR level under the unit weights `wm`
+    /// (models) and `wx` (examples); nil when a side has no weight.
+    func statistics(wm: [Int32], wx: [Int32], fprs: [Double], buffer: inout Buffer) -> [Double]? {
+      var totalPos = 0.0, totalNeg = 0.0
+      var groups = 0
+      model.withUnsafeBufferPointer { m in
+        example.withUnsafeBufferPointer { x in
+          member.withUnsafeBufferPointer { member in
+            groupEnd.withUnsafeBufferPointer { end in
+              wm.withUnsafeBufferPointer { wm in
+                wx.withUnsafeBufferPointer { wx in
+                  buffer.pos.withUnsafeMutableBufferPointer { pos in
+                    buffer.neg.withUnsafeMutableBufferPointer { neg in
+                      var gp = 0.0, gn = 0.0, g = 0
+                      for k in 0..<m.count {
+                        let w = Double(Int(wm[Int(m[k])]) &* Int(wx[Int(x[k])]))
+                        let p = w * member[k]
+                        gp += p
+                        gn += w - p
+                        if end[k] {
+                          pos[g] = gp
+                          neg[g] = gn
+                          totalPos += gp
+                          totalNeg += gn
+                          g += 1
+                          gp = 0
+                          gn = 0
+                        }
+                      }
+                      groups = g
+                    }
                   }
                 }
-                pos[g] = gp
-                neg[g] = gn
-                start = end
               }
             }
           }
         }
       }
+      guard totalPos > 0, totalNeg > 0 else { return nil }
+      var pos = 0.0, neg = 0.0, aucAbove = 0.0
+      var best = 0.0, bestPos = 0.0, bestNeg = 0.0
+      for k in buffer.tpr.indices { buffer.tpr[k] = 0 }
+      let limits = fprs.map { $0 * totalNeg }
+      buffer.pos.withUnsafeBufferPointer { gpAt in
+        buffer.neg.withUnsafeBufferPointer { gnAt in
+          buffer.tpr.withUnsafeMutableBufferPointer { tprPos in
+            for g in 0..<groups {
+              let gp = gpAt[g], gn = gnAt[g]
+              aucAbove += gp * (totalNeg - neg - gn) + 0.5 * gp * gn
+              pos += gp
+              neg += gn
+              let d = pos * totalNeg - neg * totalPos
+              let better = d > best
+              best = better ? d : best
+              bestPos = better ? pos : bestPos
+              bestNeg = better ? neg : bestNeg
+              for k in 0..<limits.count where neg <= limits[k] { tprPos[k] = pos }
+            }
+          }
+        }
+      }
+      let bestBalanced = best > 0 ? 0.5 * (bestPos / totalPos + 1 - bestNeg / totalNeg) : 0.5
+      for k in buffer.tpr.indices { buffer.tpr[k] /= totalPos }
+      return [aucAbove / (totalPos * totalNeg), bestBalanced] + buffer.tpr
     }
-    return (totalPos, totalNeg)
   }
-
-  /// AUC (ties count one half), best balanced accuracy and TPR at each FPR level from the groups'
-  /// member and non-member weights (highest score first), walking the thresholds group by group;
-  /// nil when a side has no weight.
-  static func statistics(groupPos: [Double], groupNeg: [Double], totals: (pos: Double, neg: Double), fprs: [Double])
-    -> [Double]?
-  {
-    let (totalPos, totalNeg) = totals
-    guard totalPos > 0, totalNeg > 0 else { return nil }
-    var pos = 0.0, neg = 0.0, aucAbove = 0.0, bestBalanced = 0.5
-    var tpr = [Double](repeating: 0, count: fprs.count)
-    for (gp, gn) in zip(groupPos, groupNeg) {
-      // Positives of this group beat the negatives below it (not yet counted) and tie with gn.
-      aucAbove += gp * (totalNeg - neg - gn) + 0.5 * gp * gn
-      pos += gp
-      neg += gn
-      let (t, f) = (pos / totalPos, neg / totalNeg)
-      bestBalanced = Swift.max(bestBalanced, 0.5 * (t + 1 - f))
-      for (k, alpha) in fprs.enumerated() where f <= alpha && t > tpr[k] { tpr[k] = t }
-    }
-    return [aucAbove / (totalPos * totalNeg), bestBalanced] + tpr
-  }
-
 }
