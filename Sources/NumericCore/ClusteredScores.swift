@@ -79,28 +79,22 @@ public enum TwoWayBootstrap {
     guard replicates > 0, points.contains(where: { s.member[$0] }), points.contains(where: { !s.member[$0] }) else {
       return nil
     }
-    // Points from the highest score down, in groups of equal scores; per sorted position its model,
-    // example, side and whether it ends a group, contiguous (the replicates' hot loop).
-    let order = points.sorted { s.scores[$0] > s.scores[$1] }
-    let walk = Walk(
-      model: order.map { Int32(s.model[$0]) }, example: order.map { Int32(s.example[$0]) },
-      member: order.map { s.member[$0] ? 1 : 0 },
-      groupEnd: order.indices.map { $0 + 1 == order.count || s.scores[order[$0 + 1]] != s.scores[order[$0]] })
+    let walk = Walk(s, points: points)
     var rng = Xoshiro256StarStar(seed: seed)
     var stats = [[Double]](repeating: [], count: 2 + fprs.count)
     var attempts = 0
     var wm = [Int32](repeating: 0, count: s.models), wx = [Int32](repeating: 0, count: s.examples)
-    var buffer = Walk.Buffer(groups: walk.groups, fprs: fprs.count)
+    var buffer = Walk.Buffer(fprs: fprs)
     while stats[0].count < replicates && attempts < 10 * replicates {
       attempts += 1
       draw(into: &wm, &rng)
       draw(into: &wx, &rng)
-      guard let r = walk.statistics(wm: wm, wx: wx, fprs: fprs, buffer: &buffer) else { continue }
+      guard let r = walk.statistics(wm: wm, wx: wx, buffer: &buffer) else { continue }
       for (k, v) in r.enumerated() { stats[k].append(v) }
     }
     wm = [Int32](repeating: 1, count: s.models)
     wx = [Int32](repeating: 1, count: s.examples)
-    guard !stats[0].isEmpty, let point = walk.statistics(wm: wm, wx: wx, fprs: fprs, buffer: &buffer) else {
+    guard !stats[0].isEmpty, let point = walk.statistics(wm: wm, wx: wx, buffer: &buffer) else {
       return nil
     }
     let means = stats.map { $0.reduce(0, +) / Double($0.count) }
@@ -129,71 +123,128 @@ public enum TwoWayBootstrap {
   /// its statistics.
   ///
   /// A point weighs its model's draw count times its example's, so every weight, and every sum of
-  /// weights, is an integer well below 2^53 and exact in a `Double` whatever the order of summation.
-  /// The walk takes the thresholds group by group of equal scores, from the highest score down,
-  /// with P and N the member and non-member weight in all:
+  /// weights, is an integer, exact in a `Double` whatever the order of summation (below 2⁵³). P and
+  /// N, the member and non-member weight in all, are summed first, model by model (a model drawn
+  /// zero times is skipped). Then one pass takes the thresholds group by group of equal scores,
+  /// from the highest score down, with pos and neg the member and non-member weight above the
+  /// threshold:
   ///
-  /// - AUC (ties count one half) = Σ_g p_g (N − n_≤g + ½ n_g) / (P N), over the groups' member
-  ///   weights p_g and non-member weights n_g, with n_≤g the non-member weight down to group g;
-  /// - best balanced accuracy = max over thresholds of ½(TPR + 1 − FPR), found as the threshold
-  ///   that maximises pos·N − neg·P (the member and non-member weight above it), without a
-  ///   division per threshold;
-  /// - TPR at FPR ≤ α: TPR and FPR only grow down the walk, so it is the TPR of the last threshold
-  ///   with neg ≤ α·N.
+  /// - AUC (ties count one half) = Σ_g p_g (N − neg_g − n_g + ½ n_g) / (P N), over the groups' member
+  ///   weights p_g and non-member weights n_g, neg_g the non-member weight above group g;
+  /// - best balanced accuracy = max over thresholds of ½(pos/P + 1 − neg/N)
+  ///   = ½(1 + max(pos·N − neg·P) / (P N)), with no division per threshold;
+  /// - TPR at FPR ≤ α: TPR and FPR only grow down the walk, so it is pos/P at the last threshold
+  ///   with neg ≤ α·N, recorded when neg first exceeds α·N.
   ///
-  /// The walk has no data-dependent branch, so its cost does not depend on how members and
-  /// non-members interleave.
+  /// The pass has no branch that depends on how members and non-members interleave.
   struct Walk {
-    var model: [Int32]
-    var example: [Int32]
-    var member: [Double]
-    var groupEnd: [Bool]
+    /// Per point, from the highest score down: its model, example, side (1 member, 0 not) and
+    /// whether it is the last of its group of equal scores.
+    var model: [Int32] = []
+    var example: [Int32] = []
+    var member: [Double] = []
+    var groupEnd: [Bool] = []
+    /// The same points by side and model: run r is model `runModel[r]`'s examples
+    /// `runExamples[runStart[r]..<runStart[r + 1]]`, on the side `runMember[r]`.
+    var runModel: [Int32] = []
+    var runMember: [Bool] = []
+    var runStart: [Int] = [0]
+    var runExamples: [Int32] = []
 
-    var groups: Int { groupEnd.lazy.filter { $0 }.count }
+    /// The points of `s` at the indices `points`.
+    init(_ s: ClusteredScores, points: [Int]) {
+      let order = points.sorted { s.scores[$0] > s.scores[$1] }
+      model = order.map { Int32(s.model[$0]) }
+      example = order.map { Int32(s.example[$0]) }
+      member = order.map { s.member[$0] ? 1 : 0 }
+      groupEnd = order.indices.map { $0 + 1 == order.count || s.scores[order[$0 + 1]] != s.scores[order[$0]] }
+      let bySide = points.sorted { (s.member[$0] ? 0 : 1, s.model[$0]) < (s.member[$1] ? 0 : 1, s.model[$1]) }
+      for (k, i) in bySide.enumerated() {
+        if k == 0 || s.model[i] != s.model[bySide[k - 1]] || s.member[i] != s.member[bySide[k - 1]] {
+          if k > 0 { runStart.append(runExamples.count) }
+          runModel.append(Int32(s.model[i]))
+          runMember.append(s.member[i])
+        }
+        runExamples.append(Int32(s.example[i]))
+      }
+      runStart.append(runExamples.count)
+    }
 
-    /// The member and non-member weight of every group, and the member weight at each level's
-    /// threshold (reused across replicates).
+    /// The FPR levels, ascending, and per level the member weight at its last threshold
+    /// (reused across replicates).
     struct Buffer {
-      var pos: [Double]
-      var neg: [Double]
-      var tpr: [Double]
-      init(groups: Int, fprs: Int) {
-        pos = [Double](repeating: 0, count: groups)
-        neg = pos
-        tpr = [Double](repeating: 0, count: fprs)
+      var levels: [Int]
+      var alphas: [Double]
+      var limits: [Double]
+      var tprPos: [Double]
+      init(fprs: [Double]) {
+        levels = fprs.indices.sorted { fprs[$0] < fprs[$1] }
+        alphas = levels.map { fprs[$0] }
+        limits = alphas
+        tprPos = alphas
       }
     }
 
-    /// AUC, best balanced accuracy and the TPR at each FPR level under the unit weights `wm`
-    /// (models) and `wx` (examples); nil when a side has no weight.
-    func statistics(wm: [Int32], wx: [Int32], fprs: [Double], buffer: inout Buffer) -> [Double]? {
-      var totalPos = 0.0, totalNeg = 0.0
-      var groups = 0
+    /// P and N: the member and non-member weight in all.
+    func totals(wm: UnsafeBufferPointer<Int32>, wx: UnsafeBufferPointer<Int32>) -> (pos: Double, neg: Double) {
+      var pos = 0, neg = 0
+      runExamples.withUnsafeBufferPointer { xs in
+        for r in runModel.indices {
+          let w = Int(wm[Int(runModel[r])])
+          if w == 0 { continue }
+          var sum = 0
+          for k in runStart[r]..<runStart[r + 1] { sum &+= Int(wx[Int(xs[k])]) }
+          if runMember[r] { pos &+= w &* sum } else { neg &+= w &* sum }
+        }
+      }
+      return (Double(pos), Double(neg))
+    }
+
+    /// AUC, best balanced accuracy and the TPR at each FPR level (in the order `buffer` was made
+    /// with) under the unit weights `wm` (models) and `wx` (examples); nil when a side has no weight.
+    func statistics(wm: [Int32], wx: [Int32], buffer: inout Buffer) -> [Double]? {
+      let (totalPos, totalNeg) = wm.withUnsafeBufferPointer { wm in
+        wx.withUnsafeBufferPointer { wx in totals(wm: wm, wx: wx) }
+      }
+      guard totalPos > 0, totalNeg > 0 else { return nil }
+      for k in buffer.limits.indices { buffer.limits[k] = buffer.alphas[k] * totalNeg }
+      var pos = 0.0, neg = 0.0, aucAbove = 0.0, best = 0.0
+      var level = 0
+      let levels = buffer.limits.count
+      let nextLimit = { (level: Int, limits: UnsafeBufferPointer<Double>) in
+        level < levels ? limits[level] : Double.infinity
+      }
       model.withUnsafeBufferPointer { m in
         example.withUnsafeBufferPointer { x in
           member.withUnsafeBufferPointer { member in
             groupEnd.withUnsafeBufferPointer { end in
               wm.withUnsafeBufferPointer { wm in
                 wx.withUnsafeBufferPointer { wx in
-                  buffer.pos.withUnsafeMutableBufferPointer { pos in
-                    buffer.neg.withUnsafeMutableBufferPointer { neg in
-                      var gp = 0.0, gn = 0.0, g = 0
+                  buffer.limits.withUnsafeBufferPointer { limits in
+                    buffer.tprPos.withUnsafeMutableBufferPointer { tprPos in
+                      var gp = 0.0, gn = 0.0
+                      var limit = nextLimit(0, limits)
                       for k in 0..<m.count {
                         let w = Double(Int(wm[Int(m[k])]) &* Int(wx[Int(x[k])]))
                         let p = w * member[k]
                         gp += p
                         gn += w - p
-                        if end[k] {
-                          pos[g] = gp
-                          neg[g] = gn
-                          totalPos += gp
-                          totalNeg += gn
-                          g += 1
-                          gp = 0
-                          gn = 0
+                        guard end[k] else { continue }
+                        aucAbove += gp * (totalNeg - neg - gn) + 0.5 * gp * gn
+                        let above = pos
+                        pos += gp
+                        neg += gn
+                        let d = pos * totalNeg - neg * totalPos
+                        if d > best { best = d }
+                        while neg > limit {
+                          tprPos[level] = above
+                          level += 1
+                          limit = nextLimit(level, limits)
                         }
+                        gp = 0
+                        gn = 0
                       }
-                      groups = g
+                      for k in level..<levels { tprPos[k] = pos }
                     }
                   }
                 }
@@ -202,32 +253,9 @@ public enum TwoWayBootstrap {
           }
         }
       }
-      guard totalPos > 0, totalNeg > 0 else { return nil }
-      var pos = 0.0, neg = 0.0, aucAbove = 0.0
-      var best = 0.0, bestPos = 0.0, bestNeg = 0.0
-      for k in buffer.tpr.indices { buffer.tpr[k] = 0 }
-      let limits = fprs.map { $0 * totalNeg }
-      buffer.pos.withUnsafeBufferPointer { gpAt in
-        buffer.neg.withUnsafeBufferPointer { gnAt in
-          buffer.tpr.withUnsafeMutableBufferPointer { tprPos in
-            for g in 0..<groups {
-              let gp = gpAt[g], gn = gnAt[g]
-              aucAbove += gp * (totalNeg - neg - gn) + 0.5 * gp * gn
-              pos += gp
-              neg += gn
-              let d = pos * totalNeg - neg * totalPos
-              let better = d > best
-              best = better ? d : best
-              bestPos = better ? pos : bestPos
-              bestNeg = better ? neg : bestNeg
-              for k in 0..<limits.count where neg <= limits[k] { tprPos[k] = pos }
-            }
-          }
-        }
-      }
-      let bestBalanced = best > 0 ? 0.5 * (bestPos / totalPos + 1 - bestNeg / totalNeg) : 0.5
-      for k in buffer.tpr.indices { buffer.tpr[k] /= totalPos }
-      return [aucAbove / (totalPos * totalNeg), bestBalanced] + buffer.tpr
+      var tpr = [Double](repeating: 0, count: levels)
+      for (k, level) in buffer.levels.enumerated() { tpr[level] = buffer.tprPos[k] / totalPos }
+      return [aucAbove / (totalPos * totalNeg), 0.5 * (1 + best / (totalPos * totalNeg))] + tpr
     }
   }
 }

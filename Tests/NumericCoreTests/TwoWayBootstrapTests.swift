@@ -34,7 +34,7 @@ import Testing
 
   @Test func walk_equalsBruteForce_onTiedScoresAndZeroWeights() throws {
     var rng = Xoshiro256StarStar(seed: 5)
-    let fprs = [0.05, 0.2, 0.5]
+    let fprs = [0.2, 0.05, 0.5]  // not in order: the walk sorts them
     for trial in 0..<200 {
       var s = ClusteredScores()
       let models = 2 + trial % 5, examples = 3 + trial % 11
@@ -46,17 +46,13 @@ import Testing
         }
       }
       guard s.hasBothSides else { continue }
-      let order = s.scores.indices.sorted { s.scores[$0] > s.scores[$1] }
-      let walk = TwoWayBootstrap.Walk(
-        model: order.map { Int32(s.model[$0]) }, example: order.map { Int32(s.example[$0]) },
-        member: order.map { s.member[$0] ? 1 : 0 },
-        groupEnd: order.indices.map { $0 + 1 == order.count || s.scores[order[$0 + 1]] != s.scores[order[$0]] })
-      var buffer = TwoWayBootstrap.Walk.Buffer(groups: walk.groups, fprs: fprs.count)
+      let walk = TwoWayBootstrap.Walk(s, points: Array(s.scores.indices))
+      var buffer = TwoWayBootstrap.Walk.Buffer(fprs: fprs)
       for _ in 0..<5 {
         // Draw counts of 0 to 3, as a replicate's.
         let wm = (0..<models).map { _ in Int32(rng.nextIndex(below: 4)) }
         let wx = (0..<examples).map { _ in Int32(rng.nextIndex(below: 4)) }
-        let got = walk.statistics(wm: wm, wx: wx, fprs: fprs, buffer: &buffer)
+        let got = walk.statistics(wm: wm, wx: wx, buffer: &buffer)
         let weighted = s.scores.indices.map { Int(wm[s.model[$0]] * wx[s.example[$0]]) }
         let hasBoth =
           s.scores.indices.contains { s.member[$0] && weighted[$0] > 0 }
@@ -82,15 +78,10 @@ import Testing
     let ci = try #require(TwoWayBootstrap.intervals(s, fprs: [0.01], replicates: 20, seed: 1))
     let roc = s.roc
     #expect(ci.auc.contains(roc.auc))
-    let order = s.scores.indices.sorted { s.scores[$0] > s.scores[$1] }
-    let walk = TwoWayBootstrap.Walk(
-      model: order.map { Int32(s.model[$0]) }, example: order.map { Int32(s.example[$0]) },
-      member: order.map { s.member[$0] ? 1 : 0 }, groupEnd: order.indices.map { _ in true })
-    var buffer = TwoWayBootstrap.Walk.Buffer(groups: walk.groups, fprs: 1)
+    let walk = TwoWayBootstrap.Walk(s, points: Array(s.scores.indices))
+    var buffer = TwoWayBootstrap.Walk.Buffer(fprs: [0.01])
     let point = try #require(
-      walk.statistics(
-        wm: [Int32](repeating: 1, count: 6), wx: [Int32](repeating: 1, count: 40), fprs: [0.01],
-        buffer: &buffer))
+      walk.statistics(wm: [Int32](repeating: 1, count: 6), wx: [Int32](repeating: 1, count: 40), buffer: &buffer))
     #expect(abs(point[0] - roc.auc) < 1e-12)
     #expect(abs(point[1] - roc.bestBalancedAccuracy) < 1e-12)
     #expect(abs(point[2] - roc.tpr(atFPR: 0.01).tpr) < 1e-12)
