@@ -41,10 +41,12 @@ let package = Package(
     .target(name: "CPNGDecoder", dependencies: ["CPNG"]),
     // The supervisor of external commands: a child subreaper that takes every descendant down with it.
     .target(name: "CSupervisor"),
+    // Kernels that use CPU extensions behind a run-time check (SHA-256 with the x86 SHA instructions).
+    .target(name: "CKernels"),
 
     // Libraries, in the one direction of dependencies:
     // NumericCore -> Networks -> Harness -> {Attacks, Baselines, Reports} -> UnlearnKit -> UnlearnCLI.
-    .target(name: "NumericCore", dependencies: ["CBLAS"]),
+    .target(name: "NumericCore", dependencies: ["CBLAS", "CKernels"]),
     .target(name: "Networks", dependencies: ["NumericCore"]),
     .target(
       name: "Harness",

@@ -24,6 +24,22 @@ import Testing
     s.update(bytes[700...])
     #expect(s.finalize() == SHA256.hash(bytes))
   }
+
+  /// The x86 SHA instructions (where this CPU has them) against the portable C block function,
+  /// on every message length up to 140 bytes and some longer ones, each fed in two random parts.
+  @Test func sha256_acceleratedEqualsPortable() {
+    print("SHA-256 with the SHA instructions on this CPU: \(SHA256.isAccelerated)")
+    var rng = Xoshiro256StarStar(seed: 11)
+    let message = (0..<700).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    for length in 0...message.count where length < 140 || length % 37 == 0 {
+      let split = rng.nextIndex(below: length + 1)
+      var fast = SHA256(), portable = SHA256(portable: true)
+      fast.update(message[0..<split])
+      fast.update(message[split..<length])
+      portable.update(Array(message[0..<length]))
+      #expect(fast.finalize() == portable.finalize(), "length \(length), split at \(split)")
+    }
+  }
 }
 
 @Suite struct RandomTests {

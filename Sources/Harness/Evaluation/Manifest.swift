@@ -42,11 +42,13 @@ public struct RunManifest: Codable, Sendable {
   public static func make(store: RunStore, experiment: PreparedExperiment, toolVersion: String, workers: Int) throws
     -> RunManifest
   {
-    let files = store.files().filter { $0 != RunStore.manifestFile }
+    let files = profiled("manifest-list") { store.files().filter { $0 != RunStore.manifestFile } }
     let paths = files.filter(RunStore.isDeterministic)
     let root = store.root
-    let hashes = try WorkerPool.map(count: paths.count, workers: workers) { i in
-      try SHA256.hex(fileAt: root.appendingPathComponent(paths[i]))
+    let hashes = try profiled("manifest-hash") {
+      try WorkerPool.map(count: paths.count, workers: workers) { i in
+        try SHA256.hex(fileAt: root.appendingPathComponent(paths[i]))
+      }
     }
     let splits = Dictionary(uniqueKeysWithValues: experiment.splits.named.map { ($0.name, Splits.sha256($0.ids)) })
     return RunManifest(

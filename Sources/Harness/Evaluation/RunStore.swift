@@ -113,16 +113,34 @@ public struct RunStore: Sendable {
       || [splitsFile, identityFile, datasetFile, "architecture.json", parametersFile].contains(name)
   }
 
-  /// Every regular file of the run, by path relative to the root, sorted (hidden folders left out).
+  /// Every regular file of the run, by path relative to the root, sorted (hidden files and folders
+  /// left out; links are not followed). Read with `readdir`, whose entry types need no `stat` on
+  /// the usual file systems: a run holds thousands of files.
   public func files() -> [String] {
-    let base = root.standardizedFileURL
     var out = [String]()
-    let e = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey])
-    while let url = e?.nextObject() as? URL {
-      guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-      let rel = String(url.standardizedFileURL.path.dropFirst(base.path.count + 1))
-      if !rel.hasPrefix(".") && !rel.contains("/.") { out.append(rel) }
+    func walk(_ path: String, _ relative: String) {
+      guard let dir = opendir(path) else { return }
+      defer { closedir(dir) }
+      while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+          String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        guard !name.hasPrefix(".") else { continue }
+        let full = path + "/" + name, rel = relative.isEmpty ? name : relative + "/" + name
+        var type = Int32(entry.pointee.d_type)
+        if type == Int32(DT_UNKNOWN) {
+          var st = stat()
+          guard lstat(full, &st) == 0 else { continue }
+          type = (st.st_mode & S_IFMT) == S_IFDIR ? Int32(DT_DIR) : (st.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : 0
+        }
+        if type == Int32(DT_DIR) {
+          walk(full, rel)
+        } else if type == Int32(DT_REG) {
+          out.append(rel)
+        }
+      }
     }
+    walk(root.standardizedFileURL.path, "")
     return out.sorted()
   }
 
