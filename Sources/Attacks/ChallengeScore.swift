@@ -375,7 +375,8 @@ public enum AttackError: Error, CustomStringConvertible, Equatable {
 /// to N models, which is what a submission that returns its original unchanged would give.
 /// A reference is scored as its first half against its second half (N/2 each): the floor
 /// of F. Because F depends on N when N is small, the row's note gives the F expected at the
-/// row's own N when both sides are identically distributed (``ChallengeScore/expectedFloor``).
+/// row's own N when both sides are identically distributed (``ChallengeScore/expectedFloor``,
+/// drawn from each forget example's mean and spread over all the reference's models).
 ///
 /// Two caveats are flagged rather than left to the reader. When the range guard sets ε to
 /// the cap on more than half of the examples, the models of the row are (nearly) identical,
@@ -441,7 +442,8 @@ public struct ChallengeMetric: Metric {
     let n = Swift.min(u.models.count, r.models.count)
     guard n >= 2 else { return missing("needs at least 2 models on each side") }
     if n < u.models.count || n < r.models.count {
-      note = [note, "first \(n) models of each side (others failed)"].compactMap { $0 }.joined(separator: "; ")
+      let sizes = "\(u.models.count) against \(r.models.count)"
+      note = [note, "first \(n) models of each side (of \(sizes))"].compactMap { $0 }.joined(separator: "; ")
     }
     u = u.slice(0..<n)
     r = r.slice(0..<n)
@@ -460,8 +462,8 @@ public struct ChallengeMetric: Metric {
       forgettingQuality: result.forgettingQuality, retainAccuracyUnlearned: try meanAccuracy(u, .retain),
       retainAccuracyRetrained: try meanAccuracy(r, .retain), testAccuracyUnlearned: try meanAccuracy(u, .test),
       testAccuracyRetrained: try meanAccuracy(r, .test))
-    note = [note, try floorNote(input, rows: n, confidences: cr, labels: labels.count)].compactMap { $0 }
-      .joined(separator: "; ")
+    let floor = try floorNote(input, rows: n, labels: labels.count) { try confidences(input.reference) }
+    note = [note, floor].compactMap { $0 }.joined(separator: "; ")
     var flag: String?
     if !original && 2 * result.guardedExamples.count > labels.count {
       flag =
@@ -477,21 +479,30 @@ public struct ChallengeMetric: Metric {
   }
 
   /// What F would be at this row's N if the row were identically distributed with its
-  /// reference (for a reference: at half and at its full N, the evaluated rows' N). Computed
-  /// once per reference and N in a scoring pass.
-  func floorNote(_ input: MetricInput, rows n: Int, confidences r: [Double], labels s: Int) throws -> String {
-    // Each example's mean and spread over the reference side.
-    var means = [Double](repeating: 0, count: s), stds = means
-    for e in 0..<s {
-      let column = (0..<n).map { r[$0 * s + e] }
-      means[e] = column.reduce(0, +) / Double(n)
-      stds[e] = Summary.variance(column).squareRoot()
+  /// reference (for a reference: at half and at its full N, the evaluated rows' N). The
+  /// simulation draws from each forget example's mean and spread over every model of the
+  /// reference, so one simulation per N serves every row of a scoring pass (the reference's note
+  /// at its full N is the same number as the other rows' at that N).
+  func floorNote(
+    _ input: MetricInput, rows n: Int, labels s: Int, reference confidences: () throws -> [Double]
+  ) throws -> String {
+    let key = "challenge-floor/\(input.reference.name)"
+    let moments = try input.cache.values("\(key)/moments") {
+      let r = try confidences()
+      let models = r.count / Swift.max(s, 1)
+      var means = [Double](repeating: 0, count: s), stds = means
+      for e in 0..<s {
+        let column = (0..<models).map { r[$0 * s + e] }
+        means[e] = column.reduce(0, +) / Double(models)
+        stds[e] = Summary.variance(column).squareRoot()
+      }
+      return means + stds
     }
     func floor(_ m: Int) throws -> Double {
-      try input.cache.values("challenge-floor/\(input.reference.name)/\(input.isReference)/\(m)") {
+      try input.cache.values("\(key)/\(m)") {
         [
           try ChallengeScore.expectedFloor(
-            means: means, stds: stds, models: m, replicates: 8,
+            means: Array(moments[..<s]), stds: Array(moments[s...]), models: m, replicates: 8,
             seed: Seeds.derive(input.seed, "challenge-floor", String(m)), workers: input.workers)
         ]
       }[0]
