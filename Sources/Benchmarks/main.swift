@@ -161,7 +161,7 @@ if only == "peak" {
   exit(0)
 }
 if only == "load" {
-  try loadBench()
+  try loadBench(seconds: seconds)
   exit(0)
 }
 if only == "external" {
@@ -265,5 +265,5 @@ if let torch {
 print("")
 try endToEnd()
 try printExternalOverhead()
-try loadBench()
+try loadBench(seconds: seconds)
 try protocolBench(rounds: 3, models: 512)
