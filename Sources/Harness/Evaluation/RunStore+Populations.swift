@@ -35,9 +35,13 @@ public struct LoadRequest: Sendable, Equatable {
     }
   }
 
-  public init(splits: Set<Split> = Set(Split.allCases), shadows: [ShadowLoad] = []) {
+  /// Jobs read in parallel on this many threads (the populations come out the same).
+  public var workers: Int
+
+  public init(splits: Set<Split> = Set(Split.allCases), shadows: [ShadowLoad] = [], workers: Int = 1) {
     self.splits = splits
     self.shadows = shadows
+    self.workers = workers
   }
 }
 
@@ -77,20 +81,29 @@ extension RunStore {
   func jobs(_ entry: PopulationEntry, algorithm: String, group: String?, round: Int, request: LoadRequest) throws
     -> Population
   {
-    var models = [ModelOutputs](), indices = [Int](), failures = [JobFailure]()
-    var seconds = [Double](), work = [Double](), distances = [Double](), imported = false
-    for i in 0..<entry.requested {
+    // Each job's record and outputs are read in parallel, then taken in job order (the first
+    // error in job order is the one thrown, as a sequential read would).
+    let read = WorkerPool.mapResults(count: entry.requested, workers: request.workers) { i in
       let job = JobID(algorithm: algorithm, index: i, group: group)
       guard let record = try record(job) else {
-        failures.append(try failure(job) ?? JobFailure(job, reason: "did not finish (no job.json)"))
-        continue
+        return (job, JobRecord?.none, ModelOutputs?.none)
       }
-      imported = imported || record.imported == true
       guard record.seconds.indices.contains(round) || record.imported == true else {
         throw HarnessError(
           jobDirectory(job).path, "job.json has no round \(round + 1); delete the folder to recompute it")
       }
-      models.append(try outputs(in: inRound(jobDirectory(job), round), splits: request.splits))
+      return (job, record, try outputs(in: inRound(jobDirectory(job), round), splits: request.splits))
+    }
+    var models = [ModelOutputs](), indices = [Int](), failures = [JobFailure]()
+    var seconds = [Double](), work = [Double](), distances = [Double](), imported = false
+    for (i, result) in read.enumerated() {
+      let (job, record, outputs) = try result.get()
+      guard let record, let outputs else {
+        failures.append(try failure(job) ?? JobFailure(job, reason: "did not finish (no job.json)"))
+        continue
+      }
+      imported = imported || record.imported == true
+      models.append(outputs)
       indices.append(i)
       if record.seconds.indices.contains(round) { seconds.append(record.seconds[round]) }
       if let w = record.workFraction, w.indices.contains(round) { work.append(w[round]) }

@@ -171,7 +171,7 @@ public struct EvaluationRunner: Sendable {
 
   /// Everything: the logits of every split and every shadow run.
   public var fullLoad: LoadRequest {
-    LoadRequest(splits: Set(Split.allCases), shadows: shadowPlans.map(shadowLoad))
+    LoadRequest(splits: Set(Split.allCases), shadows: shadowPlans.map(shadowLoad), workers: workers)
   }
 
   /// How to load the runs of `plan`.
