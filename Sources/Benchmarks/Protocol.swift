@@ -17,7 +17,7 @@ func timedRun(_ arguments: [String], output: URL? = nil) throws -> Timed {
   p.arguments = arguments
   p.standardError = FileHandle.nullDevice
   if let output {
-    FileManager.default.createFile(atPath: output.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
     p.standardOutput = try FileHandle(forWritingTo: output)
   } else {
     p.standardOutput = FileHandle.nullDevice
