@@ -136,7 +136,8 @@ public enum TwoWayBootstrap {
   /// - TPR at FPR ≤ α: TPR and FPR only grow down the walk, so it is pos/P at the last threshold
   ///   with neg ≤ α·N, recorded when neg first exceeds α·N.
   ///
-  /// The pass has no branch that depends on how members and non-members interleave.
+  /// No branch depends on which side a point is on; the pass branches only at the end of a group,
+  /// at a new best threshold and when neg passes a level.
   struct Walk {
     /// Per point, from the highest score down: its model, example, side (1 member, 0 not) and
     /// whether it is the last of its group of equal scores.
@@ -170,8 +171,8 @@ public enum TwoWayBootstrap {
       runStart.append(runExamples.count)
     }
 
-    /// The FPR levels, ascending, and per level the member weight at its last threshold
-    /// (reused across replicates).
+    /// The FPR levels, ascending (`levels`: their positions in the caller's order), their limits
+    /// α·N, and per level the member weight at its last threshold (reused across replicates).
     struct Buffer {
       var levels: [Int]
       var alphas: [Double]
@@ -254,7 +255,7 @@ public enum TwoWayBootstrap {
         }
       }
       var tpr = [Double](repeating: 0, count: levels)
-      for (k, level) in buffer.levels.enumerated() { tpr[level] = buffer.tprPos[k] / totalPos }
+      for (k, input) in buffer.levels.enumerated() { tpr[input] = buffer.tprPos[k] / totalPos }
       return [aucAbove / (totalPos * totalNeg), 0.5 * (1 + best / (totalPos * totalNeg))] + tpr
     }
   }

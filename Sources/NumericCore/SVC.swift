@@ -81,49 +81,39 @@ struct SMOSolver {
   func lower(_ t: Int) -> Bool { alpha[t] <= 0 }
 
   /// The working set (i, j): i maximises −y_t G_t over I_up, j the second-order gain; nil when
-  /// the maximal KKT violation is below `tolerance`. With y_t = ±1, Q_ii + Q_tt − 2 y_i y_t Q_it
-  /// is K_ii + K_tt − 2 K_it.
+  /// the maximal KKT violation is below `tolerance`.
   func workingSet(tolerance: Double) -> (Int, Int)? {
-    let c = c
-    return y.withUnsafeBufferPointer { y in
-      g.withUnsafeBufferPointer { g in
-        alpha.withUnsafeBufferPointer { alpha in
-          kernel.withUnsafeBufferPointer { kernel in
-            var gmax = -Double.infinity
-            var i = -1
-            for t in 0..<n {
-              // I_up: α below C for y = +1, above 0 for y = −1; the violation is −y_t G_t.
-              let inUp = y[t] > 0 ? alpha[t] < c : alpha[t] > 0
-              let v = y[t] > 0 ? -g[t] : g[t]
-              if inUp && v >= gmax {
-                gmax = v
-                i = t
-              }
-            }
-            guard i >= 0 else { return nil }
-            let row = kernel.baseAddress! + i * n
-            let kii = row[i]
-            var gmax2 = -Double.infinity, j = -1, best = Double.infinity
-            for t in 0..<n {
-              // I_low: α above 0 for y = +1, below C for y = −1.
-              let up = y[t] > 0
-              guard up ? alpha[t] > 0 : alpha[t] < c else { continue }
-              let gt = up ? g[t] : -g[t]
-              if gt >= gmax2 { gmax2 = gt }
-              let diff = gmax + gt
-              guard diff > 0 else { continue }
-              let quad = kii + kernel[t * n + t] - 2 * row[t]
-              let obj = -(diff * diff) / (quad > 0 ? quad : Self.tau)
-              if obj <= best {
-                best = obj
-                j = t
-              }
-            }
-            return gmax + gmax2 < tolerance || j < 0 ? nil : (i, j)
-          }
+    var gmax = -Double.infinity
+    var i = -1
+    for t in 0..<n {
+      if y[t] > 0 {
+        if !upper(t) && -g[t] >= gmax {
+          gmax = -g[t]
+          i = t
         }
+      } else if !lower(t) && g[t] >= gmax {
+        gmax = g[t]
+        i = t
       }
     }
+    guard i >= 0 else { return nil }
+    var gmax2 = -Double.infinity, j = -1, best = Double.infinity
+    for t in 0..<n {
+      let up = y[t] > 0
+      if up ? lower(t) : upper(t) { continue }
+      let gt = up ? g[t] : -g[t]
+      if gt >= gmax2 { gmax2 = gt }
+      let diff = gmax + gt
+      guard diff > 0 else { continue }
+      let qit = y[i] * y[t] * kernel[i * n + t]
+      let quad = kernel[i * n + i] + kernel[t * n + t] - (up ? 2 : -2) * y[i] * qit
+      let obj = -(diff * diff) / (quad > 0 ? quad : Self.tau)
+      if obj <= best {
+        best = obj
+        j = t
+      }
+    }
+    return gmax + gmax2 < tolerance || j < 0 ? nil : (i, j)
   }
 
   /// Optimises α_i and α_j analytically within the box [0, C], then updates G.
@@ -148,14 +138,8 @@ struct SMOSolver {
       clipSame(i, j, sum: sum)
     }
     let di = alpha[i] - oldI, dj = alpha[j] - oldJ
-    let yi = y[i], yj = y[j], n = n
-    kernel.withUnsafeBufferPointer { k in
-      y.withUnsafeBufferPointer { y in
-        g.withUnsafeMutableBufferPointer { g in
-          let ri = k.baseAddress! + i * n, rj = k.baseAddress! + j * n
-          for t in 0..<n { g[t] += y[t] * (yi * ri[t] * di + yj * rj[t] * dj) }
-        }
-      }
+    for t in 0..<n {
+      g[t] += y[t] * (y[i] * kernel[i * n + t] * di + y[j] * kernel[j * n + t] * dj)
     }
   }
 
