@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Membership scores together with the units they come from: every score is one (model,
@@ -84,17 +85,25 @@ public enum TwoWayBootstrap {
     var stats = [[Double]](repeating: [], count: 2 + fprs.count)
     var attempts = 0
     var wm = [Int32](repeating: 0, count: s.models), wx = [Int32](repeating: 0, count: s.examples)
-    var buffer = Walk.Buffer(fprs: fprs)
+    var lanes = Walk.Lanes(models: s.models, examples: s.examples)
+    // Replicates are drawn in order, eight to a walk; the first `replicates` with both sides are kept.
     while stats[0].count < replicates && attempts < 10 * replicates {
-      attempts += 1
-      draw(into: &wm, &rng)
-      draw(into: &wx, &rng)
-      guard let r = walk.statistics(wm: wm, wx: wx, buffer: &buffer) else { continue }
-      for (k, v) in r.enumerated() { stats[k].append(v) }
+      lanes.removeAll()
+      while lanes.count < Walk.Lanes.capacity && attempts < 10 * replicates {
+        attempts += 1
+        draw(into: &wm, &rng)
+        draw(into: &wx, &rng)
+        lanes.append(wm: wm, wx: wx)
+      }
+      for r in walk.statistics(lanes, fprs: fprs) {
+        guard stats[0].count < replicates, let r else { continue }
+        for (k, v) in r.enumerated() { stats[k].append(v) }
+      }
     }
-    wm = [Int32](repeating: 1, count: s.models)
-    wx = [Int32](repeating: 1, count: s.examples)
-    guard !stats[0].isEmpty, let point = walk.statistics(wm: wm, wx: wx, buffer: &buffer) else {
+    guard !stats[0].isEmpty,
+      let point = walk.statistics(
+        wm: [Int32](repeating: 1, count: s.models), wx: [Int32](repeating: 1, count: s.examples), fprs: fprs)
+    else {
       return nil
     }
     let means = stats.map { $0.reduce(0, +) / Double($0.count) }
@@ -119,144 +128,126 @@ public enum TwoWayBootstrap {
     for _ in 0..<n { counts[rng.nextIndex(below: n)] += 1 }
   }
 
-  /// The sorted points of one bootstrap and the walk that turns a replicate's unit weights into
-  /// its statistics.
+  /// The sorted points of one bootstrap and the walk that turns replicates' unit weights into
+  /// their statistics, eight replicates at a time (`unlearn_walk8`, in C, one replicate per lane of
+  /// AVX-512 or AVX2 vectors where the CPU has them).
   ///
   /// A point weighs its model's draw count times its example's, so every weight, and every sum of
-  /// weights, is an integer, exact in a `Double` whatever the order of summation (below 2⁵³). P and
-  /// N, the member and non-member weight in all, are summed first, model by model (a model drawn
-  /// zero times is skipped). Then one pass takes the thresholds group by group of equal scores,
-  /// from the highest score down, with pos and neg the member and non-member weight above the
-  /// threshold:
+  /// weights, is an integer, exact in a `Double` whatever the order of summation (below 2⁵³), and
+  /// every instruction set gives the same bits. P and N, the member and non-member weight in all,
+  /// are summed first, model by model. Then one pass takes the thresholds group by group of equal
+  /// scores, from the highest score down, with pos and neg the member and non-member weight above
+  /// the threshold:
   ///
   /// - AUC (ties count one half) = Σ_g p_g (N − neg_g − n_g + ½ n_g) / (P N), over the groups' member
   ///   weights p_g and non-member weights n_g, neg_g the non-member weight above group g;
   /// - best balanced accuracy = max over thresholds of ½(pos/P + 1 − neg/N)
   ///   = ½(1 + max(pos·N − neg·P) / (P N)), with no division per threshold;
   /// - TPR at FPR ≤ α: TPR and FPR only grow down the walk, so it is pos/P at the last threshold
-  ///   with neg ≤ α·N, recorded when neg first exceeds α·N.
+  ///   with neg ≤ α·N (a select per threshold).
   ///
-  /// No branch depends on which side a point is on; the pass branches only at the end of a group,
-  /// at a new best threshold and when neg passes a level.
-  struct Walk {
-    /// Per point, from the highest score down: its model, example, side (1 member, 0 not) and
-    /// whether it is the last of its group of equal scores.
-    var model: [Int32] = []
-    var example: [Int32] = []
-    var member: [Double] = []
-    var groupEnd: [Bool] = []
-    /// The same points by side and model: run r is model `runModel[r]`'s examples
-    /// `runExamples[runStart[r]..<runStart[r + 1]]`, on the side `runMember[r]`.
-    var runModel: [Int32] = []
-    var runMember: [Bool] = []
-    var runStart: [Int] = [0]
-    var runExamples: [Int32] = []
+  /// No branch depends on which side a point is on or on the weights; the pass branches only at
+  /// the end of a group.
+  final class Walk {
+    /// The points, in `unlearn_walk8`'s layout (its pointers into the arrays below, which the
+    /// walk owns and never changes).
+    private var points = unlearn_walk_points()
+    private let storage: [UnsafeMutableRawPointer]
 
     /// The points of `s` at the indices `points`.
-    init(_ s: ClusteredScores, points: [Int]) {
-      let order = points.sorted { s.scores[$0] > s.scores[$1] }
-      model = order.map { Int32(s.model[$0]) }
-      example = order.map { Int32(s.example[$0]) }
-      member = order.map { s.member[$0] ? 1 : 0 }
-      groupEnd = order.indices.map { $0 + 1 == order.count || s.scores[order[$0 + 1]] != s.scores[order[$0]] }
-      let bySide = points.sorted { (s.member[$0] ? 0 : 1, s.model[$0]) < (s.member[$1] ? 0 : 1, s.model[$1]) }
+    init(_ s: ClusteredScores, points indices: [Int]) {
+      let order = indices.sorted { s.scores[$0] > s.scores[$1] }
+      let bySide = indices.sorted {
+        (s.member[$0] ? 0 : 1, s.model[$0]) < (s.member[$1] ? 0 : 1, s.model[$1])
+      }
+      var runModel = [Int32](), runMember = [UInt8](), runStart: [Int64] = [0], runExamples = [Int32]()
       for (k, i) in bySide.enumerated() {
         if k == 0 || s.model[i] != s.model[bySide[k - 1]] || s.member[i] != s.member[bySide[k - 1]] {
-          if k > 0 { runStart.append(runExamples.count) }
+          if k > 0 { runStart.append(Int64(runExamples.count)) }
           runModel.append(Int32(s.model[i]))
-          runMember.append(s.member[i])
+          runMember.append(s.member[i] ? 1 : 0)
         }
         runExamples.append(Int32(s.example[i]))
       }
-      runStart.append(runExamples.count)
-    }
-
-    /// The FPR levels, ascending (`levels`: their positions in the caller's order), their limits
-    /// α·N, and per level the member weight at its last threshold (reused across replicates).
-    struct Buffer {
-      var levels: [Int]
-      var alphas: [Double]
-      var limits: [Double]
-      var tprPos: [Double]
-      init(fprs: [Double]) {
-        levels = fprs.indices.sorted { fprs[$0] < fprs[$1] }
-        alphas = levels.map { fprs[$0] }
-        limits = alphas
-        tprPos = alphas
+      runStart.append(Int64(runExamples.count))
+      var storage = [UnsafeMutableRawPointer]()
+      func copy<T>(_ values: [T]) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(values.count, 1))
+        p.initialize(from: values, count: values.count)
+        storage.append(UnsafeMutableRawPointer(p))
+        return p
       }
+      points.count = order.count
+      points.model = UnsafePointer(copy(order.map { Int32(s.model[$0]) }))
+      points.example = UnsafePointer(copy(order.map { Int32(s.example[$0]) }))
+      points.member = UnsafePointer(copy(order.map { s.member[$0] ? 1.0 : 0 }))
+      points.groupEnd = UnsafePointer(
+        copy(
+          order.indices.map { k -> UInt8 in
+            k + 1 == order.count || s.scores[order[k + 1]] != s.scores[order[k]] ? 1 : 0
+          }))
+      points.runs = runModel.count
+      points.runModel = UnsafePointer(copy(runModel))
+      points.runMember = UnsafePointer(copy(runMember))
+      points.runStart = UnsafePointer(copy(runStart))
+      points.runExamples = UnsafePointer(copy(runExamples))
+      self.storage = storage
     }
 
-    /// P and N: the member and non-member weight in all.
-    func totals(wm: UnsafeBufferPointer<Int32>, wx: UnsafeBufferPointer<Int32>) -> (pos: Double, neg: Double) {
-      var pos = 0, neg = 0
-      runExamples.withUnsafeBufferPointer { xs in
-        for r in runModel.indices {
-          let w = Int(wm[Int(runModel[r])])
-          if w == 0 { continue }
-          var sum = 0
-          for k in runStart[r]..<runStart[r + 1] { sum &+= Int(wx[Int(xs[k])]) }
-          if runMember[r] { pos &+= w &* sum } else { neg &+= w &* sum }
+    deinit {
+      for p in storage { p.deallocate() }
+    }
+
+    /// The unit weights of up to eight replicates, in `unlearn_walk8`'s layout: unit u's weight in
+    /// replicate (lane) l at 8u + l.
+    struct Lanes {
+      static let capacity = Int(UNLEARN_WALK_LANES)
+      var wm: [Double]
+      var wx: [Double]
+      private(set) var count = 0
+
+      init(models: Int, examples: Int) {
+        wm = [Double](repeating: 0, count: Self.capacity * models)
+        wx = [Double](repeating: 0, count: Self.capacity * examples)
+      }
+
+      /// Adds a replicate with the draw counts `wm` (models) and `wx` (examples).
+      mutating func append(wm models: [Int32], wx examples: [Int32]) {
+        precondition(count < Self.capacity)
+        for (u, w) in models.enumerated() { wm[Self.capacity * u + count] = Double(w) }
+        for (u, w) in examples.enumerated() { wx[Self.capacity * u + count] = Double(w) }
+        count += 1
+      }
+
+      mutating func removeAll() { count = 0 }
+    }
+
+    /// AUC, best balanced accuracy and the TPR at each FPR level of `fprs` under each replicate's
+    /// weights, in order; nil for a replicate in which a side has no weight. `portable`: without
+    /// vector extensions (the same bits; for tests).
+    func statistics(_ lanes: Lanes, fprs: [Double], portable: Bool = false) -> [[Double]?] {
+      let width = Lanes.capacity
+      var out = [Double](repeating: 0, count: width * (4 + fprs.count))
+      withUnsafePointer(to: points) { p in
+        if portable {
+          unlearn_walk8_portable(p, lanes.wm, lanes.wx, fprs.count, fprs, &out)
+        } else {
+          unlearn_walk8(p, lanes.wm, lanes.wx, fprs.count, fprs, &out)
         }
       }
-      return (Double(pos), Double(neg))
+      return (0..<lanes.count).map { l in
+        let totalPos = out[l], totalNeg = out[width + l]
+        guard totalPos > 0, totalNeg > 0 else { return nil }
+        return [out[2 * width + l] / (totalPos * totalNeg), 0.5 * (1 + out[3 * width + l] / (totalPos * totalNeg))]
+          + fprs.indices.map { out[(4 + $0) * width + l] / totalPos }
+      }
     }
 
-    /// AUC, best balanced accuracy and the TPR at each FPR level (in the order `buffer` was made
-    /// with) under the unit weights `wm` (models) and `wx` (examples); nil when a side has no weight.
-    func statistics(wm: [Int32], wx: [Int32], buffer: inout Buffer) -> [Double]? {
-      let (totalPos, totalNeg) = wm.withUnsafeBufferPointer { wm in
-        wx.withUnsafeBufferPointer { wx in totals(wm: wm, wx: wx) }
-      }
-      guard totalPos > 0, totalNeg > 0 else { return nil }
-      for k in buffer.limits.indices { buffer.limits[k] = buffer.alphas[k] * totalNeg }
-      var pos = 0.0, neg = 0.0, aucAbove = 0.0, best = 0.0
-      var level = 0
-      let levels = buffer.limits.count
-      let nextLimit = { (level: Int, limits: UnsafeBufferPointer<Double>) in
-        level < levels ? limits[level] : Double.infinity
-      }
-      model.withUnsafeBufferPointer { m in
-        example.withUnsafeBufferPointer { x in
-          member.withUnsafeBufferPointer { member in
-            groupEnd.withUnsafeBufferPointer { end in
-              wm.withUnsafeBufferPointer { wm in
-                wx.withUnsafeBufferPointer { wx in
-                  buffer.limits.withUnsafeBufferPointer { limits in
-                    buffer.tprPos.withUnsafeMutableBufferPointer { tprPos in
-                      var gp = 0.0, gn = 0.0
-                      var limit = nextLimit(0, limits)
-                      for k in 0..<m.count {
-                        let w = Double(Int(wm[Int(m[k])]) &* Int(wx[Int(x[k])]))
-                        let p = w * member[k]
-                        gp += p
-                        gn += w - p
-                        guard end[k] else { continue }
-                        aucAbove += gp * (totalNeg - neg - gn) + 0.5 * gp * gn
-                        let above = pos
-                        pos += gp
-                        neg += gn
-                        let d = pos * totalNeg - neg * totalPos
-                        if d > best { best = d }
-                        while neg > limit {
-                          tprPos[level] = above
-                          level += 1
-                          limit = nextLimit(level, limits)
-                        }
-                        gp = 0
-                        gn = 0
-                      }
-                      for k in level..<levels { tprPos[k] = pos }
-                    }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-      var tpr = [Double](repeating: 0, count: levels)
-      for (k, input) in buffer.levels.enumerated() { tpr[input] = buffer.tprPos[k] / totalPos }
-      return [aucAbove / (totalPos * totalNeg), 0.5 * (1 + best / (totalPos * totalNeg))] + tpr
+    /// The statistics of one replicate with the draw counts `wm` (models) and `wx` (examples).
+    func statistics(wm: [Int32], wx: [Int32], fprs: [Double], portable: Bool = false) -> [Double]? {
+      var lanes = Lanes(models: wm.count, examples: wx.count)
+      lanes.append(wm: wm, wx: wx)
+      return statistics(lanes, fprs: fprs, portable: portable)[0]
     }
   }
 }

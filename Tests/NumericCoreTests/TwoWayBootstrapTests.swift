@@ -47,12 +47,20 @@ import Testing
       }
       guard s.hasBothSides else { continue }
       let walk = TwoWayBootstrap.Walk(s, points: Array(s.scores.indices))
-      var buffer = TwoWayBootstrap.Walk.Buffer(fprs: fprs)
-      for _ in 0..<5 {
-        // Draw counts of 0 to 3, as a replicate's.
-        let wm = (0..<models).map { _ in Int32(rng.nextIndex(below: 4)) }
-        let wx = (0..<examples).map { _ in Int32(rng.nextIndex(below: 4)) }
-        let got = walk.statistics(wm: wm, wx: wx, buffer: &buffer)
+      // Five replicates, drawn with counts of 0 to 3 as a replicate's: one walk with three lanes unused.
+      let draws = (0..<5).map { _ in
+        (
+          wm: (0..<models).map { _ in Int32(rng.nextIndex(below: 4)) },
+          wx: (0..<examples).map { _ in Int32(rng.nextIndex(below: 4)) }
+        )
+      }
+      var lanes = TwoWayBootstrap.Walk.Lanes(models: models, examples: examples)
+      for (wm, wx) in draws { lanes.append(wm: wm, wx: wx) }
+      let all = walk.statistics(lanes, fprs: fprs)
+      #expect(all.count == draws.count)
+      // The vector build and the portable one agree bit for bit (exact integer arithmetic).
+      #expect(walk.statistics(lanes, fprs: fprs, portable: true).map { $0 ?? [] } == all.map { $0 ?? [] })
+      for ((wm, wx), got) in zip(draws, all) {
         let weighted = s.scores.indices.map { Int(wm[s.model[$0]] * wx[s.example[$0]]) }
         let hasBoth =
           s.scores.indices.contains { s.member[$0] && weighted[$0] > 0 }
@@ -79,9 +87,8 @@ import Testing
     let roc = s.roc
     #expect(ci.auc.contains(roc.auc))
     let walk = TwoWayBootstrap.Walk(s, points: Array(s.scores.indices))
-    var buffer = TwoWayBootstrap.Walk.Buffer(fprs: [0.01])
     let point = try #require(
-      walk.statistics(wm: [Int32](repeating: 1, count: 6), wx: [Int32](repeating: 1, count: 40), buffer: &buffer))
+      walk.statistics(wm: [Int32](repeating: 1, count: 6), wx: [Int32](repeating: 1, count: 40), fprs: [0.01]))
     #expect(abs(point[0] - roc.auc) < 1e-12)
     #expect(abs(point[1] - roc.bestBalancedAccuracy) < 1e-12)
     #expect(abs(point[2] - roc.tpr(atFPR: 0.01).tpr) < 1e-12)
