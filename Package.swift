@@ -53,7 +53,7 @@ let package = Package(
       dependencies: [
         "NumericCore", "Networks", "CPNGDecoder", "CSupervisor", .product(name: "Yams", package: "Yams"),
       ]),
-    .target(name: "Attacks", dependencies: ["Harness", "NumericCore"]),
+    .target(name: "Attacks", dependencies: ["Harness", "NumericCore", "CKernels"]),
     .target(name: "Baselines", dependencies: ["Harness", "Networks", "NumericCore"]),
     .target(name: "Reports", dependencies: ["Harness", "NumericCore", "CCairo"]),
     .target(

@@ -48,7 +48,7 @@ public struct MIAEfficacy: Metric {
       labels: Array(repeating: true, count: members.count) + Array(repeating: false, count: nonMembers.count),
       c: 3, gamma: 1)
     let f = try confidence(.forget)
-    return Double(f.filter { !svc.predict($0) }.count) / Double(Swift.max(f.count, 1))
+    return Double(svc.decisions(f).filter { !($0 > 0) }.count) / Double(Swift.max(f.count, 1))
   }
 
   /// MIA-Efficacy of every model of a population (cached per scoring pass; Avg. Gap reuses it).

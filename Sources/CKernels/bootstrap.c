@@ -1,22 +1,13 @@
 // The two-way bootstrap's walk, eight replicates at a time: lane l of every vector is replicate l.
 //
 // Every weight is a product of two draw counts, and every sum of weights an integer below 2^53, so
-// each lane's arithmetic is exact and its results do not depend on the instruction set: the AVX-512,
-// AVX2 and baseline builds of the same body give the same bits. The body is one inline function on
-// pointers (vectors are never passed by value across the differently targeted functions).
-#include "kernels.h"
+// each lane's arithmetic is exact, in any order: the three builds (lanes.h) give the same bits.
+#include "lanes.h"
 
-#pragma clang fp contract(off)
+#define LANES UNLEARN_LANES
 
-typedef double v8d __attribute__((vector_size(64), aligned(8)));
-typedef long long v8l __attribute__((vector_size(64), aligned(8)));
-
-#define LANES UNLEARN_WALK_LANES
-#define SELECT(mask, a, b) ((v8d)(((v8l)(a) & (mask)) | ((v8l)(b) & ~(mask))))
-
-static inline __attribute__((always_inline)) void walk8(const unlearn_walk_points *p, const double *wm,
-                                                        const double *wx, size_t levels, const double *alphas,
-                                                        double *out) {
+ALWAYS_INLINE void walk8(const unlearn_walk_points *p, const double *wm, const double *wx, size_t levels,
+                         const double *alphas, double *out) {
   // P and N: the member and non-member weight in all, summed run by run (one model, one side).
   v8d totalPos = {0}, totalNeg = {0};
   for (size_t r = 0; r < p->runs; r++) {
@@ -55,40 +46,7 @@ static inline __attribute__((always_inline)) void walk8(const unlearn_walk_point
   *(v8d *)(out + 3 * LANES) = best;
 }
 
-void unlearn_walk8_portable(const unlearn_walk_points *p, const double *wm, const double *wx, size_t levels,
-                            const double *alphas, double *out) {
-  walk8(p, wm, wx, levels, alphas, out);
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void walk8_avx512(const unlearn_walk_points *p, const double *wm,
-                                                             const double *wx, size_t levels, const double *alphas,
-                                                             double *out) {
-  walk8(p, wm, wx, levels, alphas, out);
-}
-
-__attribute__((target("avx2"))) static void walk8_avx2(const unlearn_walk_points *p, const double *wm,
-                                                        const double *wx, size_t levels, const double *alphas,
-                                                        double *out) {
-  walk8(p, wm, wx, levels, alphas, out);
-}
-
-void unlearn_walk8(const unlearn_walk_points *p, const double *wm, const double *wx, size_t levels,
-                   const double *alphas, double *out) {
-  switch (unlearn_vector_level()) {
-    case 2:
-      walk8_avx512(p, wm, wx, levels, alphas, out);
-      break;
-    case 1:
-      walk8_avx2(p, wm, wx, levels, alphas, out);
-      break;
-    default:
-      walk8(p, wm, wx, levels, alphas, out);
-  }
-}
-#else
-void unlearn_walk8(const unlearn_walk_points *p, const double *wm, const double *wx, size_t levels,
-                   const double *alphas, double *out) {
-  walk8(p, wm, wx, levels, alphas, out);
-}
-#endif
+UNLEARN_VARIANTS(walk8,
+                 (const unlearn_walk_points *p, const double *wm, const double *wx, size_t levels,
+                  const double *alphas, double *out),
+                 (p, wm, wx, levels, alphas, out))

@@ -201,7 +201,7 @@ public enum TwoWayBootstrap {
     /// The unit weights of up to eight replicates, in `unlearn_walk8`'s layout: unit u's weight in
     /// replicate (lane) l at 8u + l.
     struct Lanes {
-      static let capacity = Int(UNLEARN_WALK_LANES)
+      static let capacity = Int(UNLEARN_LANES)
       var wm: [Double]
       var wx: [Double]
       private(set) var count = 0

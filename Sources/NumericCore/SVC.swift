@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// A C-support vector classifier with an RBF kernel, trained by sequential
@@ -9,19 +10,36 @@ import Foundation
 /// f(x) = Σ_i α_i y_i K(x_i, x) − ρ;   class 1 when f(x) > 0
 /// ```
 /// Stops when the maximal KKT violation is below `tolerance` (scikit-learn's
-/// default 1e-3).
+/// default 1e-3). The kernel matrix, the decision values and the SMO's scans over the variables
+/// run in C, eight lanes at a time (AVX-512 or AVX2 where the CPU has them, the same bits
+/// everywhere), with e^x to within 2 ulp (`unlearn_exp_array`).
 public struct SVC: Sendable {
-  public var supportVectors: [[Double]]
+  public let supportVectors: [[Double]]
   /// α_i y_i of each support vector.
-  public var coefficients: [Double]
-  public var rho: Double
-  public var gamma: Double
+  public let coefficients: [Double]
+  public let rho: Double
+  public let gamma: Double
+  /// The support vectors' features column by column and their coefficients, padded to whole
+  /// vectors with coefficient 0 (`unlearn_rbf_decisions`' layout).
+  private let columns: [Double], paddedCoefficients: [Double]
 
-  /// Fits on `x` (rows) with labels (true = class 1).
-  public static func fit(_ x: [[Double]], labels: [Bool], c: Double = 1, gamma: Double, tolerance: Double = 1e-3) -> SVC
-  {
+  init(supportVectors: [[Double]], coefficients: [Double], rho: Double, gamma: Double) {
+    self.supportVectors = supportVectors
+    self.coefficients = coefficients
+    self.rho = rho
+    self.gamma = gamma
+    columns = SMOSolver.columns(supportVectors)
+    paddedCoefficients =
+      coefficients + [Double](repeating: 0, count: SMOSolver.padded(coefficients.count) - coefficients.count)
+  }
+
+  /// Fits on `x` (rows) with labels (true = class 1). `portable`: the kernels without vector
+  /// extensions (the same bits; for tests).
+  public static func fit(
+    _ x: [[Double]], labels: [Bool], c: Double = 1, gamma: Double, tolerance: Double = 1e-3, portable: Bool = false
+  ) -> SVC {
     precondition(x.count == labels.count && !x.isEmpty)
-    var solver = SMOSolver(x, labels: labels, c: c, gamma: gamma)
+    var solver = SMOSolver(x, labels: labels, c: c, gamma: gamma, portable: portable)
     for _ in 0..<Swift.max(10_000_000, 100 * x.count) {
       guard let (i, j) = solver.workingSet(tolerance: tolerance) else { break }
       solver.step(i, j)
@@ -32,96 +50,116 @@ public struct SVC: Sendable {
       gamma: gamma)
   }
 
-  /// f(x) = Σ α_i y_i K(x_i, x) − ρ.
-  public func decision(_ x: [Double]) -> Double {
-    var s = -rho
-    for (v, a) in zip(supportVectors, coefficients) {
-      var d = 0.0
-      for t in v.indices { d += (v[t] - x[t]) * (v[t] - x[t]) }
-      s += a * exp(-gamma * d)
-    }
-    return s
+  /// f(x) = Σ_i α_i y_i K(x_i, x) − ρ for each of `points` (the sum in eight lanes, i mod 8, then
+  /// pairwise; see `unlearn_rbf_decisions`).
+  public func decisions(_ points: [[Double]], portable: Bool = false) -> [Double] {
+    let dim = supportVectors.first?.count ?? 0
+    precondition(points.allSatisfy { $0.count == dim }, "points need \(dim) features")
+    var out = [Double](repeating: 0, count: points.count)
+    let z = points.flatMap { $0 }
+    let kernel = portable ? unlearn_rbf_decisions_portable : unlearn_rbf_decisions
+    kernel(paddedCoefficients.count, dim, columns, paddedCoefficients, gamma, points.count, z, &out)
+    return out.map { $0 - rho }
   }
+
+  public func decision(_ x: [Double]) -> Double { decisions([x])[0] }
 
   public func predict(_ x: [Double]) -> Bool { decision(x) > 0 }
 }
 
 /// The state of LIBSVM's SMO on the dual problem: the kernel matrix, α and the gradient
-/// G = Qα − 1 (Fan, Chen & Lin, JMLR 2005).
+/// G = Qα − 1 (Fan, Chen & Lin, JMLR 2005). Every array is padded to `stride`, a whole number
+/// of vectors, with variables that never enter a working set (y = 1, α = 0, G = NaN). A row of
+/// the kernel matrix is computed when a working set first needs it (many never are).
 struct SMOSolver {
   let n: Int
+  let stride: Int
+  let dim: Int
+  let gamma: Double
   let y: [Double]
   let c: Double
-  /// K(x_i, x_j), row-major.
-  let kernel: [Double]
+  /// The points' features column by column (`columns`).
+  let features: [Double]
+  /// K(x_i, x_j) at i · stride + j for the rows computed so far, and the diagonal K(x_i, x_i).
+  private(set) var kernel: [Double]
+  private var computed: [Bool]
+  let diagonal: [Double]
   var alpha: [Double]
   var g: [Double]
+  let portable: Bool
   static let tau = 1e-12
 
-  init(_ x: [[Double]], labels: [Bool], c: Double, gamma: Double) {
-    n = x.count
-    y = labels.map { $0 ? 1.0 : -1.0 }
-    self.c = c
-    var k = [Double](repeating: 0, count: n * n)
-    for i in 0..<n {
-      for j in i..<n {
-        var d = 0.0
-        for t in x[i].indices { d += (x[i][t] - x[j][t]) * (x[i][t] - x[j][t]) }
-        let v = exp(-gamma * d)
-        k[i * n + j] = v
-        k[j * n + i] = v
-      }
+  /// `count` rounded up to whole vectors of the kernels.
+  static func padded(_ count: Int) -> Int {
+    let lanes = Int(UNLEARN_LANES)
+    return Swift.max((count + lanes - 1) / lanes, 1) * lanes
+  }
+
+  /// The points' features column by column, each padded with zeros to `padded(points.count)`.
+  static func columns(_ points: [[Double]]) -> [Double] {
+    let stride = padded(points.count), dim = points.first?.count ?? 0
+    var out = [Double](repeating: 0, count: stride * dim)
+    for (i, p) in points.enumerated() {
+      for t in 0..<dim { out[t * stride + i] = p[t] }
     }
-    kernel = k
-    alpha = [Double](repeating: 0, count: n)
-    g = [Double](repeating: -1, count: n)
+    return out
+  }
+
+  init(_ x: [[Double]], labels: [Bool], c: Double, gamma: Double, portable: Bool) {
+    n = x.count
+    stride = Self.padded(n)
+    let dim = x[0].count
+    precondition(x.allSatisfy { $0.count == dim })
+    self.dim = dim
+    self.gamma = gamma
+    let pad = stride - n
+    y = labels.map { $0 ? 1.0 : -1.0 } + [Double](repeating: 1, count: pad)
+    self.c = c
+    self.portable = portable
+    features = Self.columns(x)
+    kernel = [Double](repeating: 0, count: n * stride)
+    computed = [Bool](repeating: false, count: n)
+    // K(x_i, x_i) = exp(−γ Σ_t (x_ti − x_ti)²), as the rows compute it (1, or NaN for a NaN feature).
+    let scale = -gamma
+    let arguments = x.map { p in scale * p.reduce(0) { $0 + ($1 - $1) * ($1 - $1) } }
+    var diagonal = [Double](repeating: 0, count: stride)
+    (portable ? unlearn_exp_array_portable : unlearn_exp_array)(n, arguments, &diagonal)
+    self.diagonal = diagonal
+    alpha = [Double](repeating: 0, count: stride)
+    g = [Double](repeating: -1, count: n) + [Double](repeating: .nan, count: pad)
+  }
+
+  /// Computes row i of the kernel matrix if it is not yet.
+  mutating func computeRow(_ i: Int) {
+    guard !computed[i] else { return }
+    computed[i] = true
+    (portable ? unlearn_rbf_rows_portable : unlearn_rbf_rows)(i, 1, stride, dim, features, gamma, &kernel)
   }
 
   func upper(_ t: Int) -> Bool { alpha[t] >= c }
   func lower(_ t: Int) -> Bool { alpha[t] <= 0 }
 
   /// The working set (i, j): i maximises −y_t G_t over I_up, j the second-order gain; nil when
-  /// the maximal KKT violation is below `tolerance`.
-  func workingSet(tolerance: Double) -> (Int, Int)? {
-    var gmax = -Double.infinity
-    var i = -1
-    for t in 0..<n {
-      if y[t] > 0 {
-        if !upper(t) && -g[t] >= gmax {
-          gmax = -g[t]
-          i = t
-        }
-      } else if !lower(t) && g[t] >= gmax {
-        gmax = g[t]
-        i = t
-      }
-    }
+  /// the maximal KKT violation is below `tolerance` (`unlearn_smo_select_i`, `_j`).
+  mutating func workingSet(tolerance: Double) -> (Int, Int)? {
+    var i: Int64 = -1, j: Int64 = -1, gmax = 0.0, gmax2 = 0.0
+    (portable ? unlearn_smo_select_i_portable : unlearn_smo_select_i)(stride, y, alpha, g, c, &i, &gmax)
     guard i >= 0 else { return nil }
-    var gmax2 = -Double.infinity, j = -1, best = Double.infinity
-    for t in 0..<n {
-      let up = y[t] > 0
-      if up ? lower(t) : upper(t) { continue }
-      let gt = up ? g[t] : -g[t]
-      if gt >= gmax2 { gmax2 = gt }
-      let diff = gmax + gt
-      guard diff > 0 else { continue }
-      let qit = y[i] * y[t] * kernel[i * n + t]
-      let quad = kernel[i * n + i] + kernel[t * n + t] - (up ? 2 : -2) * y[i] * qit
-      let obj = -(diff * diff) / (quad > 0 ? quad : Self.tau)
-      if obj <= best {
-        best = obj
-        j = t
-      }
+    computeRow(Int(i))
+    kernel.withUnsafeBufferPointer { k in
+      (portable ? unlearn_smo_select_j_portable : unlearn_smo_select_j)(
+        stride, y, alpha, g, diagonal, c, Int(i), k.baseAddress! + Int(i) * stride, gmax, Self.tau, &j, &gmax2)
     }
-    return gmax + gmax2 < tolerance || j < 0 ? nil : (i, j)
+    return gmax + gmax2 < tolerance || j < 0 ? nil : (Int(i), Int(j))
   }
 
   /// Optimises α_i and α_j analytically within the box [0, C], then updates G.
   mutating func step(_ i: Int, _ j: Int) {
-    let qij = y[i] * y[j] * kernel[i * n + j]
+    computeRow(j)
+    let qij = y[i] * y[j] * kernel[i * stride + j]
     let oldI = alpha[i], oldJ = alpha[j]
     if y[i] != y[j] {
-      var quad = kernel[i * n + i] + kernel[j * n + j] + 2 * qij
+      var quad = diagonal[i] + diagonal[j] + 2 * qij
       if quad <= 0 { quad = Self.tau }
       let delta = (-g[i] - g[j]) / quad
       let diff = alpha[i] - alpha[j]
@@ -129,7 +167,7 @@ struct SMOSolver {
       alpha[j] += delta
       clipOpposite(i, j, diff: diff)
     } else {
-      var quad = kernel[i * n + i] + kernel[j * n + j] - 2 * qij
+      var quad = diagonal[i] + diagonal[j] - 2 * qij
       if quad <= 0 { quad = Self.tau }
       let delta = (g[i] - g[j]) / quad
       let sum = alpha[i] + alpha[j]
@@ -138,8 +176,9 @@ struct SMOSolver {
       clipSame(i, j, sum: sum)
     }
     let di = alpha[i] - oldI, dj = alpha[j] - oldJ
-    for t in 0..<n {
-      g[t] += y[t] * (y[i] * kernel[i * n + t] * di + y[j] * kernel[j * n + t] * dj)
+    let update = portable ? unlearn_smo_update_portable : unlearn_smo_update
+    kernel.withUnsafeBufferPointer { k in
+      update(stride, y, k.baseAddress! + i * stride, k.baseAddress! + j * stride, y[i] * di, y[j] * dj, &g)
     }
   }
 

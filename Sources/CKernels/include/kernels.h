@@ -19,8 +19,9 @@ int unlearn_sha256_accelerated(void);
 /// not x86-64). Checked once; the operating system must save the registers too.
 int unlearn_vector_level(void);
 
-/// Replicates per call of `unlearn_walk8`: the lanes of its vectors.
-#define UNLEARN_WALK_LANES 8
+/// The lanes of the kernels' vectors: replicates per call of `unlearn_walk8`, and the multiple
+/// the SVC kernels' arrays are padded to.
+#define UNLEARN_LANES 8
 
 /// The points of one two-way bootstrap, twice: sorted from the highest score down, and grouped
 /// into runs of one model's examples on one side.
@@ -54,5 +55,60 @@ void unlearn_walk8(const unlearn_walk_points *p, const double *wm, const double 
 /// `unlearn_walk8` without vector extensions, whatever the CPU.
 void unlearn_walk8_portable(const unlearn_walk_points *p, const double *wm, const double *wx, size_t levels,
                             const double *alphas, double *out);
+
+/// out[i] = e^x[i] for i < n, by Cody–Waite reduction and a degree-13 Taylor polynomial: within
+/// 2 ulp of the exact value on [−708, 709]; 0 below −708 (e^x < 3.4e−308), +∞ above 709, NaN for
+/// NaN.
+void unlearn_exp_array(size_t n, const double *x, double *out);
+void unlearn_exp_array_portable(size_t n, const double *x, double *out);
+
+/// Rows first ..< first + count of the RBF kernel matrix: k[i·stride + j] = exp(−γ Σ_t (x_ti −
+/// x_tj)²) for j < stride, the points' features column by column (xt[t·stride + i], dim columns),
+/// stride a multiple of UNLEARN_LANES with the padding points' features finite. e^x as
+/// `unlearn_exp_array`.
+void unlearn_rbf_rows(size_t first, size_t count, size_t stride, size_t dim, const double *xt, double gamma, double *k);
+void unlearn_rbf_rows_portable(size_t first, size_t count, size_t stride, size_t dim, const double *xt, double gamma,
+                               double *k);
+
+/// out[q] = Σ_i coef_i exp(−γ Σ_t (sv_ti − z_qt)²), over m support vectors (m a multiple of
+/// UNLEARN_LANES, padding with coefficient 0 and finite features; svt[t·m + i]) for each of the
+/// `queries` points z (row by row, z[q·dim + t]). Summed in eight lanes (i mod 8), then pairwise.
+void unlearn_rbf_decisions(size_t m, size_t dim, const double *svt, const double *coef, double gamma, size_t queries,
+                           const double *z, double *out);
+void unlearn_rbf_decisions_portable(size_t m, size_t dim, const double *svt, const double *coef, double gamma,
+                                    size_t queries, const double *z, double *out);
+
+/// The first of the working set (i, j) of LIBSVM's SMO with second-order selection (Fan, Chen &
+/// Lin, JMLR 2005) over `stride` variables (labels y = ±1, α, gradient G; padding variables have
+/// y = 1, α = 0 and G = NaN): i maximises gmax = −y_t G_t over I_up = {y_t = 1, α_t < C} ∪
+/// {y_t = −1, α_t > 0}, ties to the last index; i = −1 when I_up is empty.
+void unlearn_smo_select_i(size_t stride, const double *y, const double *alpha, const double *g, double c,
+                          long long *i, double *gmax);
+void unlearn_smo_select_i_portable(size_t stride, const double *y, const double *alpha, const double *g, double c,
+                                   long long *i, double *gmax);
+
+/// The second: j minimises −(gmax + y_t G_t)² / (K_ii + K_tt − 2 y_i y_t K_it) over I_low (τ
+/// for a non-positive denominator) where gmax + y_t G_t > 0, ties to the last index, −1 if none;
+/// gmax2 is the largest y_t G_t over I_low. `diag` is the kernel's diagonal, `ki` row i.
+void unlearn_smo_select_j(size_t stride, const double *y, const double *alpha, const double *g, const double *diag,
+                          double c, size_t i, const double *ki, double gmax, double tau, long long *j, double *gmax2);
+void unlearn_smo_select_j_portable(size_t stride, const double *y, const double *alpha, const double *g,
+                                   const double *diag, double c, size_t i, const double *ki, double gmax, double tau,
+                                   long long *j, double *gmax2);
+
+/// G_t += y_t (ki_t · yiDi + kj_t · yjDj) for t < stride: SMO's gradient update after α_i and α_j
+/// changed by Δ_i and Δ_j (yiDi = y_i Δ_i).
+void unlearn_smo_update(size_t stride, const double *y, const double *ki, const double *kj, double yiDi, double yjDj,
+                        double *g);
+void unlearn_smo_update_portable(size_t stride, const double *y, const double *ki, const double *kj, double yiDi,
+                                 double yjDj, double *g);
+
+/// The largest of `best` and the ε of every window rule of the Unlearning Challenge's family A:
+/// for each right end right[r] (ascending) and each left end L_j of `lefts` on NumPy's
+/// linspace((R − width) − buffer, (R − width) + buffer), the rule "P when L ≤ x ≤ R" with
+/// tp = #{p ∈ [L, R]}, fp = #{q ∈ [L, R]} (p and q ascending, n points each) has ε =
+/// table[tp·(n + 1) + fp]. Returns +∞ as soon as a rule has it.
+float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
+                           double width, double buffer, size_t lefts, const float *table, float best);
 
 #endif

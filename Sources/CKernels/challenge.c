@@ -1,0 +1,68 @@
+// The window rules of the NeurIPS 2023 Unlearning Challenge's ε (family A): for each right end R
+// and each of `lefts` left ends L on a grid below it, the rule "P when L ≤ x ≤ R" predicts
+// tp = #{p ∈ [L, R]} of the sample P and fp = #{q ∈ [L, R]} of Q, and its ε is table[tp][fp].
+//
+// Counts come from pointers into the sorted samples, moved from the previous answer. Within a
+// right end the left ends ascend, so eight of them can share one rule: when neither sample has a
+// point below the eighth left end beyond the current counts, the eight rules are the same rule.
+#include "kernels.h"
+
+#pragma clang fp contract(off)
+
+// #{a < v} (or, with `orEqual`, #{a ≤ v}) in the ascending a[0 ..< n], from a previous answer.
+static inline size_t count_below(const double *a, size_t n, double v, size_t at, int orEqual) {
+  if (orEqual) {
+    while (at > 0 && a[at - 1] > v) at--;
+    while (at < n && a[at] <= v) at++;
+  } else {
+    while (at > 0 && a[at - 1] >= v) at--;
+    while (at < n && a[at] < v) at++;
+  }
+  return at;
+}
+
+float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
+                           double width, double buffer, size_t lefts, const float *table, float best) {
+  size_t pLE = 0, qLE = 0, pLT = 0, qLT = 0;
+  const double div = (double)(lefts - 1);
+  for (size_t r = 0; r < rights; r++) {
+    pLE = count_below(p, n, right[r], pLE, 1);
+    qLE = count_below(q, n, right[r], qLE, 1);
+    const double start = (right[r] - width) - buffer, stop = (right[r] - width) + buffer;
+    const double step = (stop - start) / div;
+    size_t j = 0;
+    while (j < lefts) {
+      float e;
+      if (j > 0 && step > 0 && j + 8 < lefts) {
+        // Left ends j ..< j + 8 (none the last): one rule when no point lies below the eighth.
+        const double last = (double)(j + 7) * step + start;
+        if ((pLT == n || p[pLT] >= last) && (qLT == n || q[qLT] >= last)) {
+          e = table[(pLE > pLT ? pLE - pLT : 0) * (n + 1) + (qLE > qLT ? qLE - qLT : 0)];
+          if (e > best) {
+            best = e;
+            if (e == __builtin_inff()) return best;
+          }
+          j += 8;
+          continue;
+        }
+      }
+      double left;
+      if (j == lefts - 1) {
+        left = stop;
+      } else if (step == 0) {
+        left = ((double)j / div) * (stop - start) + start;
+      } else {
+        left = (double)j * step + start;
+      }
+      pLT = count_below(p, n, left, pLT, 0);
+      qLT = count_below(q, n, left, qLT, 0);
+      e = table[(pLE > pLT ? pLE - pLT : 0) * (n + 1) + (qLE > qLT ? qLE - qLT : 0)];
+      if (e > best) {
+        best = e;
+        if (e == __builtin_inff()) return best;
+      }
+      j++;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,77 @@
+import CKernels
+import Foundation
+import Testing
+
+@testable import NumericCore
+
+/// The C kernels' vector builds against their baseline builds (the same bits) and against
+/// independent references: glibc's e^x, and scikit-learn's SVC on data where both must agree.
+@Suite struct KernelTests {
+  /// Distance in units in the last place between two doubles of the same sign.
+  static func ulps(_ a: Double, _ b: Double) -> UInt64 {
+    let x = Int64(bitPattern: a.bitPattern), y = Int64(bitPattern: b.bitPattern)
+    return x > y ? UInt64(x - y) : UInt64(y - x)
+  }
+
+  @Test func exp_isWithinTwoUlpOfLibm_andTheSameInEveryBuild() {
+    var rng = Xoshiro256StarStar(seed: 3)
+    // Every scale the kernels meet, a ragged tail (n not a multiple of 8), and the edges.
+    var x = (0..<100_003).map { k -> Double in
+      let u = rng.nextUnitDouble()
+      switch k % 4 {
+      case 0: return -u
+      case 1: return -708 * u
+      case 2: return 709 * u
+      default: return 1e-300 * (u - 0.5)
+      }
+    }
+    x += [0, -0.0, -708, 709, 1, -1, Double.ulpOfOne, .leastNonzeroMagnitude]
+    var fast = [Double](repeating: 0, count: x.count), portable = fast
+    unlearn_exp_array(x.count, x, &fast)
+    unlearn_exp_array_portable(x.count, x, &portable)
+    #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
+    let worst = zip(x, fast).map { Self.ulps($1, Foundation.exp($0)) }.max() ?? 0
+    #expect(worst <= 2, "worst \(worst) ulp")
+    #expect(fast[x.count - 8] == 1 && fast[x.count - 7] == 1)
+
+    let edges: [Double] = [-709, -1e308, 710, .infinity, -.infinity, .nan]
+    var out = [Double](repeating: 0, count: edges.count)
+    unlearn_exp_array(edges.count, edges, &out)
+    #expect(out[0] == 0 && out[1] == 0 && out[2] == .infinity && out[3] == .infinity && out[4] == 0)
+    #expect(out[5].isNaN)
+  }
+
+  @Test func svc_fitAndDecisions_areTheSameInEveryBuild() {
+    var rng = Xoshiro256StarStar(seed: 11)
+    for n in [5, 8, 37, 200] {
+      // Two overlapping classes in two dimensions.
+      let labels = (0..<n).map { $0 % 3 != 0 }
+      let x = labels.map { member in [rng.nextGaussian() + (member ? 0.7 : 0), rng.nextGaussian()] }
+      let fast = SVC.fit(x, labels: labels, c: 3, gamma: 0.5)
+      let portable = SVC.fit(x, labels: labels, c: 3, gamma: 0.5, portable: true)
+      #expect(fast.coefficients.map(\.bitPattern) == portable.coefficients.map(\.bitPattern))
+      #expect(fast.rho.bitPattern == portable.rho.bitPattern)
+      let queries = (0..<13).map { _ in [rng.nextGaussian(), rng.nextGaussian()] }
+      #expect(
+        fast.decisions(queries).map(\.bitPattern) == portable.decisions(queries, portable: true).map(\.bitPattern))
+      // One query at a time is the same as all at once.
+      #expect(queries.map { fast.decision($0).bitPattern } == fast.decisions(queries).map(\.bitPattern))
+    }
+  }
+
+  /// The decision function by its definition, in plain Swift with glibc's exp.
+  @Test func svcDecisions_matchTheirDefinition() {
+    var rng = Xoshiro256StarStar(seed: 12)
+    let labels = (0..<61).map { $0 % 2 == 0 }
+    let x = labels.map { member in [rng.nextUnitDouble() + (member ? 0.3 : 0)] }
+    let svc = SVC.fit(x, labels: labels, c: 3, gamma: 1)
+    let queries = (0..<40).map { _ in [rng.nextUnitDouble()] }
+    for (z, got) in zip(queries, svc.decisions(queries)) {
+      var want = -svc.rho
+      for (v, a) in zip(svc.supportVectors, svc.coefficients) {
+        want += a * Foundation.exp(-(v[0] - z[0]) * (v[0] - z[0]))
+      }
+      #expect(abs(got - want) < 1e-12, "\(got) vs \(want)")
+    }
+  }
+}
