@@ -131,7 +131,8 @@ enum Signals {
 
   /// p_y of every row of `[n, classes]` logits.
   static func trueClassProbabilities(_ logits: Tensor, _ labels: [Int32]) -> [Double] {
-    Softmax.probabilities(logits).enumerated().map { $0.element[Int(labels[$0.offset])] }
+    let p = Softmax.flatProbabilities(logits), k = logits.rowLength
+    return labels.indices.map { p[$0 * k + Int(labels[$0])] }
   }
 
   /// Per-example cross-entropy −log softmax(z)[y], in float64.

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The softmax of a row of logits, computed in float64 with the maximum subtracted
@@ -30,20 +31,46 @@ public enum Softmax {
     Double(row[row.startIndex + label]) - logSumExp(row)
   }
 
-  /// p_c = exp(z_c − m) / Σ_j exp(z_j − m).
-  @inlinable
+  /// p_c = exp(z_c − m) / Σ_j exp(z_j − m), with the kernels' vector e^x (`unlearn_exp_array`,
+  /// within 2 ulp; the same bits on every CPU).
   public static func probabilities<C: Collection>(_ row: C) -> [Double] where C.Element: BinaryFloatingPoint {
     let m = Double(row.max() ?? 0)
-    let e = row.map { exp(Double($0) - m) }
-    var s = 0.0
-    for v in e { s += v }
-    return e.map { $0 / s }
+    var e = row.map { Double($0) - m }
+    normalise(&e, rows: 1, classes: e.count)
+    return e
   }
 
   /// ``probabilities(_:)`` of every row of `[n, classes]` logits.
   public static func probabilities(_ logits: Tensor) -> [[Double]] {
-    let k = logits.rowLength
-    return (0..<logits.rows).map { i in probabilities(logits.scalars[(i * k)..<((i + 1) * k)]) }
+    let k = logits.rowLength, flat = flatProbabilities(logits)
+    return (0..<logits.rows).map { i in Array(flat[(i * k)..<((i + 1) * k)]) }
+  }
+
+  /// ``probabilities(_:)`` of every row of `[n, classes]` logits, the rows one after another.
+  public static func flatProbabilities(_ logits: Tensor) -> [Double] {
+    let k = logits.rowLength, rows = logits.rows
+    var e = [Double](repeating: 0, count: rows * k)
+    logits.scalars.withUnsafeBufferPointer { z in
+      for i in 0..<rows {
+        let row = z[(i * k)..<((i + 1) * k)]
+        let m = Double(row.max() ?? 0)
+        for c in 0..<k { e[i * k + c] = Double(z[i * k + c]) - m }
+      }
+    }
+    normalise(&e, rows: rows, classes: k)
+    return e
+  }
+
+  /// Rows of z − m in place to their softmax: e^x, then each row divided by its sum (in index order).
+  static func normalise(_ e: inout [Double], rows: Int, classes k: Int) {
+    e.withUnsafeMutableBufferPointer { e in
+      unlearn_exp_array(e.count, e.baseAddress, e.baseAddress)
+      for i in 0..<rows {
+        var s = 0.0
+        for c in 0..<k { s += e[i * k + c] }
+        for c in 0..<k { e[i * k + c] /= s }
+      }
+    }
   }
 
   /// ``logProbability(_:label:)`` of every row of `[n, classes]` logits with its label.
