@@ -17,6 +17,8 @@ typedef long long v8l __attribute__((vector_size(64), aligned(8)));
 
 /// Lane by lane: a where mask is set (all ones), else b.
 #define SELECT(mask, a, b) ((v8d)(((v8l)(a) & (mask)) | ((v8l)(b) & ~(mask))))
+/// a·b + c rounded once, lane by lane: an FMA instruction where the build has one, else C's fma.
+#define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 #define SELECT_INT(mask, a, b) (((a) & (mask)) | ((b) & ~(mask)))
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -25,7 +27,7 @@ typedef long long v8l __attribute__((vector_size(64), aligned(8)));
   __attribute__((target("avx512f"))) static void name##_avx512 params { \
     name args;                                                           \
   }                                                                      \
-  __attribute__((target("avx2"))) static void name##_avx2 params {      \
+  __attribute__((target("avx2,fma"))) static void name##_avx2 params {      \
     name args;                                                           \
   }                                                                      \
   void unlearn_##name params {                                           \

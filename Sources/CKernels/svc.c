@@ -17,21 +17,21 @@ ALWAYS_INLINE void exp_lanes(const double *in, double *out) {
   const v8l inRange = (x >= -708.0) & (x <= 709.0);  // false for NaN
   const v8d xc = SELECT(inRange, x, (v8d){0});
   const v8d n = (xc * 1.4426950408889634 + 0x1.8p52) - 0x1.8p52;  // round to nearest
-  const v8d r = (xc - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+  const v8d r = FMA(n, (v8d){0} - 1.90821492927058770002e-10, FMA(n, (v8d){0} - 6.93147180369123816490e-01, xc));
   v8d p = (v8d){0} + 1.0 / 6227020800.0;  // 1/13!
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
+  p = FMA(p, r, (v8d){0} + 1.0 / 479001600.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 39916800.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 3628800.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 362880.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 40320.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 5040.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 720.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 120.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 24.0);
+  p = FMA(p, r, (v8d){0} + 1.0 / 6.0);
+  p = FMA(p, r, (v8d){0} + 0.5);
+  p = FMA(p, r, (v8d){0} + 1.0);
+  p = FMA(p, r, (v8d){0} + 1.0);
   const v8l bits = (__builtin_convertvector(n, v8l) + 1023) << 52;
   const v8d scaled = p * (v8d)bits;
   // Below −708: 0 (e^x < 3.4e−308); above 709: +∞; NaN stays NaN.
