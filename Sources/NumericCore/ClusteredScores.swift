@@ -156,20 +156,26 @@ public enum TwoWayBootstrap {
 
     /// The points of `s` at the indices `points`.
     init(_ s: ClusteredScores, points indices: [Int]) {
-      let order = indices.sorted { s.scores[$0] > s.scores[$1] }
-      let bySide = indices.sorted {
-        (s.member[$0] ? 0 : 1, s.model[$0]) < (s.member[$1] ? 0 : 1, s.model[$1])
+      var keyed = indices.map { (score: s.scores[$0], index: $0) }
+      keyed.sort { $0.score > $1.score }
+      let order = keyed.map(\.index)
+      // Runs: members first, then non-members, each model by model (a counting sort by that key).
+      let models = s.models
+      func key(_ i: Int) -> Int { (s.member[i] ? 0 : models) + s.model[i] }
+      var runStarts = [Int](repeating: 0, count: 2 * models + 1)
+      for i in indices { runStarts[key(i) + 1] += 1 }
+      for k in 0..<(2 * models) { runStarts[k + 1] += runStarts[k] }
+      var runExamples = [Int32](repeating: 0, count: indices.count), next = runStarts
+      for i in indices {
+        runExamples[next[key(i)]] = Int32(s.example[i])
+        next[key(i)] += 1
       }
-      var runModel = [Int32](), runMember = [UInt8](), runStart: [Int64] = [0], runExamples = [Int32]()
-      for (k, i) in bySide.enumerated() {
-        if k == 0 || s.model[i] != s.model[bySide[k - 1]] || s.member[i] != s.member[bySide[k - 1]] {
-          if k > 0 { runStart.append(Int64(runExamples.count)) }
-          runModel.append(Int32(s.model[i]))
-          runMember.append(s.member[i] ? 1 : 0)
-        }
-        runExamples.append(Int32(s.example[i]))
+      var runModel = [Int32](), runMember = [UInt8](), runStart: [Int64] = [0]
+      for k in 0..<(2 * models) where runStarts[k + 1] > runStarts[k] {
+        runModel.append(Int32(k % models))
+        runMember.append(k < models ? 1 : 0)
+        runStart.append(Int64(runStarts[k + 1]))
       }
-      runStart.append(Int64(runExamples.count))
       var storage = [UnsafeMutableRawPointer]()
       func copy<T>(_ values: [T]) -> UnsafeMutablePointer<T> {
         let p = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(values.count, 1))

@@ -17,12 +17,17 @@ public struct ROC: Sendable, Equatable, Codable {
   /// The curve of `positives` (members) against `negatives` (non-members).
   public init(positives p: [Double], negatives n: [Double]) {
     precondition(!p.isEmpty && !n.isEmpty, "ROC needs members and non-members")
-    let ps = p.sorted(by: >), ns = n.sorted(by: >)
-    var thresholds = Array(Set(p + n)).sorted(by: >)
-    thresholds = thresholds.filter { !$0.isNaN }
+    var ps = p, ns = n
+    ps.sort(by: >)
+    ns.sort(by: >)
     var fp = [0], tp = [0]
     var i = 0, j = 0
-    for t in thresholds {
+    // Every distinct score, from the highest down: the two sorted lists merged.
+    while true {
+      let a = i < ps.count && !ps[i].isNaN ? ps[i] : -Double.infinity
+      let b = j < ns.count && !ns[j].isNaN ? ns[j] : -Double.infinity
+      let t = Swift.max(a, b)
+      guard i < ps.count && !ps[i].isNaN || j < ns.count && !ns[j].isNaN else { break }
       while i < ps.count && ps[i] >= t { i += 1 }
       while j < ns.count && ns[j] >= t { j += 1 }
       tp.append(i)
