@@ -24,7 +24,12 @@ public struct SongMittalAttacks: Metric {
   public var relativeCost: Double { 2 }
   public init() {}
 
-  static let kinds = ["correctness", "confidence", "entropy", "modified_entropy"]
+  /// The four features, by their column names.
+  enum Kind: String, CaseIterable {
+    case correctness, confidence, entropy
+    case modifiedEntropy = "modified_entropy"
+  }
+  static let kinds = Kind.allCases.map(\.rawValue)
 
   public var columns: [MetricColumn] {
     Self.kinds.map { k in
@@ -38,12 +43,13 @@ public struct SongMittalAttacks: Metric {
   }
 
   /// The feature of one probability row (larger = member).
-  static func feature(_ kind: String, _ p: [Double], _ y: Int) -> Double {
+  static func feature(_ kind: Kind, _ p: ArraySlice<Double>, _ y: Int) -> Double {
+    let y = p.startIndex + y
     switch kind {
-    case "correctness": return p.indices.max { p[$0] < p[$1] } == y ? 1 : 0
-    case "confidence": return p[y]
-    case "entropy": return p.reduce(0) { $0 + $1 * Signals.clippedLog($1) }
-    default:
+    case .correctness: return p.indices.max { p[$0] < p[$1] } == y ? 1 : 0
+    case .confidence: return p[y]
+    case .entropy: return p.reduce(0) { $0 + $1 * Signals.clippedLog($1) }
+    case .modifiedEntropy:
       var m = (1 - p[y]) * Signals.clippedLog(p[y])
       for i in p.indices where i != y { m += p[i] * Signals.clippedLog(1 - p[i]) }
       return m
@@ -78,18 +84,36 @@ public struct SongMittalAttacks: Metric {
 
   /// Probabilities and labels of one set of examples.
   public struct LabeledProbabilities {
-    public var probabilities: [[Double]]
+    /// The probability rows one after another, `classes` each.
+    var flat: [Double]
+    var classes: Int
     public var labels: [Int]
 
     public init(probabilities: [[Double]], labels: [Int]) {
-      self.probabilities = probabilities
+      let classes = probabilities.first?.count ?? 0
+      precondition(probabilities.allSatisfy { $0.count == classes }, "probability rows of different lengths")
+      flat = probabilities.flatMap { $0 }
+      self.classes = classes
       self.labels = labels
     }
+
+    /// The softmax of `[n, classes]` logits.
+    public init(logits: Tensor, labels: [Int]) {
+      flat = Softmax.flatProbabilities(logits)
+      classes = logits.rowLength
+      self.labels = labels
+    }
+
+    /// Example i's probabilities.
+    func row(_ i: Int) -> ArraySlice<Double> { flat[(i * classes)..<((i + 1) * classes)] }
 
     /// The examples at `indices`, in that order.
     func subset(_ indices: some Sequence<Int>) -> LabeledProbabilities {
       let i = Array(indices)
-      return LabeledProbabilities(probabilities: i.map { probabilities[$0] }, labels: i.map { labels[$0] })
+      var out = self
+      out.flat = i.flatMap { row($0) }
+      out.labels = i.map { labels[$0] }
+      return out
     }
   }
 
@@ -100,22 +124,28 @@ public struct SongMittalAttacks: Metric {
     target: (members: LabeledProbabilities, nonMembers: LabeledProbabilities), classes: Int
   ) -> [String: Double] {
     var out = [String: Double]()
-    for kind in kinds {
-      func features(_ s: LabeledProbabilities, _ c: Int) -> [Double] {
-        s.labels.indices.filter { s.labels[$0] == c }.map { feature(kind, s.probabilities[$0], c) }
+    for kind in Kind.allCases {
+      /// The feature of every example of `s`, computed once per set.
+      func features(_ s: LabeledProbabilities) -> [Double] {
+        s.labels.indices.map { feature(kind, s.row($0), s.labels[$0]) }
       }
-      let tau = (0..<classes).map { c in
-        kind == "correctness"
-          ? 1 : threshold(members: features(calibration.members, c), nonMembers: features(calibration.nonMembers, c))
+      /// The features of each class.
+      func byClass(_ s: LabeledProbabilities) -> [[Double]] {
+        var out = [[Double]](repeating: [], count: classes)
+        for (f, y) in zip(features(s), s.labels) where y >= 0 && y < classes { out[y].append(f) }
+        return out
+      }
+      var tau = [Double](repeating: 1, count: classes)
+      if kind != .correctness {
+        let members = byClass(calibration.members), nonMembers = byClass(calibration.nonMembers)
+        for c in 0..<classes { tau[c] = threshold(members: members[c], nonMembers: nonMembers[c]) }
       }
       func share(_ s: LabeledProbabilities, member: Bool) -> Double {
-        let hits = s.labels.indices.filter {
-          let f = feature(kind, s.probabilities[$0], s.labels[$0]), t = tau[s.labels[$0]]
-          return member ? f >= t : f < t
-        }
-        return Double(hits.count) / Double(Swift.max(s.labels.count, 1))
+        var hits = 0
+        for (f, y) in zip(features(s), s.labels) where member ? f >= tau[y] : f < tau[y] { hits += 1 }
+        return Double(hits) / Double(Swift.max(s.labels.count, 1))
       }
-      out["sm_\(kind)"] = 0.5 * (share(target.members, member: true) + share(target.nonMembers, member: false))
+      out["sm_\(kind.rawValue)"] = 0.5 * (share(target.members, member: true) + share(target.nonMembers, member: false))
     }
     return out
   }
@@ -131,7 +161,7 @@ public struct SongMittalAttacks: Metric {
     var perKind = [String: [Double]]()
     for m in input.population.models {
       func set(_ s: Split) throws -> LabeledProbabilities {
-        LabeledProbabilities(probabilities: Softmax.probabilities(try m.logits(s)), labels: labels[s])
+        LabeledProbabilities(logits: try m.logits(s), labels: labels[s])
       }
       let values = Self.balancedAccuracies(
         calibration: (try set(.retain), try set(.audit)), target: (try set(.forget), try set(.test)), classes: classes)

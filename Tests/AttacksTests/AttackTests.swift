@@ -173,13 +173,13 @@ enum Synthetic {
     // (½(1 + 2/3)); τ = 4 flags 2 members, no non-member (½(2/3 + 1)): the first maximiser, 3, is kept.
     #expect(SongMittalAttacks.threshold(members: [3, 4, 5], nonMembers: [1, 2, 3]) == 3)
     let p = [0.7, 0.2, 0.1]
-    #expect(SongMittalAttacks.feature("confidence", p, 0) == 0.7)
-    #expect(SongMittalAttacks.feature("correctness", p, 1) == 0)
+    #expect(SongMittalAttacks.feature(.confidence, p[...], 0) == 0.7)
+    #expect(SongMittalAttacks.feature(.correctness, p[...], 1) == 0)
     #expect(
-      abs(SongMittalAttacks.feature("entropy", p, 0) - (0.7 * log(0.7) + 0.2 * log(0.2) + 0.1 * log(0.1))) < 1e-12)
+      abs(SongMittalAttacks.feature(.entropy, p[...], 0) - (0.7 * log(0.7) + 0.2 * log(0.2) + 0.1 * log(0.1))) < 1e-12)
     // Modified entropy, Song & Mittal: −[−(1 − p_y) log p_y − Σ_{i≠y} p_i log(1 − p_i)].
     let expected = 0.3 * log(0.7) + 0.2 * log(0.8) + 0.1 * log(0.9)
-    #expect(abs(SongMittalAttacks.feature("modified_entropy", p, 0) - expected) < 1e-12)
+    #expect(abs(SongMittalAttacks.feature(.modifiedEntropy, p[...], 0) - expected) < 1e-12)
   }
 
   @Test func divergences_byHand() {
