@@ -24,8 +24,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 /// xoshiro256** (Blackman & Vigna 2018): the harness's random generator.
 /// Seeded through SplitMix64 as its authors recommend. Every random stream is
 /// created explicitly from a seed (see ``Seeds``); there is no global RNG.
+///
+/// The generator and the draws on it are inlinable, so that callers in other modules get
+/// specialised code rather than calls through the protocol's witness table.
 public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
-  private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+  @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
   public init(seed: UInt64) {
     var sm = SplitMix64(seed: seed)
@@ -37,6 +40,7 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
 
   @inlinable static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
+  @inlinable
   public mutating func next() -> UInt64 {
     let result = Self.rotl(s1 &* 5, 7) &* 9
     let t = s1 << 17
@@ -52,12 +56,15 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
 
 extension RandomNumberGenerator {
   /// A uniform `Float` in [0, 1) from the top 24 bits (every value equally likely).
+  @inlinable
   public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1.0p-24 }
 
   /// A uniform `Double` in [0, 1) from the top 53 bits.
+  @inlinable
   public mutating func nextUnitDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
   /// A uniform integer in `0..<bound` without modulo bias (Lemire's method).
+  @inlinable
   public mutating func nextIndex(below bound: Int) -> Int {
     precondition(bound > 0)
     let b = UInt64(bound)
@@ -70,6 +77,7 @@ extension RandomNumberGenerator {
   }
 
   /// A standard normal `Double` (Box–Muller).
+  @inlinable
   public mutating func nextGaussian() -> Double {
     var u = nextUnitDouble()
     while u == 0 { u = nextUnitDouble() }
@@ -79,6 +87,7 @@ extension RandomNumberGenerator {
 
   /// A permutation of `0..<n` (Fisher–Yates). Implemented here rather than with
   /// `shuffle(using:)` so that results never depend on the standard library version.
+  @inlinable
   public mutating func permutation(_ n: Int) -> [Int] {
     var a = Array(0..<n)
     shuffleInPlace(&a)
