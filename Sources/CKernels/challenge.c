@@ -9,6 +9,8 @@
 
 #pragma clang fp contract(off)
 
+#include <stdlib.h>
+
 // #{a < v} (or, with `orEqual`, #{a ≤ v}) in the ascending a[0 ..< n], from a previous answer.
 static inline size_t count_below(const double *a, size_t n, double v, size_t at, int orEqual) {
   if (orEqual) {
@@ -21,48 +23,83 @@ static inline size_t count_below(const double *a, size_t n, double v, size_t at,
   return at;
 }
 
-float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
-                           double width, double buffer, size_t lefts, const float *table, float best) {
+// #{a < v} from a previous answer that counted below a smaller v: forward only, on a copy of the
+// sample that ends with +∞ (so the loop needs no bound check; v < +∞ for finite samples, and
+// for v = +∞ or NaN it stops at the sentinel or at once).
+static inline size_t count_below_forward(const double *a, double v, size_t at) {
+  while (a[at] < v) at++;
+  return at;
+}
+
+static float window_rules(size_t n, const double *p, const double *q, const double *pp, const double *qq,
+                          size_t rights, const double *right, double width, double buffer, size_t lefts,
+                          const float *table, float best) {
   size_t pLE = 0, qLE = 0, pLT = 0, qLT = 0;
   const double div = (double)(lefts - 1);
+#define RULE()                                                                                 \
+  do {                                                                                         \
+    const float e = table[(pLE > pLT ? pLE - pLT : 0) * (n + 1) + (qLE > qLT ? qLE - qLT : 0)]; \
+    if (e > best) {                                                                            \
+      best = e;                                                                                \
+      if (e == __builtin_inff()) return best;                                                  \
+    }                                                                                          \
+  } while (0)
   for (size_t r = 0; r < rights; r++) {
     pLE = count_below(p, n, right[r], pLE, 1);
     qLE = count_below(q, n, right[r], qLE, 1);
     const double start = (right[r] - width) - buffer, stop = (right[r] - width) + buffer;
     const double step = (stop - start) / div;
-    size_t j = 0;
-    while (j < lefts) {
-      float e;
-      if (j > 0 && step > 0 && j + 8 < lefts) {
+    if (!(step > 0) || lefts < 2) {
+      // Degenerate grid (or NaN): every left end as NumPy computes it, pointers either way.
+      for (size_t j = 0; j < lefts; j++) {
+        const double left = j == lefts - 1 ? stop : step == 0 ? ((double)j / div) * (stop - start) + start
+                                                              : (double)j * step + start;
+        pLT = count_below(p, n, left, pLT, 0);
+        qLT = count_below(q, n, left, qLT, 0);
+        RULE();
+      }
+      continue;
+    }
+    // j = 0 may move the pointers back (a new right end); after it the left ends ascend.
+    pLT = count_below(p, n, start, pLT, 0);
+    qLT = count_below(q, n, start, qLT, 0);
+    RULE();
+    size_t j = 1;
+    while (j < lefts - 1) {
+      if (j + 8 < lefts) {
         // Left ends j ..< j + 8 (none the last): one rule when no point lies below the eighth.
         const double last = (double)(j + 7) * step + start;
-        if ((pLT == n || p[pLT] >= last) && (qLT == n || q[qLT] >= last)) {
-          e = table[(pLE > pLT ? pLE - pLT : 0) * (n + 1) + (qLE > qLT ? qLE - qLT : 0)];
-          if (e > best) {
-            best = e;
-            if (e == __builtin_inff()) return best;
-          }
+        if (pp[pLT] >= last && qq[qLT] >= last) {
+          RULE();
           j += 8;
           continue;
         }
       }
-      double left;
-      if (j == lefts - 1) {
-        left = stop;
-      } else if (step == 0) {
-        left = ((double)j / div) * (stop - start) + start;
-      } else {
-        left = (double)j * step + start;
-      }
-      pLT = count_below(p, n, left, pLT, 0);
-      qLT = count_below(q, n, left, qLT, 0);
-      e = table[(pLE > pLT ? pLE - pLT : 0) * (n + 1) + (qLE > qLT ? qLE - qLT : 0)];
-      if (e > best) {
-        best = e;
-        if (e == __builtin_inff()) return best;
-      }
+      const double left = (double)j * step + start;
+      pLT = count_below_forward(pp, left, pLT);
+      qLT = count_below_forward(qq, left, qLT);
+      RULE();
       j++;
     }
+    pLT = count_below(p, n, stop, pLT, 0);
+    qLT = count_below(q, n, stop, qLT, 0);
+    RULE();
   }
+#undef RULE
+  return best;
+}
+
+float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
+                           double width, double buffer, size_t lefts, const float *table, float best) {
+  if (lefts == 0) return best;
+  double *padded = malloc(2 * (n + 1) * sizeof(double));
+  if (!padded) return best;  // (never for the sizes the scorer passes; it checked the allocation)
+  for (size_t i = 0; i < n; i++) {
+    padded[i] = p[i];
+    padded[n + 1 + i] = q[i];
+  }
+  padded[n] = padded[2 * n + 1] = __builtin_inf();
+  best = window_rules(n, p, q, padded, padded + n + 1, rights, right, width, buffer, lefts, table, best);
+  free(padded);
   return best;
 }
