@@ -111,7 +111,8 @@ extension EvaluationReport {
 public enum ReportWriter {
   /// Writes `results.json`, `table.md`, `table.csv`, `table.tex`, `plots/*.png` and `report.html`
   /// into `directory`. Each figure is drawn once: the same drawing is the PNG and the page's SVG.
-  public static func write(_ report: EvaluationReport, to directory: URL) throws {
+  /// Figures render on up to `workers` threads; the files do not depend on how many.
+  public static func write(_ report: EvaluationReport, to directory: URL, workers: Int = 1) throws {
     try writeAtomically(try report.json(), to: directory.appendingPathComponent(RunStore.resultsFile))
     try writeAtomically(Data(report.markdown.utf8), to: directory.appendingPathComponent("table.md"))
     try writeAtomically(Data(report.csv.utf8), to: directory.appendingPathComponent("table.csv"))
@@ -120,15 +121,17 @@ public enum ReportWriter {
     try? FileManager.default.removeItem(at: plots)
     try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
     let rounds = report.roundCount
-    var figures = [Int: [(figure: Figure, rendered: RenderedPlot)]]()
-    for r in 1...rounds {
-      for f in report.figures(round: r) {
-        let stem = rounds > 1 ? "round-\(r)-\(f.name)" : f.name
-        let rendered = try f.plot.render(id: stem)
-        try writeAtomically(rendered.png, to: plots.appendingPathComponent("\(stem).png"))
-        figures[r, default: []].append((f, rendered))
-      }
+    let all = (1...rounds).flatMap { r in
+      report.figures(round: r).map { (round: r, figure: $0, stem: rounds > 1 ? "round-\(r)-\($0.name)" : $0.name) }
     }
+    // Each plot renders on its own cairo surface, so they render in parallel (in a fixed order of output).
+    let rendered = try WorkerPool.map(count: all.count, workers: workers) { i in
+      let plot = try all[i].figure.plot.render(id: all[i].stem)
+      try writeAtomically(plot.png, to: plots.appendingPathComponent("\(all[i].stem).png"))
+      return plot
+    }
+    var figures = [Int: [(figure: Figure, rendered: RenderedPlot)]]()
+    for (f, plot) in zip(all, rendered) { figures[f.round, default: []].append((f.figure, plot)) }
     try writeAtomically(Data(report.html(figures: figures).utf8), to: directory.appendingPathComponent("report.html"))
   }
 }

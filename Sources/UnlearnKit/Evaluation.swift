@@ -130,7 +130,7 @@ public enum Evaluation {
   {
     let scorer = Scorer(metrics: metrics, workers: runner.workers, experimentSeed: runner.experiment.spec.seed)
     let report = try EvaluationReport.make(outcome: outcome, runner: runner, scorer: scorer, toolVersion: toolVersion)
-    try profiled("reports") { try ReportWriter.write(report, to: runner.store.root) }
+    try profiled("reports") { try ReportWriter.write(report, to: runner.store.root, workers: runner.workers) }
     let manifest = try profiled("manifest") {
       try RunManifest.make(
         store: runner.store, experiment: runner.experiment, toolVersion: toolVersion, workers: runner.workers)
