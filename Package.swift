@@ -75,14 +75,14 @@ let package = Package(
     .target(
       name: "TestSupport", dependencies: ["NumericCore", "Networks", "Harness"],
       path: "Tests/TestSupport"),
-    .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore", "TestSupport"]),
+    .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore", "CKernels", "TestSupport"]),
     // Counts heap allocations per thread in the test process (glibc); see allocation_counter.c.
     .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
     .testTarget(name: "NetworksTests", dependencies: ["Networks", "NumericCore", "TestSupport", "AllocationCounter"]),
     .testTarget(
       name: "HarnessTests", dependencies: ["Harness", "Networks", "NumericCore", "TestSupport"]),
     .testTarget(
-      name: "AttacksTests", dependencies: ["Attacks", "Harness", "NumericCore", "TestSupport"]),
+      name: "AttacksTests", dependencies: ["Attacks", "Harness", "NumericCore", "CKernels", "TestSupport"]),
     .testTarget(
       name: "BaselinesTests", dependencies: ["Baselines", "Harness", "Networks", "NumericCore", "TestSupport"]),
     .testTarget(name: "ReportsTests", dependencies: ["Reports", "Harness", "NumericCore", "TestSupport"]),

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Harness
 import NumericCore
@@ -308,5 +309,49 @@ private func handEpsilon(fpr: Float, fnr: Float) -> Float {
   @Test func smallN_warns() {
     #expect(ChallengeMetric().warnings(models: 16).count == 1)
     #expect(ChallengeMetric().warnings(models: 32).isEmpty)
+  }
+}
+
+/// The window rules' sweep (in C, with pointers that move forward and eight left ends that share
+/// one rule when no point lies among them) against the rules enumerated one by one, with every
+/// count taken from scratch. A table of random values makes the largest one a single rule's, so
+/// a skipped or miscounted rule shows.
+@Suite struct ChallengeWindowSweepTests {
+  static func naive(p: [Double], q: [Double], rights: [Double], width: Double, table: [Float]) -> Float {
+    let n = p.count, buffer = ChallengeScore.windowBuffer
+    var best: Float = -1
+    for right in rights {
+      let lefts = ChallengeScore.numpyLinspace(
+        (right - width) - buffer, (right - width) + buffer, count: ChallengeScore.leftThresholds)
+      for left in lefts {
+        let tp = p.filter { $0 >= left && $0 <= right }.count, fp = q.filter { $0 >= left && $0 <= right }.count
+        best = max(best, table[tp * (n + 1) + fp])
+      }
+    }
+    return best
+  }
+
+  @Test(arguments: [3, 16, 37])
+  func sweep_equalsEveryRuleCountedFromScratch(models n: Int) {
+    var rng = Xoshiro256StarStar(seed: UInt64(n))
+    for trial in 0..<9 {
+      // Continuous, on a coarse lattice (ties, and points exactly on left ends), and far apart.
+      let draw = { (shift: Double) -> Double in
+        switch trial % 3 {
+        case 0: return rng.nextGaussian() * 1.5 + shift
+        case 1: return (rng.nextGaussian() * 20).rounded() / 100 + shift
+        default: return rng.nextGaussian() * 0.3 + 3 * shift
+        }
+      }
+      let p = (0..<n).map { _ in draw(0) }.sorted(), q = (0..<n).map { _ in draw(0.4) }.sorted()
+      let table = (0..<((n + 1) * (n + 1))).map { _ in rng.nextUnitFloat() }
+      let width = p[n - 1] - p[0], buffer = ChallengeScore.windowBuffer
+      let minR = (p[0] + width) - buffer, maxR = p[n - 1] + buffer
+      let rights = ChallengeScore.numpyLinspace(
+        minR, maxR, count: Int(((maxR - minR) * ChallengeScore.thresholdsPerUnit).rounded(.up)))
+      let swept = unlearn_window_rules(
+        n, p, q, rights.count, rights, width, buffer, ChallengeScore.leftThresholds, table, -1)
+      #expect(swept == Self.naive(p: p, q: q, rights: rights, width: width, table: table), "N = \(n), trial \(trial)")
+    }
   }
 }
