@@ -50,17 +50,28 @@ ALWAYS_INLINE void exp_array(size_t n, const double *x, double *out) {
   }
 }
 
-ALWAYS_INLINE void rbf_rows(size_t first, size_t count, size_t stride, size_t dim, const double *xt, double gamma,
-                            double *k) {
-  for (size_t i = first; i < first + count; i++) {
-    for (size_t j = 0; j < stride; j += W) {
-      v8d d = {0};
-      for (size_t t = 0; t < dim; t++) {
-        const v8d diff = *(const v8d *)(xt + t * stride + j) - xt[t * stride + i];
-        d += diff * diff;
+// The whole matrix, each 8 × 8 block above the diagonal computed once and mirrored below it:
+// K(x_i, x_j) and K(x_j, x_i) are the same bits ((a − b)² = (b − a)² in IEEE arithmetic).
+ALWAYS_INLINE void rbf_matrix(size_t n, size_t stride, size_t dim, const double *xt, double gamma, double *k) {
+  double block[W * W];
+  for (size_t bi = 0; bi < n; bi += W) {
+    for (size_t bj = bi; bj < stride; bj += W) {
+      for (size_t r = 0; r < W; r++) {
+        v8d d = {0};
+        for (size_t t = 0; t < dim; t++) {
+          const v8d diff = *(const v8d *)(xt + t * stride + bj) - xt[t * stride + bi + r];
+          d += diff * diff;
+        }
+        const v8d arg = -gamma * d;
+        exp_lanes((const double *)&arg, block + r * W);
       }
-      const v8d arg = -gamma * d;
-      exp_lanes((const double *)&arg, k + i * stride + j);
+      for (size_t r = 0; r < W && bi + r < n; r++) {
+        for (size_t c = 0; c < W; c++) k[(bi + r) * stride + bj + c] = block[r * W + c];
+      }
+      if (bj == bi) continue;
+      for (size_t c = 0; c < W && bj + c < n; c++) {
+        for (size_t r = 0; r < W; r++) k[(bj + c) * stride + bi + r] = block[r * W + c];
+      }
     }
   }
 }
@@ -154,9 +165,8 @@ ALWAYS_INLINE void smo_update(size_t stride, const double *y, const double *ki, 
 }
 
 UNLEARN_VARIANTS(exp_array, (size_t n, const double *x, double *out), (n, x, out))
-UNLEARN_VARIANTS(rbf_rows,
-                 (size_t first, size_t count, size_t stride, size_t dim, const double *xt, double gamma, double *k),
-                 (first, count, stride, dim, xt, gamma, k))
+UNLEARN_VARIANTS(rbf_matrix, (size_t n, size_t stride, size_t dim, const double *xt, double gamma, double *k),
+                 (n, stride, dim, xt, gamma, k))
 UNLEARN_VARIANTS(rbf_decisions,
                  (size_t m, size_t dim, const double *svt, const double *coef, double gamma, size_t queries,
                   const double *z, double *out),

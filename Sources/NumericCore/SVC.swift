@@ -69,20 +69,16 @@ public struct SVC: Sendable {
 
 /// The state of LIBSVM's SMO on the dual problem: the kernel matrix, α and the gradient
 /// G = Qα − 1 (Fan, Chen & Lin, JMLR 2005). Every array is padded to `stride`, a whole number
-/// of vectors, with variables that never enter a working set (y = 1, α = 0, G = NaN). A row of
-/// the kernel matrix is computed when a working set first needs it (many never are).
+/// of vectors, with variables that never enter a working set (y = 1, α = 0, G = NaN). The kernel
+/// matrix is computed at the start, each block once for both of its symmetric places (SMO meets
+/// nearly every row on these problems, so rows computed on demand saved little).
 struct SMOSolver {
   let n: Int
   let stride: Int
-  let dim: Int
-  let gamma: Double
   let y: [Double]
   let c: Double
-  /// The points' features column by column (`columns`).
-  let features: [Double]
-  /// K(x_i, x_j) at i · stride + j for the rows computed so far, and the diagonal K(x_i, x_i).
-  private(set) var kernel: [Double]
-  private var computed: [Bool]
+  /// K(x_i, x_j) at i · stride + j, and the diagonal K(x_i, x_i).
+  let kernel: [Double]
   let diagonal: [Double]
   var alpha: [Double]
   var g: [Double]
@@ -110,30 +106,17 @@ struct SMOSolver {
     stride = Self.padded(n)
     let dim = x[0].count
     precondition(x.allSatisfy { $0.count == dim })
-    self.dim = dim
-    self.gamma = gamma
     let pad = stride - n
     y = labels.map { $0 ? 1.0 : -1.0 } + [Double](repeating: 1, count: pad)
     self.c = c
     self.portable = portable
-    features = Self.columns(x)
-    kernel = [Double](repeating: 0, count: n * stride)
-    computed = [Bool](repeating: false, count: n)
-    // K(x_i, x_i) = exp(−γ Σ_t (x_ti − x_ti)²), as the rows compute it (1, or NaN for a NaN feature).
-    let scale = -gamma
-    let arguments = x.map { p in scale * p.reduce(0) { $0 + ($1 - $1) * ($1 - $1) } }
-    var diagonal = [Double](repeating: 0, count: stride)
-    (portable ? unlearn_exp_array_portable : unlearn_exp_array)(n, arguments, &diagonal)
-    self.diagonal = diagonal
+    var kernel = [Double](repeating: 0, count: n * stride)
+    (portable ? unlearn_rbf_matrix_portable : unlearn_rbf_matrix)(n, stride, dim, Self.columns(x), gamma, &kernel)
+    self.kernel = kernel
+    let rows = n, columns = stride
+    diagonal = (0..<columns).map { $0 < rows ? kernel[$0 * columns + $0] : 0 }
     alpha = [Double](repeating: 0, count: stride)
     g = [Double](repeating: -1, count: n) + [Double](repeating: .nan, count: pad)
-  }
-
-  /// Computes row i of the kernel matrix if it is not yet.
-  mutating func computeRow(_ i: Int) {
-    guard !computed[i] else { return }
-    computed[i] = true
-    (portable ? unlearn_rbf_rows_portable : unlearn_rbf_rows)(i, 1, stride, dim, features, gamma, &kernel)
   }
 
   func upper(_ t: Int) -> Bool { alpha[t] >= c }
@@ -141,11 +124,10 @@ struct SMOSolver {
 
   /// The working set (i, j): i maximises −y_t G_t over I_up, j the second-order gain; nil when
   /// the maximal KKT violation is below `tolerance` (`unlearn_smo_select_i`, `_j`).
-  mutating func workingSet(tolerance: Double) -> (Int, Int)? {
+  func workingSet(tolerance: Double) -> (Int, Int)? {
     var i: Int64 = -1, j: Int64 = -1, gmax = 0.0, gmax2 = 0.0
     (portable ? unlearn_smo_select_i_portable : unlearn_smo_select_i)(stride, y, alpha, g, c, &i, &gmax)
     guard i >= 0 else { return nil }
-    computeRow(Int(i))
     kernel.withUnsafeBufferPointer { k in
       (portable ? unlearn_smo_select_j_portable : unlearn_smo_select_j)(
         stride, y, alpha, g, diagonal, c, Int(i), k.baseAddress! + Int(i) * stride, gmax, Self.tau, &j, &gmax2)
@@ -155,7 +137,6 @@ struct SMOSolver {
 
   /// Optimises α_i and α_j analytically within the box [0, C], then updates G.
   mutating func step(_ i: Int, _ j: Int) {
-    computeRow(j)
     let qij = y[i] * y[j] * kernel[i * stride + j]
     let oldI = alpha[i], oldJ = alpha[j]
     if y[i] != y[j] {

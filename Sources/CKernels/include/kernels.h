@@ -62,13 +62,12 @@ void unlearn_walk8_portable(const unlearn_walk_points *p, const double *wm, cons
 void unlearn_exp_array(size_t n, const double *x, double *out);
 void unlearn_exp_array_portable(size_t n, const double *x, double *out);
 
-/// Rows first ..< first + count of the RBF kernel matrix: k[i·stride + j] = exp(−γ Σ_t (x_ti −
-/// x_tj)²) for j < stride, the points' features column by column (xt[t·stride + i], dim columns),
-/// stride a multiple of UNLEARN_LANES with the padding points' features finite. e^x as
-/// `unlearn_exp_array`.
-void unlearn_rbf_rows(size_t first, size_t count, size_t stride, size_t dim, const double *xt, double gamma, double *k);
-void unlearn_rbf_rows_portable(size_t first, size_t count, size_t stride, size_t dim, const double *xt, double gamma,
-                               double *k);
+/// The RBF kernel matrix: k[i·stride + j] = exp(−γ Σ_t (x_ti − x_tj)²) for i < n, j < stride, the
+/// points' features column by column (xt[t·stride + i], dim columns), stride a multiple of
+/// UNLEARN_LANES with the padding points' features finite. Each 8 × 8 block above the diagonal is
+/// computed once and mirrored (the same bits). e^x as `unlearn_exp_array`.
+void unlearn_rbf_matrix(size_t n, size_t stride, size_t dim, const double *xt, double gamma, double *k);
+void unlearn_rbf_matrix_portable(size_t n, size_t stride, size_t dim, const double *xt, double gamma, double *k);
 
 /// out[q] = Σ_i coef_i exp(−γ Σ_t (sv_ti − z_qt)²), over m support vectors (m a multiple of
 /// UNLEARN_LANES, padding with coefficient 0 and finite features; svt[t·m + i]) for each of the
