@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Allocation-free numeric kernels over ``FloatView``s: the building blocks of
@@ -491,15 +492,17 @@ public enum Kernels {
   /// rows are then one part of a larger batch whose weight sum it is, and the
   /// part's gradient has the bits the whole batch's would have for those rows.
   /// - Returns: `L` (accumulated in double precision). Writes the gradient
-  ///   into `grad` when it is given.
+  ///   into `grad` when it is given (a buffer apart from `z`: it holds each
+  ///   exp(z − max) between the loss and the gradient, so each is computed once).
   @discardableResult
   public static func softmaxCrossEntropy(
     logits z: FloatView, labels: IndexBuffer, rows: Int, classes: Int,
     classWeights: [Float]? = nil, normalizer: Double? = nil, grad: FloatView?
   ) -> Double {
     precondition(z.count >= rows * classes && labels.count >= rows)
-    let zp = z.pointer
+    let zp = z.pointer, gp = grad?.pointer
     var total = 0.0, weightSum = 0.0
+    // Each exp once: kept in the gradient's row (when there is one) and scaled in the second pass.
     for r in 0..<rows {
       let row = zp + r * classes
       let y = Int(labels.base[r])
@@ -507,7 +510,15 @@ public enum Kernels {
       var m = row[0]
       for c in 1..<classes where row[c] > m { m = row[c] }
       var s: Float = 0
-      for c in 0..<classes { s += expf(row[c] - m) }
+      if let gp {
+        let grow = gp + r * classes
+        for c in 0..<classes {
+          grow[c] = expf(row[c] - m)
+          s += grow[c]
+        }
+      } else {
+        for c in 0..<classes { s += expf(row[c] - m) }
+      }
       let logZ = logf(s) + m
       let w = Double(classWeights?[y] ?? 1)
       total += w * Double(logZ - row[y])
@@ -518,17 +529,14 @@ public enum Kernels {
       grad?.pointer.update(repeating: 0, count: rows * classes)
       return 0
     }
-    if let g = grad {
-      let gp = g.pointer
+    if let gp {
       for r in 0..<rows {
-        let row = zp + r * classes, grow = gp + r * classes
+        let grow = gp + r * classes
         let y = Int(labels.base[r])
-        var m = row[0]
-        for c in 1..<classes where row[c] > m { m = row[c] }
         var s: Float = 0
-        for c in 0..<classes { s += expf(row[c] - m) }
+        for c in 0..<classes { s += grow[c] }
         let scale = Float(Double(classWeights?[y] ?? 1) / weightSum) / s
-        for c in 0..<classes { grow[c] = expf(row[c] - m) * scale }
+        for c in 0..<classes { grow[c] *= scale }
         grow[y] -= Float(Double(classWeights?[y] ?? 1) / weightSum)
       }
     }
@@ -642,23 +650,8 @@ public enum Kernels {
       for i in 0..<n { pp[i] -= lr * (gp[i] + wd * pp[i]) }
       return
     }
-    typealias V = SIMD8<Float>
-    var i = 0
-    while i + 8 <= n {
-      let pv = UnsafeRawPointer(pp + i).loadUnaligned(as: V.self)
-      let d = UnsafeRawPointer(gp + i).loadUnaligned(as: V.self) + wd * pv
-      let vi = mu * UnsafeRawPointer(vp + i).loadUnaligned(as: V.self) + d
-      UnsafeMutableRawPointer(vp + i).storeBytes(of: vi, as: V.self)
-      UnsafeMutableRawPointer(pp + i).storeBytes(of: pv - lr * (nesterov ? d + mu * vi : vi), as: V.self)
-      i += 8
-    }
-    while i < n {
-      let d = gp[i] + wd * pp[i]
-      let vi = mu * vp[i] + d
-      vp[i] = vi
-      pp[i] -= lr * (nesterov ? d + mu * vi : vi)
-      i += 1
-    }
+    // In C, sixteen lanes at a time on AVX-512 (the same operations in the same order).
+    unlearn_sgd_momentum(n, pp, gp, vp, lr, mu, wd, nesterov ? 1 : 0)
   }
 
   /// Adam with L2 weight decay added to the gradient, as `torch.optim.Adam`:

@@ -75,3 +75,26 @@ import Testing
     }
   }
 }
+
+@Suite struct OptimiserKernelTests {
+  /// SGD with momentum in every build against the scalar formula, bit for bit, on a ragged length.
+  @Test(arguments: [false, true])
+  func sgdMomentum_matchesTheScalarFormulaInEveryBuild(nesterov: Bool) {
+    var rng = Xoshiro256StarStar(seed: 21)
+    let n = 16 * 37 + 5
+    let p0 = (0..<n).map { _ in Float(rng.nextGaussian()) }, g = (0..<n).map { _ in Float(rng.nextGaussian()) }
+    let v0 = (0..<n).map { _ in Float(rng.nextGaussian()) }
+    let (lr, mu, wd): (Float, Float, Float) = (0.05, 0.9, 5e-4)
+    var want = p0, wantV = v0
+    for i in 0..<n {
+      let d = g[i] + wd * want[i]
+      wantV[i] = mu * wantV[i] + d
+      want[i] = want[i] - lr * (nesterov ? d + mu * wantV[i] : wantV[i])
+    }
+    for portable in [false, true] {
+      var p = p0, v = v0
+      (portable ? unlearn_sgd_momentum_portable : unlearn_sgd_momentum)(n, &p, g, &v, lr, mu, wd, nesterov ? 1 : 0)
+      #expect(p.map(\.bitPattern) == want.map(\.bitPattern) && v.map(\.bitPattern) == wantV.map(\.bitPattern))
+    }
+  }
+}

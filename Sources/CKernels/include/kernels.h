@@ -110,4 +110,11 @@ void unlearn_smo_update_portable(size_t stride, const double *y, const double *k
 float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
                            double width, double buffer, size_t lefts, const float *table, float best);
 
+/// One step of SGD with momentum, as `torch.optim.SGD` (dampening 0), over n parameters:
+/// d = g + wd·p, v ← mu·v + d, p ← p − lr·v (nesterov: p ← p − lr·(d + mu·v)); every operation
+/// rounded on its own, so every build gives the same bits.
+void unlearn_sgd_momentum(size_t n, float *p, const float *g, float *v, float lr, float mu, float wd, int nesterov);
+void unlearn_sgd_momentum_portable(size_t n, float *p, const float *g, float *v, float lr, float mu, float wd,
+                                   int nesterov);
+
 #endif
