@@ -15,6 +15,7 @@
 typedef double v8d __attribute__((vector_size(64), aligned(8)));
 typedef long long v8l __attribute__((vector_size(64), aligned(8)));
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
+typedef int v16i __attribute__((vector_size(64), aligned(4)));
 
 /// Lane by lane: a where mask is set (all ones), else b.
 #define SELECT(mask, a, b) ((v8d)(((v8l)(a) & (mask)) | ((v8l)(b) & ~(mask))))

@@ -34,3 +34,42 @@ ALWAYS_INLINE void sgd_momentum(size_t n, float *p, const float *g, float *v, fl
 UNLEARN_VARIANTS(sgd_momentum,
                  (size_t n, float *p, const float *g, float *v, float lr, float mu, float wd, int nesterov),
                  (n, p, g, v, lr, mu, wd, nesterov))
+
+// The layers' elementwise passes, sixteen floats per vector; each lane is the scalar formula.
+
+ALWAYS_INLINE void relu_forward(size_t n, const float *x, float *y) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v16f v = *(const v16f *)(x + i);
+    const v16i negative = v < 0;
+    *(v16f *)(y + i) = (v16f)((v16i)v & ~negative);
+  }
+  for (; i < n; i++) y[i] = x[i] < 0 ? 0 : x[i];
+}
+
+ALWAYS_INLINE void relu_backward(size_t n, const float *y, const float *dy, float *dx) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v16i positive = *(const v16f *)(y + i) > 0;
+    *(v16f *)(dx + i) = (v16f)((v16i) * (const v16f *)(dy + i) & positive);
+  }
+  for (; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+}
+
+ALWAYS_INLINE void sum_rows(size_t rows, size_t cols, const float *y, float *g) {
+  size_t c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    v16f s = {0};
+    for (size_t r = 0; r < rows; r++) s += *(const v16f *)(y + r * cols + c);
+    *(v16f *)(g + c) = s;
+  }
+  for (; c < cols; c++) {
+    float s = 0;
+    for (size_t r = 0; r < rows; r++) s += y[r * cols + c];
+    g[c] = s;
+  }
+}
+
+UNLEARN_VARIANTS(relu_forward, (size_t n, const float *x, float *y), (n, x, y))
+UNLEARN_VARIANTS(relu_backward, (size_t n, const float *y, const float *dy, float *dx), (n, y, dy, dx))
+UNLEARN_VARIANTS(sum_rows, (size_t rows, size_t cols, const float *y, float *g), (rows, cols, y, g))

@@ -21,15 +21,10 @@ public enum Kernels {
     for c in 0..<planes { (y.pointer + c * size).update(repeating: b.pointer[c], count: size) }
   }
 
-  /// `g[c] = Σ_r Y[r, c]` (column sums of a row-major `rows × cols` matrix).
+  /// `g[c] = Σ_r Y[r, c]` (column sums of a row-major `rows × cols` matrix, each from row 0 down; in C).
   public static func sumRows(_ y: FloatView, rows: Int, cols: Int, into g: FloatView) {
     precondition(y.count >= rows * cols && g.count >= cols)
-    let yp = y.pointer, gp = g.pointer
-    gp.update(repeating: 0, count: cols)
-    for r in 0..<rows {
-      let row = yp + r * cols
-      for c in 0..<cols { gp[c] += row[c] }
-    }
+    unlearn_sum_rows(rows, cols, y.pointer, g.pointer)
   }
 
   /// `g[c] = Σ_s Y[c, s]` for `planes × size` (8 partial sums per plane, then combined).
@@ -56,36 +51,15 @@ public enum Kernels {
   // MARK: Activations
 
   /// `y = max(x, 0)` elementwise over the first `count` elements (NaN stays NaN).
-  /// Branch-free and 8-wide: the sign pattern of activations is random, so a
-  /// branch per element would mispredict half the time.
+  /// Branch-free (in C: 16 lanes on AVX-512): the sign pattern of activations is
+  /// random, so a branch per element would mispredict half the time.
   public static func reluForward(_ x: FloatView, _ y: FloatView, count: Int) {
-    let xp = x.pointer, yp = y.pointer
-    var i = 0
-    while i + 8 <= count {
-      let v = UnsafeRawPointer(xp + i).loadUnaligned(as: SIMD8<Float>.self)
-      UnsafeMutableRawPointer(yp + i).storeBytes(of: v.replacing(with: 0, where: v .< 0), as: SIMD8<Float>.self)
-      i += 8
-    }
-    while i < count {
-      yp[i] = xp[i] < 0 ? 0 : xp[i]
-      i += 1
-    }
+    unlearn_relu_forward(count, x.pointer, y.pointer)
   }
 
-  /// `dx = dy · 1[y > 0]` over the first `count` elements (branch-free, 8-wide).
+  /// `dx = dy · 1[y > 0]` over the first `count` elements (branch-free, in C: 16 lanes on AVX-512).
   public static func reluBackward(output y: FloatView, outputGrad dy: FloatView, inputGrad dx: FloatView, count: Int) {
-    let yp = y.pointer, dyp = dy.pointer, dxp = dx.pointer
-    var i = 0
-    while i + 8 <= count {
-      let v = UnsafeRawPointer(yp + i).loadUnaligned(as: SIMD8<Float>.self)
-      let g = UnsafeRawPointer(dyp + i).loadUnaligned(as: SIMD8<Float>.self)
-      UnsafeMutableRawPointer(dxp + i).storeBytes(of: g.replacing(with: 0, where: .!(v .> 0)), as: SIMD8<Float>.self)
-      i += 8
-    }
-    while i < count {
-      dxp[i] = yp[i] > 0 ? dyp[i] : 0
-      i += 1
-    }
+    unlearn_relu_backward(count, y.pointer, dy.pointer, dx.pointer)
   }
 
   // MARK: Layout

@@ -98,3 +98,27 @@ import Testing
     }
   }
 }
+
+@Suite struct LayerKernelTests {
+  /// ReLU forward and backward and column sums: every build gives the scalar formula's bits
+  /// (NaN and −0 pass the forward unchanged; a ragged length exercises the scalar tail).
+  @Test func reluAndColumnSums_matchTheScalarFormulasInEveryBuild() {
+    var rng = Xoshiro256StarStar(seed: 22)
+    let n = 16 * 9 + 7
+    var x = (0..<n).map { _ in Float(rng.nextGaussian()) }
+    x[3] = .nan
+    x[5] = -0.0
+    let dy = (0..<n).map { _ in Float(rng.nextGaussian()) }
+    let (rows, cols) = (7, n / 7)
+    for portable in [false, true] {
+      var y = [Float](repeating: 1, count: n), dx = y, g = [Float](repeating: 1, count: cols)
+      (portable ? unlearn_relu_forward_portable : unlearn_relu_forward)(n, x, &y)
+      (portable ? unlearn_relu_backward_portable : unlearn_relu_backward)(n, y, dy, &dx)
+      (portable ? unlearn_sum_rows_portable : unlearn_sum_rows)(rows, cols, x, &g)
+      #expect(y.map(\.bitPattern) == x.map { ($0 < 0 ? 0 : $0).bitPattern })
+      #expect(dx.map(\.bitPattern) == (0..<n).map { (y[$0] > 0 ? dy[$0] : 0).bitPattern })
+      let want = (0..<cols).map { c in (0..<rows).reduce(Float(0)) { $0 + x[$1 * cols + c] } }
+      #expect(g.map(\.bitPattern) == want.map(\.bitPattern))
+    }
+  }
+}

@@ -117,4 +117,16 @@ void unlearn_sgd_momentum(size_t n, float *p, const float *g, float *v, float lr
 void unlearn_sgd_momentum_portable(size_t n, float *p, const float *g, float *v, float lr, float mu, float wd,
                                    int nesterov);
 
+/// y = max(x, 0) as `x < 0 ? 0 : x` (NaN and −0 pass), over n floats.
+void unlearn_relu_forward(size_t n, const float *x, float *y);
+void unlearn_relu_forward_portable(size_t n, const float *x, float *y);
+
+/// dx = y > 0 ? dy : 0, over n floats.
+void unlearn_relu_backward(size_t n, const float *y, const float *dy, float *dx);
+void unlearn_relu_backward_portable(size_t n, const float *y, const float *dy, float *dx);
+
+/// g[c] = Σ_r y[r·cols + c], each column summed from row 0 down (the scalar loop's order).
+void unlearn_sum_rows(size_t rows, size_t cols, const float *y, float *g);
+void unlearn_sum_rows_portable(size_t rows, size_t cols, const float *y, float *g);
+
 #endif
