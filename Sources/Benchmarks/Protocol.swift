@@ -10,25 +10,29 @@ struct Timed {
   var peakMiB: Double
 }
 
-/// Runs `arguments` and measures it with `wait4`'s resource usage.
+/// Runs `arguments` and measures it with `wait4`'s resource usage. The child is started with
+/// `posix_spawn` and reaped here: Foundation's `Process` reaps its children on a thread of its
+/// own, and when it won the race `wait4` found no child and left the usage at zero.
 func timedRun(_ arguments: [String], output: URL? = nil) throws -> Timed {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = arguments
-  p.standardError = FileHandle.nullDevice
-  if let output {
-    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-    p.standardOutput = try FileHandle(forWritingTo: output)
-  } else {
-    p.standardOutput = FileHandle.nullDevice
-  }
+  let command = arguments.joined(separator: " ")
+  var actions = posix_spawn_file_actions_t()
+  posix_spawn_file_actions_init(&actions)
+  defer { posix_spawn_file_actions_destroy(&actions) }
+  posix_spawn_file_actions_addopen(&actions, 1, output?.path ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+  let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env"] + arguments).map { strdup($0) } + [nil]
+  defer { for a in argv { free(a) } }
+  var pid: pid_t = 0
   let start = Date()
-  try p.run()
+  let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
+  guard spawned == 0 else { throw HarnessError(command, "could not start (\(String(cString: strerror(spawned))))") }
   var status: Int32 = 0
   var usage = rusage()
-  _ = wait4(p.processIdentifier, &status, 0, &usage)
+  var reaped: pid_t
+  repeat { reaped = wait4(pid, &status, 0, &usage) } while reaped < 0 && errno == EINTR
   let seconds = Date().timeIntervalSince(start)
-  guard status == 0 else { throw HarnessError(arguments.joined(separator: " "), "failed (status \(status))") }
+  guard reaped == pid else { throw HarnessError(command, "wait4 failed (\(String(cString: strerror(errno))))") }
+  guard status == 0 else { throw HarnessError(command, "failed (wait status \(status))") }
   func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
   return Timed(
     seconds: seconds, cpuSeconds: s(usage.ru_utime) + s(usage.ru_stime), peakMiB: Double(usage.ru_maxrss) / 1024)
