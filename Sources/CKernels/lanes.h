@@ -1,10 +1,12 @@
-// Kernels on vectors of eight doubles, written once and compiled for three instruction sets.
+// Kernels on 64-byte vectors (eight doubles or sixteen floats), written once and compiled for three
+// instruction sets.
 //
 // A body is an inline function on pointers (vectors are never passed by value across the
 // differently targeted functions: that would change their ABI). UNLEARN_VARIANTS(name, params,
-// args) compiles `name` for AVX-512F and for AVX2 and defines `unlearn_<name>`, which picks one
-// at run time (unlearn_vector_level), and `unlearn_<name>_portable`, the baseline build. Lane
-// operations are IEEE operations and never contracted into FMAs, so all three give the same bits.
+// args) compiles `name` for AVX-512F and for AVX2 + FMA and defines `unlearn_<name>`, which picks
+// one at run time (unlearn_vector_level), and `unlearn_<name>_portable`, the baseline build. Lane
+// operations are IEEE operations, never contracted; an FMA is written as FMA() and is C's
+// correctly rounded fma in the baseline build. So all three give the same bits.
 #ifndef UNLEARN_LANES_H
 #define UNLEARN_LANES_H
 
