@@ -207,7 +207,9 @@ public enum ChallengeScore {
     let rights = numpyLinspace(minR, maxR, count: nR)
     // In C (`unlearn_window_rules`): ~160,000 rules per example, and the noise floor's
     // simulation evaluates thousands of examples.
-    best = unlearn_window_rules(n, p, q, rights.count, rights, width, windowBuffer, leftThresholds, table.values, best)
+    best = unlearn_window_rules(
+      n, p + [.infinity], q + [.infinity], rights.count, rights, width, windowBuffer, leftThresholds, table.values,
+      best)
   }
 
   /// Family B: predict HI when score ≥ t, on the float32 grid.

@@ -9,8 +9,6 @@
 
 #pragma clang fp contract(off)
 
-#include <stdlib.h>
-
 // #{a < v} (or, with `orEqual`, #{a ≤ v}) in the ascending a[0 ..< n], from a previous answer.
 static inline size_t count_below(const double *a, size_t n, double v, size_t at, int orEqual) {
   if (orEqual) {
@@ -23,17 +21,17 @@ static inline size_t count_below(const double *a, size_t n, double v, size_t at,
   return at;
 }
 
-// #{a < v} from a previous answer that counted below a smaller v: forward only, on a copy of the
-// sample that ends with +∞ (so the loop needs no bound check; v < +∞ for finite samples, and
-// for v = +∞ or NaN it stops at the sentinel or at once).
+// #{a < v} from a previous answer that counted below a smaller v: forward only, on the sample's
+// +∞ terminator (so the loop needs no bound check; v < +∞ for finite samples, and for v = +∞ or
+// NaN it stops at the terminator or at once).
 static inline size_t count_below_forward(const double *a, double v, size_t at) {
   while (a[at] < v) at++;
   return at;
 }
 
-static float window_rules(size_t n, const double *p, const double *q, const double *pp, const double *qq,
-                          size_t rights, const double *right, double width, double buffer, size_t lefts,
-                          const float *table, float best) {
+float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
+                           double width, double buffer, size_t lefts, const float *table, float best) {
+  if (lefts == 0) return best;
   size_t pLE = 0, qLE = 0, pLT = 0, qLT = 0;
   const double div = (double)(lefts - 1);
 #define RULE()                                                                                 \
@@ -69,15 +67,15 @@ static float window_rules(size_t n, const double *p, const double *q, const doub
       if (j + 8 < lefts) {
         // Left ends j ..< j + 8 (none the last): one rule when no point lies below the eighth.
         const double last = (double)(j + 7) * step + start;
-        if (pp[pLT] >= last && qq[qLT] >= last) {
+        if (p[pLT] >= last && q[qLT] >= last) {
           RULE();
           j += 8;
           continue;
         }
       }
       const double left = (double)j * step + start;
-      pLT = count_below_forward(pp, left, pLT);
-      qLT = count_below_forward(qq, left, qLT);
+      pLT = count_below_forward(p, left, pLT);
+      qLT = count_below_forward(q, left, qLT);
       RULE();
       j++;
     }
@@ -86,20 +84,5 @@ static float window_rules(size_t n, const double *p, const double *q, const doub
     RULE();
   }
 #undef RULE
-  return best;
-}
-
-float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
-                           double width, double buffer, size_t lefts, const float *table, float best) {
-  if (lefts == 0) return best;
-  double *padded = malloc(2 * (n + 1) * sizeof(double));
-  if (!padded) return best;  // (never for the sizes the scorer passes; it checked the allocation)
-  for (size_t i = 0; i < n; i++) {
-    padded[i] = p[i];
-    padded[n + 1 + i] = q[i];
-  }
-  padded[n] = padded[2 * n + 1] = __builtin_inf();
-  best = window_rules(n, p, q, padded, padded + n + 1, rights, right, width, buffer, lefts, table, best);
-  free(padded);
   return best;
 }

@@ -350,7 +350,8 @@ private func handEpsilon(fpr: Float, fnr: Float) -> Float {
       let rights = ChallengeScore.numpyLinspace(
         minR, maxR, count: Int(((maxR - minR) * ChallengeScore.thresholdsPerUnit).rounded(.up)))
       let swept = unlearn_window_rules(
-        n, p, q, rights.count, rights, width, buffer, ChallengeScore.leftThresholds, table, -1)
+        n, p + [.infinity], q + [.infinity], rights.count, rights, width, buffer, ChallengeScore.leftThresholds, table,
+        -1)
       #expect(swept == Self.naive(p: p, q: q, rights: rights, width: width, table: table), "N = \(n), trial \(trial)")
     }
   }

@@ -105,8 +105,8 @@ void unlearn_smo_update_portable(size_t stride, const double *y, const double *k
 /// The largest of `best` and the ε of every window rule of the Unlearning Challenge's family A:
 /// for each right end right[r] (ascending) and each left end L_j of `lefts` on NumPy's
 /// linspace((R − width) − buffer, (R − width) + buffer), the rule "P when L ≤ x ≤ R" with
-/// tp = #{p ∈ [L, R]}, fp = #{q ∈ [L, R]} (p and q ascending, n points each) has ε =
-/// table[tp·(n + 1) + fp]. Returns +∞ as soon as a rule has it.
+/// tp = #{p ∈ [L, R]}, fp = #{q ∈ [L, R]} (p and q ascending, n points each, each followed by a
+/// +∞ terminator: n + 1 values) has ε = table[tp·(n + 1) + fp]. Returns +∞ as soon as a rule has it.
 float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
                            double width, double buffer, size_t lefts, const float *table, float best);
 
