@@ -81,8 +81,9 @@ public enum ChallengeScore {
   ///   - unlearned: U[i][s], model i, forget example s (row-major `[N × S]`).
   ///   - retrained: R, same shape.
   ///   - workers: examples are scored in parallel on this many threads.
+  ///   - table: the rule table for `n` models, when the caller scores several pairs at one N.
   public static func evaluate(
-    unlearned: [Double], retrained: [Double], models n: Int, examples: Int, workers: Int = 1
+    unlearned: [Double], retrained: [Double], models n: Int, examples: Int, workers: Int = 1, table: RuleTable? = nil
   ) throws -> Result {
     guard n >= 2 else {
       throw AttackError.invalidInput("the challenge score needs at least 2 models per side, got \(n)")
@@ -99,7 +100,10 @@ public enum ChallengeScore {
         )
       }
     }
-    let table = RuleTable(models: n)
+    guard table == nil || table?.models == n else {
+      throw AttackError.invalidInput("a rule table for \(table?.models ?? 0) models cannot score \(n) per side")
+    }
+    let table = table ?? RuleTable(models: n)
     let columns = (0..<examples).map { s in
       ((0..<n).map { unlearned[$0 * examples + s] }, (0..<n).map { retrained[$0 * examples + s] })
     }
@@ -139,6 +143,7 @@ public enum ChallengeScore {
     let s = means.count
     var rng = Xoshiro256StarStar(seed: seed)
     var total = 0.0
+    let table = RuleTable(models: n)
     for _ in 0..<replicates {
       var u = [Double](repeating: 0, count: n * s), r = u
       for i in 0..<n {
@@ -147,7 +152,9 @@ public enum ChallengeScore {
           r[i * s + e] = means[e] + stds[e] * rng.nextGaussian()
         }
       }
-      total += try evaluate(unlearned: u, retrained: r, models: n, examples: s, workers: workers).forgettingQuality
+      total +=
+        try evaluate(unlearned: u, retrained: r, models: n, examples: s, workers: workers, table: table)
+        .forgettingQuality
     }
     return total / Double(replicates)
   }
@@ -181,16 +188,20 @@ public enum ChallengeScore {
       throw AttackError.invalidInput("expected \(n) confidences per side, got \(u.count) and \(r.count)")
     }
     // Orientation: HI is the sample with the larger median (tie: the unlearned one).
-    let (hi, lo) = median(r) > median(u) ? (r.sorted(), u.sorted()) : (u.sorted(), r.sorted())
+    let (su, sr) = (u.sorted(), r.sorted())
+    let (hi, lo) = Summary.median(sorted: sr) > Summary.median(sorted: su) ? (sr, su) : (su, sr)
     // Peaky guard, in float64; 0/0 is NaN, which fails the test.
     let a = hi[n - 1] - hi[0], b = lo[n - 1] - lo[0]
     let largest = a > b ? a : b, smallest = a > b ? b : a
     if smallest / largest < peakyRatio { return (epsilonCap, false, true) }
 
+    // ε is the largest value of both families, whatever their order. The single thresholds go
+    // first: they are few, they check the span, and the best they find lets the window sweep stop
+    // early on right ends that cannot beat it.
     var best: Float = -1  // -1: no surviving rule yet
-    windowRules(hi: hi, lo: lo, a: a, b: b, table: table, best: &best)
+    try singleThresholdRules(hi: hi, lo: lo, table: table, best: &best)
     if best != .infinity {
-      try singleThresholdRules(hi: hi, lo: lo, table: table, best: &best)
+      windowRules(hi: hi, lo: lo, a: a, b: b, table: table, best: &best)
     }
     if best < 0 { return (0, true, false) }
     return (Swift.min(Swift.max(Double(best), 0), epsilonCap), false, false)
@@ -209,7 +220,7 @@ public enum ChallengeScore {
     // simulation evaluates thousands of examples.
     best = unlearn_window_rules(
       n, p + [.infinity], q + [.infinity], rights.count, rights, width, windowBuffer, leftThresholds, table.values,
-      best)
+      table.bounds, best)
   }
 
   /// Family B: predict HI when score ≥ t, on the float32 grid.
@@ -242,6 +253,7 @@ public enum ChallengeScore {
   public struct RuleTable: Sendable {
     public let models: Int
     let values: [Float]
+    let bounds: [Float]
 
     public init(models n: Int) {
       models = n
@@ -271,6 +283,23 @@ public enum ChallengeScore {
         }
       }
       values = v
+      bounds = Self.bounds(v, models: n)
+    }
+
+    /// bounds[tp·(n + 1) + fp] = the largest value of a rule with at most tp positives and at
+    /// least fp negatives: no rule that keeps fewer points of either sample can beat it, so a
+    /// sweep may stop when it is no larger than the best so far.
+    static func bounds(_ values: [Float], models n: Int) -> [Float] {
+      var m = values
+      for tp in 0...n {
+        for fp in stride(from: n, through: 0, by: -1) {
+          var x = m[tp * (n + 1) + fp]
+          if tp > 0 { x = Swift.max(x, m[(tp - 1) * (n + 1) + fp]) }
+          if fp < n { x = Swift.max(x, m[tp * (n + 1) + fp + 1]) }
+          m[tp * (n + 1) + fp] = x
+        }
+      }
+      return m
     }
 
     /// The correctly rounded float32 logarithm (NaN below 0, -∞ at 0).
@@ -313,8 +342,6 @@ public enum ChallengeScore {
   }
 
   /// NumPy's median in float64 (mean of the two middle values for even N).
-  static func median(_ x: [Double]) -> Double { Summary.median(x) }
-
   /// #{x < v} in ascending `a`, moving a pointer from a previous answer (either direction).
   @inline(__always)
   static func countLess(_ a: [Double], _ v: Double, from p0: Int) -> Int {

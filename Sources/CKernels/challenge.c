@@ -30,9 +30,9 @@ static inline size_t count_below_forward(const double *a, double v, size_t at) {
 }
 
 float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
-                           double width, double buffer, size_t lefts, const float *table, float best) {
+                           double width, double buffer, size_t lefts, const float *table, const float *bound, float best) {
   if (lefts == 0) return best;
-  size_t pLE = 0, qLE = 0, pLT = 0, qLT = 0;
+  size_t pLE = 0, qLE = 0, pLT = 0, qLT = 0, qStop = 0;
   const double div = (double)(lefts - 1);
 #define RULE()                                                                                 \
   do {                                                                                         \
@@ -62,8 +62,11 @@ float unlearn_window_rules(size_t n, const double *p, const double *q, size_t ri
     pLT = count_below(p, n, start, pLT, 0);
     qLT = count_below(q, n, start, qLT, 0);
     RULE();
+    qStop = count_below(q, n, stop, qStop, 0);
+    const size_t fpMin = qLE > qStop ? qLE - qStop : 0;
     size_t j = 1;
     while (j < lefts - 1) {
+      if (bound[(pLE > pLT ? pLE - pLT : 0) * (n + 1) + fpMin] <= best) break;
       if (j + 8 < lefts) {
         // Left ends j ..< j + 8 (none the last): one rule when no point lies below the eighth.
         const double last = (double)(j + 7) * step + start;
@@ -79,6 +82,7 @@ float unlearn_window_rules(size_t n, const double *p, const double *q, size_t ri
       RULE();
       j++;
     }
+    if (j < lefts - 1) continue;
     pLT = count_below(p, n, stop, pLT, 0);
     qLT = count_below(q, n, stop, qLT, 0);
     RULE();

@@ -145,8 +145,10 @@ public enum Beta {
 /// Order statistics and moments shared by the attacks.
 public enum Summary {
   /// The median, as NumPy computes it: the middle value, or the mean (a + b)/2 of the two middle values.
-  public static func median(_ x: [Double]) -> Double {
-    let s = x.sorted()
+  public static func median(_ x: [Double]) -> Double { median(sorted: x.sorted()) }
+
+  /// The median of values already in ascending order.
+  public static func median(sorted s: [Double]) -> Double {
     let n = s.count
     return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
   }

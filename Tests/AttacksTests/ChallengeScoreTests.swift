@@ -312,10 +312,11 @@ private func handEpsilon(fpr: Float, fnr: Float) -> Float {
   }
 }
 
-/// The window rules' sweep (in C, with pointers that move forward and eight left ends that share
-/// one rule when no point lies among them) against the rules enumerated one by one, with every
-/// count taken from scratch. A table of random values makes the largest one a single rule's, so
-/// a skipped or miscounted rule shows.
+/// The window rules' sweep (in C, with pointers that move forward, eight left ends that share
+/// one rule when no point lies among them, and right ends left early when the bounds say no rule
+/// can beat the best so far) against the rules enumerated one by one, with every count taken from
+/// scratch. A table of random values makes the largest one a single rule's, so a skipped or
+/// miscounted rule shows; a high best to start from makes the bounds stop often.
 @Suite struct ChallengeWindowSweepTests {
   static func naive(p: [Double], q: [Double], rights: [Double], width: Double, table: [Float]) -> Float {
     let n = p.count, buffer = ChallengeScore.windowBuffer
@@ -344,15 +345,23 @@ private func handEpsilon(fpr: Float, fnr: Float) -> Float {
         }
       }
       let p = (0..<n).map { _ in draw(0) }.sorted(), q = (0..<n).map { _ in draw(0.4) }.sorted()
-      let table = (0..<((n + 1) * (n + 1))).map { _ in rng.nextUnitFloat() }
+      // Random values, or the real table's shape (rising with tp, falling with fp) with noise.
+      let table = (0..<((n + 1) * (n + 1))).map { k in
+        trial < 5 ? rng.nextUnitFloat() : Float(k / (n + 1)) - 1.5 * Float(k % (n + 1)) + rng.nextUnitFloat()
+      }
       let width = p[n - 1] - p[0], buffer = ChallengeScore.windowBuffer
       let minR = (p[0] + width) - buffer, maxR = p[n - 1] + buffer
       let rights = ChallengeScore.numpyLinspace(
         minR, maxR, count: Int(((maxR - minR) * ChallengeScore.thresholdsPerUnit).rounded(.up)))
-      let swept = unlearn_window_rules(
-        n, p + [.infinity], q + [.infinity], rights.count, rights, width, buffer, ChallengeScore.leftThresholds, table,
-        -1)
-      #expect(swept == Self.naive(p: p, q: q, rights: rights, width: width, table: table), "N = \(n), trial \(trial)")
+      let naive = Self.naive(p: p, q: q, rights: rights, width: width, table: table)
+      let bounds = ChallengeScore.RuleTable.bounds(table, models: n), sortedTable = table.sorted()
+      // From no rule yet, and from a best so far that lets the bounds stop many right ends early.
+      for start in [-1, sortedTable[sortedTable.count / 2], sortedTable[sortedTable.count * 9 / 10]] {
+        let swept = unlearn_window_rules(
+          n, p + [.infinity], q + [.infinity], rights.count, rights, width, buffer, ChallengeScore.leftThresholds,
+          table, bounds, start)
+        #expect(swept == max(naive, start), "N = \(n), trial \(trial), from \(start)")
+      }
     }
   }
 }

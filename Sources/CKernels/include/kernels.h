@@ -108,7 +108,8 @@ void unlearn_smo_update_portable(size_t stride, const double *y, const double *k
 /// tp = #{p ∈ [L, R]}, fp = #{q ∈ [L, R]} (p and q ascending, n points each, each followed by a
 /// +∞ terminator: n + 1 values) has ε = table[tp·(n + 1) + fp]. Returns +∞ as soon as a rule has it.
 float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
-                           double width, double buffer, size_t lefts, const float *table, float best);
+                           double width, double buffer, size_t lefts, const float *table, const float *bound,
+                           float best);
 
 /// One step of SGD with momentum, as `torch.optim.SGD` (dampening 0), over n parameters:
 /// d = g + wd·p, v ← mu·v + d, p ← p − lr·v (nesterov: p ← p − lr·(d + mu·v)); every operation
