@@ -5,6 +5,8 @@
 // Counts come from pointers into the sorted samples, moved from the previous answer. Within a
 // right end the left ends ascend, so eight of them can share one rule: when neither sample has a
 // point below the eighth left end beyond the current counts, the eight rules are the same rule.
+// As the left end rises, tp and fp can only fall, and fp never below the narrowest window's; so
+// once the bound at (current tp, that fp) is no larger than the best, no rule left can beat it.
 #include "kernels.h"
 
 #pragma clang fp contract(off)

@@ -107,6 +107,8 @@ void unlearn_smo_update_portable(size_t stride, const double *y, const double *k
 /// linspace((R − width) − buffer, (R − width) + buffer), the rule "P when L ≤ x ≤ R" with
 /// tp = #{p ∈ [L, R]}, fp = #{q ∈ [L, R]} (p and q ascending, n points each, each followed by a
 /// +∞ terminator: n + 1 values) has ε = table[tp·(n + 1) + fp]. Returns +∞ as soon as a rule has it.
+/// bound[tp·(n + 1) + fp] must be the largest table value at ≤ tp and ≥ fp: a right end is left as
+/// soon as the bound of its remaining rules is no larger than the best so far.
 float unlearn_window_rules(size_t n, const double *p, const double *q, size_t rights, const double *right,
                            double width, double buffer, size_t lefts, const float *table, const float *bound,
                            float best);
