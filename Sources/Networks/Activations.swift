@@ -54,8 +54,8 @@ public final class MaxPool2D: Layer {
   }
 
   public func forward(_ input: FloatView, _ output: FloatView, batch: Int, parameters: FloatView) {
-    Kernels.maxPool2Forward(input, planes: channels * batch, height: height, width: width, into: output, argmax: argmax)
-    if relu { Kernels.reluForward(output, output, count: batch * outputSize) }
+    Kernels.maxPool2Forward(
+      input, planes: channels * batch, height: height, width: width, into: output, argmax: argmax, relu: relu)
   }
 
   public func backward(

@@ -28,10 +28,38 @@ public enum Kernels {
   }
 
   /// `g[c] = Σ_s Y[c, s]` for `planes × size` (8 partial sums per plane, then combined).
+  /// Four planes at a time: each plane's sums are added in the same order, but four independent
+  /// chains of additions keep the adder busy where one chain would wait on its latency.
   public static func sumPlanes(_ y: FloatView, planes: Int, size: Int, into g: FloatView) {
     precondition(y.count >= planes * size && g.count >= planes)
     let yp = y.pointer
-    for c in 0..<planes {
+    var c = 0
+    while c + 4 <= planes {
+      let r0 = yp + c * size, r1 = r0 + size, r2 = r1 + size, r3 = r2 + size
+      var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+      var s = 0
+      while s + 8 <= size {
+        a0 += UnsafeRawPointer(r0 + s).loadUnaligned(as: SIMD8<Float>.self)
+        a1 += UnsafeRawPointer(r1 + s).loadUnaligned(as: SIMD8<Float>.self)
+        a2 += UnsafeRawPointer(r2 + s).loadUnaligned(as: SIMD8<Float>.self)
+        a3 += UnsafeRawPointer(r3 + s).loadUnaligned(as: SIMD8<Float>.self)
+        s += 8
+      }
+      var t0 = a0.sum(), t1 = a1.sum(), t2 = a2.sum(), t3 = a3.sum()
+      while s < size {
+        t0 += r0[s]
+        t1 += r1[s]
+        t2 += r2[s]
+        t3 += r3[s]
+        s += 1
+      }
+      g.pointer[c] = t0
+      g.pointer[c + 1] = t1
+      g.pointer[c + 2] = t2
+      g.pointer[c + 3] = t3
+      c += 4
+    }
+    for c in c..<planes {
       let row = yp + c * size
       var acc = SIMD8<Float>()
       var s = 0
@@ -310,132 +338,36 @@ public enum Kernels {
   /// (odd trailing rows and columns are dropped, as in PyTorch). For each output
   /// it records in `argmax` which of the four inputs won (0: top-left,
   /// 1: top-right, 2: bottom-left, 3: bottom-right; the first maximum in that
-  /// order wins, as in PyTorch). NaN inputs are not propagated.
-  /// Eight outputs at a time: even and odd columns are split with SIMD shuffles.
+  /// order wins, as in PyTorch: b > a, d > c, then the bottom pair's winner only when it is
+  /// greater). NaN inputs are not propagated. With `relu`, outputs below 0 become 0 (ReLU after
+  /// the pool, in the same pass). In C, eight outputs per vector (`portable`: the baseline build,
+  /// the same bits; for tests).
   public static func maxPool2Forward(
-    _ x: FloatView, planes: Int, height: Int, width: Int, into y: FloatView, argmax: IndexBuffer
+    _ x: FloatView, planes: Int, height: Int, width: Int, into y: FloatView, argmax: IndexBuffer, relu: Bool = false,
+    portable: Bool = false
   ) {
     let ho = height / 2, wo = width / 2
-    precondition(y.count >= planes * ho * wo && argmax.count >= planes * ho * wo)
-    let xp = x.pointer, yp = y.pointer, ap = argmax.base
-    for p in 0..<planes {
-      for oy in 0..<ho {
-        let r0 = xp + p * height * width + (2 * oy) * width, r1 = r0 + width
-        let o = (p * ho + oy) * wo
-        var ox = 0
-        // A row's last eight outputs overlap the previous ones when `wo` is not a multiple of 8 (same values again).
-        while wo >= 8 && ox < wo {
-          if ox + 8 > wo { ox = wo - 8 }
-          let top = UnsafeRawPointer(r0 + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
-          let bottom = UnsafeRawPointer(r1 + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
-          let a = top.evenHalf, b = top.oddHalf, c = bottom.evenHalf, d = bottom.oddHalf
-          let m1 = b .> a, m2 = d .> c
-          let ab = a.replacing(with: b, where: m1), cd = c.replacing(with: d, where: m2)
-          // Float comparison masks have Int32 lanes, so the codes are selected as integers.
-          let abi = SIMD8<Int32>(repeating: 0).replacing(with: 1, where: m1)
-          let cdi = SIMD8<Int32>(repeating: 2).replacing(with: 3, where: m2)
-          let m3 = cd .> ab
-          UnsafeMutableRawPointer(yp + o + ox).storeBytes(of: ab.replacing(with: cd, where: m3), as: SIMD8<Float>.self)
-          UnsafeMutableRawPointer(ap + o + ox).storeBytes(
-            of: abi.replacing(with: cdi, where: m3), as: SIMD8<Int32>.self)
-          ox += 8
-        }
-        // Rows of 4 to 7 outputs (the second pool of the 28×28 CNN has 7): four at a time, the last four overlapping.
-        while wo >= 4 && wo < 8 && ox < wo {
-          if ox + 4 > wo { ox = wo - 4 }
-          let top = UnsafeRawPointer(r0 + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
-          let bottom = UnsafeRawPointer(r1 + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
-          let a = top.evenHalf, b = top.oddHalf, c = bottom.evenHalf, d = bottom.oddHalf
-          let m1 = b .> a, m2 = d .> c
-          let ab = a.replacing(with: b, where: m1), cd = c.replacing(with: d, where: m2)
-          let abi = SIMD4<Int32>(repeating: 0).replacing(with: 1, where: m1)
-          let cdi = SIMD4<Int32>(repeating: 2).replacing(with: 3, where: m2)
-          let m3 = cd .> ab
-          UnsafeMutableRawPointer(yp + o + ox).storeBytes(of: ab.replacing(with: cd, where: m3), as: SIMD4<Float>.self)
-          UnsafeMutableRawPointer(ap + o + ox).storeBytes(
-            of: abi.replacing(with: cdi, where: m3), as: SIMD4<Int32>.self)
-          ox += 4
-        }
-        while ox < wo {
-          let a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1]
-          let ab = b > a ? b : a, abi: Int32 = b > a ? 1 : 0
-          let cd = d > c ? d : c, cdi: Int32 = d > c ? 3 : 2
-          yp[o + ox] = cd > ab ? cd : ab
-          ap[o + ox] = cd > ab ? cdi : abi
-          ox += 1
-        }
-      }
-    }
+    precondition(x.count >= planes * height * width && y.count >= planes * ho * wo && argmax.count >= planes * ho * wo)
+    (portable ? unlearn_max_pool2_forward_portable : unlearn_max_pool2_forward)(
+      planes, height, width, x.pointer, y.pointer, argmax.base, relu ? 1 : 0)
   }
 
-  /// Routes each output gradient to the input recorded by ``maxPool2Forward(_:planes:height:width:into:argmax:)``
+  /// Routes each output gradient to the input recorded by ``maxPool2Forward(_:planes:height:width:into:argmax:relu:portable:)``
   /// (the input gradient is zeroed first). With `onlyWhere` (the output of a fused ReLU + pool),
-  /// only outputs greater than 0 pass their gradient on.
+  /// only outputs greater than 0 pass their gradient on. Even sizes write every window whole, in
+  /// C; odd sizes zero the input gradient and scatter.
   public static func maxPool2Backward(
     outputGrad dy: FloatView, argmax: IndexBuffer, planes: Int, height: Int, width: Int, inputGrad dx: FloatView,
-    onlyWhere positive: FloatView? = nil
+    onlyWhere positive: FloatView? = nil, portable: Bool = false
   ) {
     let ho = height / 2, wo = width / 2
+    precondition(dy.count >= planes * ho * wo && argmax.count >= planes * ho * wo)
+    precondition(dx.count >= planes * height * width && (positive?.count ?? planes * ho * wo) >= planes * ho * wo)
     let dyp = dy.pointer, dxp = dx.pointer, ap = argmax.base
     let yp = positive?.pointer
     if height % 2 == 0 && width % 2 == 0 {
-      // Every input is in exactly one 2×2 window: write each window whole, no zeroing pass;
-      // eight windows at a time, or four in rows of 4 to 7 windows (a row's last block overlaps
-      // the previous one when the width is not a multiple of the block: it writes the same values again).
-      let zero = SIMD16<Float>()
-      let topCodes = SIMD16<Int32>(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
-      let bottomCodes = topCodes &+ 2
-      for p in 0..<planes {
-        for oy in 0..<ho {
-          let top = dxp + p * height * width + (2 * oy) * width, bottom = top + width
-          let o = (p * ho + oy) * wo
-          var ox = 0
-          while wo >= 8 && ox < wo {
-            if ox + 8 > wo { ox = wo - 8 }
-            var g = UnsafeRawPointer(dyp + o + ox).loadUnaligned(as: SIMD8<Float>.self)
-            if let yp {
-              let y = UnsafeRawPointer(yp + o + ox).loadUnaligned(as: SIMD8<Float>.self)
-              g.replace(with: 0, where: .!(y .> 0))
-            }
-            let c = UnsafeRawPointer(ap + o + ox).loadUnaligned(as: SIMD8<Int32>.self)
-            let g2 = SIMD16(
-              g[0], g[0], g[1], g[1], g[2], g[2], g[3], g[3], g[4], g[4], g[5], g[5], g[6], g[6], g[7], g[7])
-            let c2 = SIMD16(
-              c[0], c[0], c[1], c[1], c[2], c[2], c[3], c[3], c[4], c[4], c[5], c[5], c[6], c[6], c[7], c[7])
-            UnsafeMutableRawPointer(top + 2 * ox).storeBytes(
-              of: zero.replacing(with: g2, where: c2 .== topCodes), as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(bottom + 2 * ox).storeBytes(
-              of: zero.replacing(with: g2, where: c2 .== bottomCodes), as: SIMD16<Float>.self)
-            ox += 8
-          }
-          while wo >= 4 && wo < 8 && ox < wo {
-            if ox + 4 > wo { ox = wo - 4 }
-            var g = UnsafeRawPointer(dyp + o + ox).loadUnaligned(as: SIMD4<Float>.self)
-            if let yp {
-              let y = UnsafeRawPointer(yp + o + ox).loadUnaligned(as: SIMD4<Float>.self)
-              g.replace(with: 0, where: .!(y .> 0))
-            }
-            let c = UnsafeRawPointer(ap + o + ox).loadUnaligned(as: SIMD4<Int32>.self)
-            let g2 = SIMD8(g[0], g[0], g[1], g[1], g[2], g[2], g[3], g[3])
-            let c2 = SIMD8(c[0], c[0], c[1], c[1], c[2], c[2], c[3], c[3])
-            UnsafeMutableRawPointer(top + 2 * ox).storeBytes(
-              of: zero.lowHalf.replacing(with: g2, where: c2 .== topCodes.lowHalf), as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(bottom + 2 * ox).storeBytes(
-              of: zero.lowHalf.replacing(with: g2, where: c2 .== bottomCodes.lowHalf), as: SIMD8<Float>.self)
-            ox += 4
-          }
-          while ox < wo {
-            let code = ap[o + ox]
-            var g = dyp[o + ox]
-            if let yp, !(yp[o + ox] > 0) { g = 0 }
-            top[2 * ox] = code == 0 ? g : 0
-            top[2 * ox + 1] = code == 1 ? g : 0
-            bottom[2 * ox] = code == 2 ? g : 0
-            bottom[2 * ox + 1] = code == 3 ? g : 0
-            ox += 1
-          }
-        }
-      }
+      (portable ? unlearn_max_pool2_backward_even_portable : unlearn_max_pool2_backward_even)(
+        planes, height, width, dyp, ap, yp, dxp)
       return
     }
     dxp.update(repeating: 0, count: planes * height * width)

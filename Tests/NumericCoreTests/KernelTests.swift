@@ -122,3 +122,30 @@ import Testing
     }
   }
 }
+
+@Suite struct PlaneSumTests {
+  /// Four planes at a time give each plane's sum with the bits of one plane at a time: eight
+  /// partial sums (s mod 8) added in order, combined by `SIMD8.sum()`, then the tail.
+  @Test(arguments: [1, 3, 4, 5, 9], [0, 5, 8, 196, 203])
+  func sumPlanes_matchesOnePlaneAtATime(planes: Int, size: Int) {
+    var rng = Xoshiro256StarStar(seed: UInt64(planes * 1000 + size))
+    let y = (0..<(planes * size)).map { _ in Float(rng.nextGaussian()) * 100 }
+    let want = (0..<planes).map { c -> Float in
+      var acc = SIMD8<Float>()
+      var s = 0
+      while s + 8 <= size {
+        for l in 0..<8 { acc[l] += y[c * size + s + l] }
+        s += 8
+      }
+      var total = acc.sum()
+      while s < size {
+        total += y[c * size + s]
+        s += 1
+      }
+      return total
+    }
+    let input = FloatBuffer(y), out = FloatBuffer(count: planes)
+    Kernels.sumPlanes(input.view, planes: planes, size: size, into: out.view)
+    #expect(out.view.array.map(\.bitPattern) == want.map(\.bitPattern))
+  }
+}

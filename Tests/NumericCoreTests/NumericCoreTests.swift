@@ -287,35 +287,42 @@ import Testing
 @Suite struct VectorKernelTests {
   /// Widths: 21 (10 outputs per row: one 8-wide block and 2 scalar ones; odd, so the scatter backward),
   /// 28 (14 outputs: a block and an overlapping block), 32 (two blocks), 14 (7 outputs: two overlapping
-  /// 4-wide blocks), 8 (one 4-wide block), 6 (scalar only).
-  /// Integer values make ties, which the first maximum wins.
-  @Test(arguments: [21, 28, 32, 14, 8, 6])
-  func maxPool_matchesNaiveReferenceOnVectorAndScalarPaths(width w: Int) {
-    let planes = 3, h = 6, ho = 3, wo = w / 2
+  /// 4-wide blocks), 8 (one 4-wide block), 6 (scalar only); heights 6 and 7 (an odd row dropped, and
+  /// the scatter backward). Integer values make ties, which the first maximum wins; negative values
+  /// and the fused ReLU zero some outputs, whose gradients then go nowhere. Every build (`portable`:
+  /// the baseline C) gives the same bits.
+  @Test(arguments: [21, 28, 32, 14, 8, 6], [6, 7])
+  func maxPool_matchesNaiveReferenceOnVectorAndScalarPaths(width w: Int, height h: Int) {
+    let planes = 3, ho = h / 2, wo = w / 2
     var rng = Xoshiro256StarStar(seed: 5)
-    let x = FloatBuffer((0..<(planes * h * w)).map { _ in Float(rng.nextIndex(below: 4)) })
-    let y = FloatBuffer(count: planes * ho * wo), codes = IndexBuffer(count: planes * ho * wo)
-    Kernels.maxPool2Forward(x.view, planes: planes, height: h, width: w, into: y.view, argmax: codes)
+    let x = FloatBuffer((0..<(planes * h * w)).map { _ in Float(rng.nextIndex(below: 5)) - 2 })
     let dy = FloatBuffer(TestSupport.randomValues(planes * ho * wo, seed: 6))
-    let dx = FloatBuffer([Float](repeating: .nan, count: x.count))
-    Kernels.maxPool2Backward(
-      outputGrad: dy.view, argmax: codes, planes: planes, height: h, width: w, inputGrad: dx.view)
-    var expectedDx = [Float](repeating: 0, count: x.count)
-    for p in 0..<planes {
-      for oy in 0..<ho {
-        for ox in 0..<wo {
-          let base = p * h * w + 2 * oy * w + 2 * ox
-          let window = [base, base + 1, base + w, base + w + 1]
-          var best = 0
-          for j in 1..<4 where x[window[j]] > x[window[best]] { best = j }  // first maximum wins
-          let o = (p * ho + oy) * wo + ox
-          #expect(y[o] == x[window[best]] && Int(codes[o]) == best)
-          expectedDx[window[best]] = dy[o]
+    for (relu, portable) in [(false, false), (true, false), (false, true), (true, true)] {
+      let y = FloatBuffer(count: planes * ho * wo), codes = IndexBuffer(count: planes * ho * wo)
+      Kernels.maxPool2Forward(
+        x.view, planes: planes, height: h, width: w, into: y.view, argmax: codes, relu: relu, portable: portable)
+      let dx = FloatBuffer([Float](repeating: .nan, count: x.count))
+      Kernels.maxPool2Backward(
+        outputGrad: dy.view, argmax: codes, planes: planes, height: h, width: w, inputGrad: dx.view,
+        onlyWhere: relu ? y.view : nil, portable: portable)
+      var expectedDx = [Float](repeating: 0, count: x.count)
+      for p in 0..<planes {
+        for oy in 0..<ho {
+          for ox in 0..<wo {
+            let base = p * h * w + 2 * oy * w + 2 * ox
+            let window = [base, base + 1, base + w, base + w + 1]
+            var best = 0
+            for j in 1..<4 where x[window[j]] > x[window[best]] { best = j }  // first maximum wins
+            let o = (p * ho + oy) * wo + ox
+            let pooled = relu ? max(x[window[best]], 0) : x[window[best]]
+            #expect(y[o].bitPattern == pooled.bitPattern && Int(codes[o]) == best, "relu \(relu), portable \(portable)")
+            if !relu || pooled > 0 { expectedDx[window[best]] = dy[o] }
+          }
         }
       }
+      // Each output's gradient lands on its winner and nowhere else; a dropped odd row or column gets none.
+      #expect((0..<dx.count).allSatisfy { dx[$0].bitPattern == expectedDx[$0].bitPattern }, "relu \(relu)")
     }
-    // Each output's gradient lands on its winner and nowhere else; a dropped odd column gets none.
-    #expect((0..<dx.count).allSatisfy { dx[$0].bitPattern == expectedDx[$0].bitPattern })
   }
 
   @Test func relu_andSGD_vectorPathsMatchScalarFormulas() {

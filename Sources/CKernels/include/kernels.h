@@ -132,4 +132,19 @@ void unlearn_relu_backward_portable(size_t n, const float *y, const float *dy, f
 void unlearn_sum_rows(size_t rows, size_t cols, const float *y, float *g);
 void unlearn_sum_rows_portable(size_t rows, size_t cols, const float *y, float *g);
 
+/// 2 × 2, stride-2 max pooling of `planes` planes of height × width (odd trailing rows and columns
+/// dropped): y = the first maximum of (top-left, top-right, bottom-left, bottom-right), argmax = its
+/// code 0–3 (a later input wins only when greater); with `relu`, y = 0 where the maximum is < 0.
+void unlearn_max_pool2_forward(size_t planes, size_t height, size_t width, const float *x, float *y,
+                               int32_t *argmax, int relu);
+void unlearn_max_pool2_forward_portable(size_t planes, size_t height, size_t width, const float *x, float *y,
+                                        int32_t *argmax, int relu);
+
+/// The backward of `unlearn_max_pool2_forward` for even height and width: every input gradient
+/// written, the winner's = dy (0 where `positive` is given and not > 0), the others +0.
+void unlearn_max_pool2_backward_even(size_t planes, size_t height, size_t width, const float *dy,
+                                     const int32_t *argmax, const float *positive, float *dx);
+void unlearn_max_pool2_backward_even_portable(size_t planes, size_t height, size_t width, const float *dy,
+                                              const int32_t *argmax, const float *positive, float *dx);
+
 #endif
