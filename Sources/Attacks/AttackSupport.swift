@@ -129,9 +129,9 @@ enum Signals {
   /// log(max(v, 1e-30)), the clipping of Song & Mittal.
   static func clippedLog(_ v: Double) -> Double { log(Swift.max(v, 1e-30)) }
 
-  /// p_y of every row of `[n, classes]` logits.
+  /// p_y of the rows of `[n, classes]` logits that `labels` cover (the first labels.count).
   static func trueClassProbabilities(_ logits: Tensor, _ labels: [Int32]) -> [Double] {
-    let p = Softmax.flatProbabilities(logits), k = logits.rowLength
+    let p = Softmax.flatProbabilities(logits, rows: labels.count), k = logits.rowLength
     return labels.indices.map { p[$0 * k + Int(labels[$0])] }
   }
 

@@ -34,11 +34,13 @@ public struct MIAEfficacy: Metric {
 
   /// MIA-Efficacy of one model from its logits.
   static func efficacy(_ model: ModelOutputs, labels: PerSplit<[Int32]>) throws -> Double {
-    func confidence(_ split: Split) throws -> [[Double]] {
-      Signals.trueClassProbabilities(try model.logits(split), labels[split]).map { [$0] }
+    // p_y of the first `count` examples of a split (the members are a prefix of retain).
+    func confidence(_ split: Split, first count: Int? = nil) throws -> [[Double]] {
+      let y = labels[split]
+      return Signals.trueClassProbabilities(try model.logits(split), Array(y.prefix(count ?? y.count))).map { [$0] }
     }
     let n = Swift.min(labels.retain.count, labels.test.count)
-    let members = Array(try confidence(.retain).prefix(n))
+    let members = try confidence(.retain, first: n)
     let nonMembers = try confidence(.test)
     guard !members.isEmpty, !nonMembers.isEmpty else {
       throw HarnessError("MIA-Efficacy", "needs retain and test examples to fit its attack")

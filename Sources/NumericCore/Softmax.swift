@@ -46,9 +46,10 @@ public enum Softmax {
     return (0..<logits.rows).map { i in Array(flat[(i * k)..<((i + 1) * k)]) }
   }
 
-  /// ``probabilities(_:)`` of every row of `[n, classes]` logits, the rows one after another.
-  public static func flatProbabilities(_ logits: Tensor) -> [Double] {
-    let k = logits.rowLength, rows = logits.rows
+  /// ``probabilities(_:)`` of every row of `[n, classes]` logits (or of the first `rows`), the
+  /// rows one after another.
+  public static func flatProbabilities(_ logits: Tensor, rows: Int? = nil) -> [Double] {
+    let k = logits.rowLength, rows = Swift.min(rows ?? logits.rows, logits.rows)
     var e = [Double](repeating: 0, count: rows * k)
     logits.scalars.withUnsafeBufferPointer { z in
       for i in 0..<rows {
