@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -31,6 +32,21 @@ public enum FileInput {
 
   /// The bytes of the regular file at `url`, refusing files over `limit` bytes before reading them.
   public static func read(_ url: URL, limit: Int = defaultLimit) throws -> Data {
+    try readWithIdentity(url, limit: limit).data
+  }
+
+  /// The identity of the regular file at `url` now (nil when it is not one).
+  public static func identity(_ url: URL) -> FileIdentity? {
+    var st = stat()
+    guard stat(url.path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+    return FileIdentity(st)
+  }
+
+  /// ``read(_:limit:)``, with the identity of the file it read (from the open descriptor, so the
+  /// two belong together even if the path is replaced meanwhile).
+  public static func readWithIdentity(_ url: URL, limit: Int = defaultLimit) throws -> (
+    data: Data, identity: FileIdentity
+  ) {
     let size = try regularFileSize(url)
     guard size <= limit else {
       throw NumericCoreError.unreadableFile(
@@ -64,6 +80,48 @@ public enum FileInput {
       throw NumericCoreError.unreadableFile(url.path, "it grew past the \(limit)-byte limit while being read")
     }
     data.count = filled
-    return data
+    return (data, FileIdentity(st))
+  }
+}
+
+/// What tells one version of a file from another without reading it: device, inode, size and
+/// modification time. A file replaced by a new one (as the harness writes its outputs: a temporary
+/// file renamed over the old) has another inode; a rewrite in place that kept the size within the
+/// file system's timestamp granularity (a few milliseconds on Linux) would not show.
+public struct FileIdentity: Equatable, Sendable {
+  let device: UInt64, inode: UInt64, size: Int64, seconds: Int64, nanoseconds: Int64
+
+  init(_ st: stat) {
+    #if canImport(Darwin)
+      let m = st.st_mtimespec
+    #else
+      let m = st.st_mtim
+    #endif
+    device = UInt64(truncatingIfNeeded: st.st_dev)
+    inode = UInt64(truncatingIfNeeded: st.st_ino)
+    size = Int64(st.st_size)
+    seconds = Int64(m.tv_sec)
+    nanoseconds = Int64(m.tv_nsec)
+  }
+}
+
+/// SHA-256 digests of files this process has read whole, each with the identity of the version it
+/// read: a later fingerprint of the same file (a run's manifest) reuses the digest while the file
+/// is unchanged instead of reading it again.
+public final class FileDigests: Sendable {
+  private let digests = Mutex<[String: (hex: String, identity: FileIdentity)]>([:])
+
+  public init() {}
+
+  /// Records the digest of `data`, the contents of the file at `url` as `identity` identifies them.
+  public func record(_ url: URL, data: Data, identity: FileIdentity) {
+    let hex = SHA256.hex(data: data)
+    digests.withLock { $0[url.standardizedFileURL.path] = (hex, identity) }
+  }
+
+  /// The recorded digest of the file at `url`, if the file is still the version that was read.
+  public func hex(_ url: URL) -> String? {
+    guard let d = digests.withLock({ $0[url.standardizedFileURL.path] }) else { return nil }
+    return FileInput.identity(url) == d.identity ? d.hex : nil
   }
 }

@@ -84,8 +84,24 @@ public struct SHA256 {
     hexText(hash(bytes))
   }
 
+  /// The lowercase hexadecimal digest of `data` (hashed from its storage, without a copy).
+  public static func hex(data: Data) -> String {
+    var s = SHA256()
+    data.withUnsafeBytes { s.update($0) }
+    return hexText(s.finalize())
+  }
+
   /// A digest as lowercase hexadecimal.
-  private static func hexText(_ digest: [UInt8]) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+  private static func hexText(_ digest: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var text = [UInt8]()
+    text.reserveCapacity(2 * digest.count)
+    for b in digest {
+      text.append(digits[Int(b >> 4)])
+      text.append(digits[Int(b & 15)])
+    }
+    return String(decoding: text, as: UTF8.self)
+  }
 
   /// The lowercase hexadecimal digest of a UTF-8 string.
   public static func hex(_ string: String) -> String { hex(Array(string.utf8)) }

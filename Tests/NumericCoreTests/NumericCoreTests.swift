@@ -357,3 +357,32 @@ import Testing
     #expect(abs(Summary.studentT975(dof: dof) - expected) < 1e-9 * expected, "\(dof): \(Summary.studentT975(dof: dof))")
   }
 }
+
+@Suite struct FileDigestTests {
+  /// A file read whole keeps its digest (the same as hashing the file) while it is unchanged; a
+  /// replaced file (a new inode, as atomic writes make) or one rewritten to another size does not.
+  @Test func digest_isReusedOnlyWhileTheFileIsTheVersionRead() throws {
+    let dir = TestSupport.temporaryDirectory("digests")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let url = dir.appendingPathComponent("a.npy"), digests = FileDigests()
+    try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: url)
+    #expect(digests.hex(url) == nil)
+    let (data, identity) = try FileInput.readWithIdentity(url)
+    digests.record(url, data: data, identity: identity)
+    #expect(digests.hex(url) == (try SHA256.hex(fileAt: url)))
+    #expect(digests.hex(dir.appendingPathComponent("./a.npy")) == (try SHA256.hex(fileAt: url)))
+    try writeAtomically(Data(repeating: 1, count: 5000), to: url)
+    #expect(digests.hex(url) == nil)
+    let (again, id2) = try FileInput.readWithIdentity(url)
+    digests.record(url, data: again, identity: id2)
+    let handle = try FileHandle(forWritingTo: url)
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data([9]))
+    try handle.close()
+    #expect(digests.hex(url) == nil)
+  }
+
+  @Test func hex_isLowercaseHexadecimal() {
+    #expect(SHA256.hex(data: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  }
+}

@@ -46,8 +46,10 @@ public struct RunManifest: Codable, Sendable {
     let paths = files.filter(RunStore.isDeterministic)
     let root = store.root
     let hashes = try profiled("manifest-hash") {
+      // The outputs the store loaded were hashed as they were read; the rest are read here.
       try WorkerPool.map(count: paths.count, workers: workers) { i in
-        try SHA256.hex(fileAt: root.appendingPathComponent(paths[i]))
+        let url = root.appendingPathComponent(paths[i])
+        return try store.digests.hex(url) ?? SHA256.hex(fileAt: url)
       }
     }
     let splits = Dictionary(uniqueKeysWithValues: experiment.splits.named.map { ($0.name, Splits.sha256($0.ids)) })

@@ -28,6 +28,8 @@ public struct RunStore: Sendable {
   public let root: URL
   /// Deletion rounds of the run (1: a single forget set).
   public let rounds: Int
+  /// Digests of the outputs this store has loaded, for the run's manifest.
+  public let digests = FileDigests()
 
   public init(_ root: URL, rounds: Int = 1) {
     self.root = root
@@ -243,7 +245,9 @@ public struct RunStore: Sendable {
       logits: try PerSplit { split in
         guard splits.contains(split) else { return nil }
         let url = directory.appendingPathComponent("\(split).npy")
-        let a = try NPYArray.read(url)
+        let (data, identity) = try FileInput.readWithIdentity(url)
+        let a = try NPYArray.decode(data, name: url.path)
+        digests.record(url, data: data, identity: identity)
         guard case .float32(let v) = a.storage, a.shape.count == 2 else {
           throw HarnessError(url.path, "expected float32 logits of shape [examples, classes]")
         }
