@@ -400,11 +400,21 @@ public final class Network {
   /// Fraction of rows of `logits` whose arg-max equals the label.
   public static func accuracy(logits z: Tensor, labels: [Int32]) -> Double {
     let k = z.rowLength
+    precondition(
+      labels.isEmpty || (k > 0 && labels.count * k <= z.scalars.count),
+      "\(labels.count) labels for \(z.scalars.count / Swift.max(k, 1)) rows of \(k) logits")
     var correct = 0
-    for i in 0..<labels.count {
-      var best = 0
-      for c in 1..<k where z.scalars[i * k + c] > z.scalars[i * k + best] { best = c }
-      if best == Int(labels[i]) { correct += 1 }
+    z.scalars.withUnsafeBufferPointer { p in
+      for i in 0..<labels.count {
+        // The first largest logit (a later one wins only when greater), kept in a register.
+        let row = p.baseAddress! + i * k
+        var best = 0, top = row[0]
+        for c in 1..<k where row[c] > top {
+          best = c
+          top = row[c]
+        }
+        if best == Int(labels[i]) { correct += 1 }
+      }
     }
     return labels.isEmpty ? .nan : Double(correct) / Double(labels.count)
   }

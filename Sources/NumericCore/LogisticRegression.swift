@@ -33,38 +33,71 @@ public struct LogisticRegression: Sendable, Equatable {
     precondition(features.count == n * d, "LogisticRegression: \(features.count) features for \(n) × \(d)")
     let m = d + 1
     var theta = [Double](repeating: 0, count: m)  // w..., b
-    func margin(_ i: Int, _ t: [Double]) -> Double {
-      var z = t[d]
-      for k in 0..<d { z += t[k] * features[i * d + k] }
-      return labels[i] ? z : -z
-    }
-    /// log(1 + exp(−x)), stable for both signs.
-    func softplusNeg(_ x: Double) -> Double { x > 0 ? log1p(exp(-x)) : -x + log1p(exp(x)) }
-    func objective(_ t: [Double]) -> Double {
+    // The margins s_i·f(x_i) at the last point evaluated, with e^(−|margin|): the objective's
+    // softplus and, at an accepted point, the gradient's σ(−margin) both come from them.
+    var margins = [Double](repeating: 0, count: n), decays = margins
+    var trial = margins, trialDecays = margins
+    /// ½‖w‖² + C·Σ log(1 + e^(−margin_i)), with log(1 + e^(−x)) = log1p(e^(−|x|)) + max(−x, 0).
+    func objective(_ t: [Double], margins z: inout [Double], decays e: inout [Double]) -> Double {
       var j = 0.0
       for k in 0..<d { j += 0.5 * t[k] * t[k] }
-      for i in 0..<n { j += c * softplusNeg(margin(i, t)) }
+      let w0 = d == 1 ? t[0] : 0, b = t[d]
+      features.withUnsafeBufferPointer { x in
+        labels.withUnsafeBufferPointer { y in
+          z.withUnsafeMutableBufferPointer { z in
+            e.withUnsafeMutableBufferPointer { e in
+              for i in 0..<n {
+                var f = b
+                if d == 1 { f += w0 * x[i] } else { for k in 0..<d { f += t[k] * x[i * d + k] } }
+                let margin = y[i] ? f : -f
+                let decay = exp(-Swift.abs(margin))
+                z[i] = margin
+                e[i] = decay
+                j += c * (margin > 0 ? log1p(decay) : -margin + log1p(decay))
+              }
+            }
+          }
+        }
+      }
       return j
     }
-    var current = objective(theta)
+    var current = objective(theta, margins: &margins, decays: &decays)
+    var g = [Double](repeating: 0, count: m), h = [Double](repeating: 0, count: m * m)
+    var candidate = theta
     for _ in 0..<maxIterations {
-      var g = [Double](repeating: 0, count: m)
-      var h = [Double](repeating: 0, count: m * m)
-      for k in 0..<d {
-        g[k] = theta[k]
-        h[k * m + k] = 1
+      for a in 0..<m { g[a] = a < d ? theta[a] : 0 }
+      for a in 0..<(m * m) { h[a] = a % (m + 1) == 0 && a < d * m ? 1 : 0 }
+      // σ(−margin) = 1 / (1 + e^margin) = e^(−margin) / (1 + e^(−margin)) for a positive margin.
+      func sigma(_ i: Int) -> Double {
+        let e = decays[i]
+        return margins[i] > 0 ? e / (1 + e) : 1 / (1 + e)
       }
-      for i in 0..<n {
-        let s: Double = labels[i] ? 1 : -1
-        let z = margin(i, theta)
-        let sig = 1 / (1 + exp(z))  // σ(−s·f)
-        let curvature = c * sig * (1 - sig)
-        for a in 0..<m {
-          let xa = a < d ? features[i * d + a] : 1
-          g[a] -= c * s * sig * xa
-          for b in 0...a {
-            let xb = b < d ? features[i * d + b] : 1
-            h[a * m + b] += curvature * xa * xb
+      if d == 1 {
+        // The loop below for one feature, its sums in registers (x·1 = x, so the same values).
+        var g0 = g[0], g1 = g[1], h0 = h[0], h2 = h[2], h3 = h[3]
+        for i in 0..<n {
+          let s: Double = labels[i] ? 1 : -1, x = features[i]
+          let sig = sigma(i)
+          let curvature = c * sig * (1 - sig)
+          g0 -= c * s * sig * x
+          h0 += curvature * x * x
+          g1 -= c * s * sig
+          h2 += curvature * x
+          h3 += curvature
+        }
+        (g[0], g[1], h[0], h[2], h[3]) = (g0, g1, h0, h2, h3)
+      } else {
+        for i in 0..<n {
+          let s: Double = labels[i] ? 1 : -1
+          let sig = sigma(i)
+          let curvature = c * sig * (1 - sig)
+          for a in 0..<m {
+            let xa = a < d ? features[i * d + a] : 1
+            g[a] -= c * s * sig * xa
+            for b in 0...a {
+              let xb = b < d ? features[i * d + b] : 1
+              h[a * m + b] += curvature * xa * xb
+            }
           }
         }
       }
@@ -79,10 +112,12 @@ public struct LogisticRegression: Sendable, Equatable {
       var t = 1.0
       var accepted = false
       for _ in 0..<60 {
-        let candidate = (0..<m).map { theta[$0] + t * direction[$0] }
-        let value = objective(candidate)
+        for a in 0..<m { candidate[a] = theta[a] + t * direction[a] }
+        let value = objective(candidate, margins: &trial, decays: &trialDecays)
         if value <= current + 1e-4 * t * slope {
           theta = candidate
+          swap(&margins, &trial)
+          swap(&decays, &trialDecays)
           accepted = current - value > 1e-15 * Swift.max(1, abs(current))
           current = value
           break
