@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Binary logistic regression with an L2 penalty on the weights and an
@@ -37,7 +38,9 @@ public struct LogisticRegression: Sendable, Equatable {
     // softplus and, at an accepted point, the gradient's σ(−margin) both come from them.
     var margins = [Double](repeating: 0, count: n), decays = margins
     var trial = margins, trialDecays = margins
-    /// ½‖w‖² + C·Σ log(1 + e^(−margin_i)), with log(1 + e^(−x)) = log1p(e^(−|x|)) + max(−x, 0).
+    var softplus = margins
+    /// ½‖w‖² + C·Σ log(1 + e^(−margin_i)), with log(1 + e^(−x)) = log1p(e^(−|x|)) + max(−x, 0);
+    /// e^x and log1p on whole arrays (`unlearn_exp_array`, `unlearn_log1p_array`: within 2 ulp).
     func objective(_ t: [Double], margins z: inout [Double], decays e: inout [Double]) -> Double {
       var j = 0.0
       for k in 0..<d { j += 0.5 * t[k] * t[k] }
@@ -46,14 +49,17 @@ public struct LogisticRegression: Sendable, Equatable {
         labels.withUnsafeBufferPointer { y in
           z.withUnsafeMutableBufferPointer { z in
             e.withUnsafeMutableBufferPointer { e in
-              for i in 0..<n {
-                var f = b
-                if d == 1 { f += w0 * x[i] } else { for k in 0..<d { f += t[k] * x[i * d + k] } }
-                let margin = y[i] ? f : -f
-                let decay = exp(-Swift.abs(margin))
-                z[i] = margin
-                e[i] = decay
-                j += c * (margin > 0 ? log1p(decay) : -margin + log1p(decay))
+              softplus.withUnsafeMutableBufferPointer { sp in
+                for i in 0..<n {
+                  var f = b
+                  if d == 1 { f += w0 * x[i] } else { for k in 0..<d { f += t[k] * x[i * d + k] } }
+                  let margin = y[i] ? f : -f
+                  z[i] = margin
+                  e[i] = -Swift.abs(margin)
+                }
+                unlearn_exp_array(n, e.baseAddress, e.baseAddress)
+                unlearn_log1p_array(n, e.baseAddress, sp.baseAddress)
+                for i in 0..<n { j += c * (z[i] > 0 ? sp[i] : -z[i] + sp[i]) }
               }
             }
           }

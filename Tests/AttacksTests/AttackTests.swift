@@ -190,6 +190,33 @@ enum Synthetic {
       RetrainDistance.js([1, 0], [0, 1]) <= log(2) + 1e-9 && RetrainDistance.js([1, 0], [0, 1]) > log(2) - 1e-6)
   }
 
+  /// The metric's means over examples (every logarithm of the matrices at once) against the
+  /// definitions row by row, with zero probabilities (the 1e-12 clipping) among them.
+  @Test func meanDistances_matchTheRowByRowDefinitions() {
+    var rng = Xoshiro256StarStar(seed: 17)
+    let rows = 37, k = 10
+    func matrix() -> [[Double]] {
+      (0..<rows).map { _ in
+        let w = (0..<k).map { _ in rng.nextUnitDouble() < 0.2 ? 0 : rng.nextUnitDouble() }
+        let s = w.reduce(0, +)
+        return w.map { $0 / s }
+      }
+    }
+    let p = matrix(), q = matrix()
+    let d = RetrainDistance.meanDistances(p.flatMap { $0 }, q.flatMap { $0 }, classes: k)
+    let kl = (0..<rows).reduce(0.0) { $0 + RetrainDistance.kl(p[$1], q[$1]) } / Double(rows)
+    let js = (0..<rows).reduce(0.0) { $0 + RetrainDistance.js(p[$1], q[$1]) } / Double(rows)
+    var l2 = 0.0
+    for x in 0..<rows {
+      var s = 0.0
+      for c in 0..<k { s += (p[x][c] - q[x][c]) * (p[x][c] - q[x][c]) }
+      l2 += s.squareRoot()
+    }
+    l2 /= Double(rows)
+    #expect(TestSupport.close(d.kl, kl, rtol: 1e-13, atol: 0) && TestSupport.close(d.js, js, rtol: 1e-13, atol: 0))
+    #expect(d.l2 == l2)
+  }
+
   @Test func miaEfficacy_countsForgetExamplesCalledNonMembers() throws {
     // Retain (members) confident at 0.99, test (non-members) at 0.6: forget at 0.98 looks like a
     // member (efficacy 0), forget at 0.55 like a non-member (efficacy 1).

@@ -5,12 +5,19 @@ import Testing
 @testable import NumericCore
 
 /// The C kernels' vector builds against their baseline builds (the same bits) and against
-/// independent references: glibc's e^x, and scikit-learn's SVC on data where both must agree.
+/// independent references: glibc's e^x, log and log1p, and scikit-learn's SVC on data where both
+/// must agree.
 @Suite struct KernelTests {
-  /// Distance in units in the last place between two doubles of the same sign.
+  /// Distance in units in the last place between two doubles (−0 and +0 one apart; NaN against
+  /// NaN 0, NaN against a number the maximum).
   static func ulps(_ a: Double, _ b: Double) -> UInt64 {
-    let x = Int64(bitPattern: a.bitPattern), y = Int64(bitPattern: b.bitPattern)
-    return x > y ? UInt64(x - y) : UInt64(y - x)
+    if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : .max }
+    // Doubles in order as integers: negatives mirrored below the positives.
+    func key(_ v: Double) -> Int64 {
+      v.sign == .minus ? -1 - Int64(bitPattern: (-v).bitPattern) : Int64(bitPattern: v.bitPattern)
+    }
+    let x = key(a), y = key(b)
+    return x > y ? UInt64(bitPattern: x &- y) : UInt64(bitPattern: y &- x)
   }
 
   @Test func exp_isWithinTwoUlpOfLibm_andTheSameInEveryBuild() {
@@ -39,6 +46,61 @@ import Testing
     unlearn_exp_array(edges.count, edges, &out)
     #expect(out[0] == 0 && out[1] == 0 && out[2] == .infinity && out[3] == .infinity && out[4] == 0)
     #expect(out[5].isNaN)
+  }
+
+  @Test func log_isWithinOneUlpOfLibm_andTheSameInEveryBuild() {
+    var rng = Xoshiro256StarStar(seed: 4)
+    // Every binade (subnormals included), the neighbourhood of 1, probabilities, a ragged tail.
+    var x = (0..<100_003).map { k -> Double in
+      let u = rng.nextUnitDouble()
+      switch k % 4 {
+      case 0: return Foundation.pow(2, -1074 + 2097 * u)
+      case 1: return 1 + (u - 0.5) * 1e-6
+      case 2: return u
+      default: return 1 - u * 1e-12
+      }
+    }
+    x += [1, 2, 0.5, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, 1e-30]
+    var fast = [Double](repeating: 0, count: x.count), portable = fast
+    unlearn_log_array(x.count, x, &fast)
+    unlearn_log_array_portable(x.count, x, &portable)
+    #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
+    let worst = zip(x, fast).map { Self.ulps($1, Foundation.log($0)) }.max() ?? 0
+    #expect(worst <= 1, "worst \(worst) ulp")
+    #expect(fast[x.count - 7] == 0)
+
+    let edges: [Double] = [0, -0.0, -1, .infinity, -.infinity, .nan]
+    var out = [Double](repeating: 0, count: edges.count)
+    unlearn_log_array(edges.count, edges, &out)
+    #expect(out[0] == -.infinity && out[1] == -.infinity && out[2].isNaN && out[3] == .infinity)
+    #expect(out[4].isNaN && out[5].isNaN)
+  }
+
+  @Test func log1p_isWithinTwoUlpOfLibm_andTheSameInEveryBuild() {
+    var rng = Xoshiro256StarStar(seed: 5)
+    // e^(−|margin|) as the logistic regression passes it, tiny values, (−1, 0), large values.
+    var x = (0..<100_003).map { k -> Double in
+      let u = rng.nextUnitDouble()
+      switch k % 4 {
+      case 0: return Foundation.exp(-40 * u)
+      case 1: return (u - 0.5) * 1e-17
+      case 2: return -u
+      default: return Foundation.pow(2, 1000 * u)
+      }
+    }
+    x += [0, -0.0, 1, -0.5, 1e-300, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+    var fast = [Double](repeating: 0, count: x.count), portable = fast
+    unlearn_log1p_array(x.count, x, &fast)
+    unlearn_log1p_array_portable(x.count, x, &portable)
+    #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
+    let worst = zip(x, fast).map { Self.ulps($1, Foundation.log1p($0)) }.max() ?? 0
+    #expect(worst <= 2, "worst \(worst) ulp")
+    #expect(fast[x.count - 7] == 0 && fast[x.count - 3].bitPattern == Double(1e-300).bitPattern)
+
+    let edges: [Double] = [-1, -2, .infinity, -.infinity, .nan]
+    var out = [Double](repeating: 0, count: edges.count)
+    unlearn_log1p_array(edges.count, edges, &out)
+    #expect(out[0] == -.infinity && out[1].isNaN && out[2] == .infinity && out[3].isNaN && out[4].isNaN)
   }
 
   @Test func svc_fitAndDecisions_areTheSameInEveryBuild() {

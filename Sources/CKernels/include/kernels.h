@@ -62,6 +62,16 @@ void unlearn_walk8_portable(const unlearn_walk_points *p, const double *wm, cons
 void unlearn_exp_array(size_t n, const double *x, double *out);
 void unlearn_exp_array_portable(size_t n, const double *x, double *out);
 
+/// out[i] = log x[i] for i < n (fdlibm's method, lane by lane): within 1 ulp of the exact value;
+/// −∞ at ±0, NaN below 0 and for NaN, +∞ at +∞. In place (out = x) is allowed.
+void unlearn_log_array(size_t n, const double *x, double *out);
+void unlearn_log_array_portable(size_t n, const double *x, double *out);
+
+/// out[i] = log(1 + x[i]) for i < n: log of u = 1 + x plus the correction (x − (u − 1))/u, exact for
+/// |x| < 2^−53 and within 2 ulp elsewhere; −∞ at −1, NaN below −1 and for NaN, +∞ at +∞.
+void unlearn_log1p_array(size_t n, const double *x, double *out);
+void unlearn_log1p_array_portable(size_t n, const double *x, double *out);
+
 /// The RBF kernel matrix: k[i·stride + j] = exp(−γ Σ_t (x_ti − x_tj)²) for i < n, j < stride, the
 /// points' features column by column (xt[t·stride + i], dim columns), stride a multiple of
 /// UNLEARN_LANES with the padding points' features finite. Each 8 × 8 block above the diagonal is
