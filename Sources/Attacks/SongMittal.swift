@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Harness
 import NumericCore
@@ -65,7 +66,20 @@ public struct SongMittalAttacks: Metric {
     // Candidates in ascending order; the counts below each candidate move forward with it.
     var ia = 0, ib = 0
     var previous = -Double.infinity
-    for v in (sa + sb).sorted() where v != previous {
+    // Both samples merged in ascending order (the same sequence as sorting them together).
+    var merged = [Double]()
+    merged.reserveCapacity(sa.count + sb.count)
+    var (i, j) = (0, 0)
+    while i < sa.count || j < sb.count {
+      if j == sb.count || (i < sa.count && !(sb[j] < sa[i])) {
+        merged.append(sa[i])
+        i += 1
+      } else {
+        merged.append(sb[j])
+        j += 1
+      }
+    }
+    for v in merged where v != previous {
       previous = v
       while ia < sa.count && sa[ia] < v { ia += 1 }
       while ib < sb.count && sb[ib] < v { ib += 1 }
@@ -117,35 +131,72 @@ public struct SongMittalAttacks: Metric {
     }
   }
 
+  /// ``feature(_:_:_:)`` of every example of `s` for every kind: the logarithms of p and of 1 − p
+  /// (clipped at 1e-30) of the whole set at once (`unlearn_log_array`, within 1 ulp of glibc's),
+  /// each sum in the definition's order.
+  static func features(_ s: LabeledProbabilities) -> [Kind: [Double]] {
+    let k = s.classes, n = s.labels.count, count = n * k
+    precondition(s.flat.count == count, "\(n) labels for \(s.flat.count) probabilities of \(k) classes")
+    var logP = s.flat.map { Swift.max($0, 1e-30) }, logQ = s.flat.map { Swift.max(1 - $0, 1e-30) }
+    logP.withUnsafeMutableBufferPointer { unlearn_log_array(count, $0.baseAddress, $0.baseAddress) }
+    logQ.withUnsafeMutableBufferPointer { unlearn_log_array(count, $0.baseAddress, $0.baseAddress) }
+    var correctness = [Double](repeating: 0, count: n), confidence = correctness, entropy = correctness
+    var modified = correctness
+    s.flat.withUnsafeBufferPointer { p in
+      for i in 0..<n {
+        let y = s.labels[i], base = i * k
+        precondition(y >= 0 && y < k, "label \(y) out of range 0..<\(k)")
+        // The first largest probability (a later one wins only when greater), as `feature`.
+        var top = p[base], best = 0
+        for c in 1..<k where p[base + c] > top {
+          top = p[base + c]
+          best = c
+        }
+        correctness[i] = best == y ? 1 : 0
+        confidence[i] = p[base + y]
+        var e = 0.0
+        for c in 0..<k { e += p[base + c] * logP[base + c] }
+        entropy[i] = e
+        var m = (1 - p[base + y]) * logP[base + y]
+        for c in 0..<k where c != y { m += p[base + c] * logQ[base + c] }
+        modified[i] = m
+      }
+    }
+    return [.correctness: correctness, .confidence: confidence, .entropy: entropy, .modifiedEntropy: modified]
+  }
+
   /// The balanced accuracy ½(TPR + TNR) of each attack (keys `sm_<attack>`): class thresholds
   /// learned on `calibration` members against non-members, applied to `target` members and non-members.
   public static func balancedAccuracies(
     calibration: (members: LabeledProbabilities, nonMembers: LabeledProbabilities),
     target: (members: LabeledProbabilities, nonMembers: LabeledProbabilities), classes: Int
   ) -> [String: Double] {
+    // Every feature of every example, computed once per set.
+    let calibrationMembers = features(calibration.members), calibrationNonMembers = features(calibration.nonMembers)
+    let targetMembers = features(target.members), targetNonMembers = features(target.nonMembers)
     var out = [String: Double]()
     for kind in Kind.allCases {
-      /// The feature of every example of `s`, computed once per set.
-      func features(_ s: LabeledProbabilities) -> [Double] {
-        s.labels.indices.map { feature(kind, s.row($0), s.labels[$0]) }
-      }
       /// The features of each class.
-      func byClass(_ s: LabeledProbabilities) -> [[Double]] {
+      func byClass(_ f: [Double], _ labels: [Int]) -> [[Double]] {
         var out = [[Double]](repeating: [], count: classes)
-        for (f, y) in zip(features(s), s.labels) where y >= 0 && y < classes { out[y].append(f) }
+        for (f, y) in zip(f, labels) where y >= 0 && y < classes { out[y].append(f) }
         return out
       }
       var tau = [Double](repeating: 1, count: classes)
       if kind != .correctness {
-        let members = byClass(calibration.members), nonMembers = byClass(calibration.nonMembers)
+        let members = byClass(calibrationMembers[kind]!, calibration.members.labels)
+        let nonMembers = byClass(calibrationNonMembers[kind]!, calibration.nonMembers.labels)
         for c in 0..<classes { tau[c] = threshold(members: members[c], nonMembers: nonMembers[c]) }
       }
-      func share(_ s: LabeledProbabilities, member: Bool) -> Double {
+      func share(_ f: [Double], _ labels: [Int], member: Bool) -> Double {
         var hits = 0
-        for (f, y) in zip(features(s), s.labels) where member ? f >= tau[y] : f < tau[y] { hits += 1 }
-        return Double(hits) / Double(Swift.max(s.labels.count, 1))
+        for (f, y) in zip(f, labels) where member ? f >= tau[y] : f < tau[y] { hits += 1 }
+        return Double(hits) / Double(Swift.max(labels.count, 1))
       }
-      out["sm_\(kind.rawValue)"] = 0.5 * (share(target.members, member: true) + share(target.nonMembers, member: false))
+      out["sm_\(kind.rawValue)"] =
+        0.5
+        * (share(targetMembers[kind]!, target.members.labels, member: true)
+          + share(targetNonMembers[kind]!, target.nonMembers.labels, member: false))
     }
     return out
   }

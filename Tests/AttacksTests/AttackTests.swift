@@ -285,3 +285,27 @@ enum Synthetic {
     #expect(abs(try ULiRAAttack().evaluate(input(clean))["ulira_auc"]!.mean! - 0.5) < 0.04)
   }
 }
+
+@Suite struct SongMittalFeatureTests {
+  /// All four features of a set at once (its logarithms taken together) against the definition
+  /// row by row, with ties for the largest probability and zero probabilities (the clipping).
+  @Test func features_matchTheDefinitionRowByRow() {
+    var rng = Xoshiro256StarStar(seed: 23)
+    let rows = 41, k = 10
+    let probabilities = (0..<rows).map { r -> [Double] in
+      if r % 7 == 0 { return [0.3, 0.3, 0.2, 0.2] + [Double](repeating: 0, count: k - 4) }
+      let w = (0..<k).map { _ in rng.nextUnitDouble() < 0.2 ? 0 : rng.nextUnitDouble() }
+      let s = w.reduce(0, +)
+      return w.map { $0 / s }
+    }
+    let labels = (0..<rows).map { $0 % 3 == 0 ? 1 : rng.nextIndex(below: k) }
+    let set = SongMittalAttacks.LabeledProbabilities(probabilities: probabilities, labels: labels)
+    let all = SongMittalAttacks.features(set)
+    for kind in SongMittalAttacks.Kind.allCases {
+      for r in 0..<rows {
+        let want = SongMittalAttacks.feature(kind, probabilities[r][...], labels[r]), got = all[kind]![r]
+        #expect(TestSupport.close(got, want, rtol: 1e-14, atol: 1e-300), "\(kind) row \(r): \(got) vs \(want)")
+      }
+    }
+  }
+}
