@@ -55,7 +55,7 @@ let package = Package(
       ]),
     .target(name: "Attacks", dependencies: ["Harness", "NumericCore", "CKernels"]),
     .target(name: "Baselines", dependencies: ["Harness", "Networks", "NumericCore"]),
-    .target(name: "Reports", dependencies: ["Harness", "NumericCore", "CCairo"]),
+    .target(name: "Reports", dependencies: ["Harness", "NumericCore", "CCairo", "CPNG"]),
     .target(
       name: "UnlearnKit", dependencies: ["Harness", "Attacks", "Baselines", "Reports", "Networks", "NumericCore"]),
 

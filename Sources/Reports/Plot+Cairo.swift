@@ -1,4 +1,5 @@
 import CCairo
+import CPNG
 import Foundation
 import Harness
 
@@ -50,13 +51,60 @@ extension Plot {
     cairo_set_source_surface(cr, recording, 0, 0)
     cairo_paint(cr)
     cairo_destroy(cr)
-    let sink = ByteSink()
-    let status = cairo_surface_write_to_png_stream(image, appendBytes, Unmanaged.passUnretained(sink).toOpaque())
-    guard status == CAIRO_STATUS_SUCCESS else {
-      throw HarnessError(
-        "plot \(title)", "cairo could not write the PNG (\(String(cString: cairo_status_to_string(status))))")
+    cairo_surface_flush(image)
+    let w = Int(cairo_image_surface_get_width(image)), h = Int(cairo_image_surface_get_height(image))
+    let stride = Int(cairo_image_surface_get_stride(image))
+    guard cairo_surface_status(image) == CAIRO_STATUS_SUCCESS, let pixels = cairo_image_surface_get_data(image) else {
+      throw HarnessError("plot \(title)", "cairo could not draw the image")
     }
-    return sink.data
+    return try Self.png(rgb24: UnsafeRawPointer(pixels), width: w, height: h, stride: stride, name: "plot \(title)")
+  }
+
+  /// An RGB PNG of a cairo RGB24 image (each pixel 0x00RRGGBB in a native-endian 32-bit word):
+  /// every row with the "Up" filter (the difference to the row above, zero wherever a plot repeats
+  /// its rows), deflated at zlib level 3. Cairo's own writer tries every filter on every row and
+  /// deflates at level 6: the same pixels in files a fifth smaller, at twice the time.
+  static func png(rgb24 pixels: UnsafeRawPointer, width w: Int, height h: Int, stride: Int, name: String) throws
+    -> Data
+  {
+    let rowBytes = 1 + 3 * w
+    var raw = [UInt8](repeating: 0, count: h * rowBytes)
+    raw.withUnsafeMutableBufferPointer { out in
+      for y in 0..<h {
+        let row = pixels + y * stride, o = y * rowBytes
+        out[o] = 2  // Up
+        let above = y > 0 ? pixels + (y - 1) * stride : nil
+        for x in 0..<w {
+          let v = row.load(fromByteOffset: 4 * x, as: UInt32.self)
+          let u = above?.load(fromByteOffset: 4 * x, as: UInt32.self) ?? 0
+          out[o + 1 + 3 * x] = UInt8(truncatingIfNeeded: v >> 16) &- UInt8(truncatingIfNeeded: u >> 16)
+          out[o + 2 + 3 * x] = UInt8(truncatingIfNeeded: v >> 8) &- UInt8(truncatingIfNeeded: u >> 8)
+          out[o + 3 + 3 * x] = UInt8(truncatingIfNeeded: v) &- UInt8(truncatingIfNeeded: u)
+        }
+      }
+    }
+    var bound = compressBound(uLong(raw.count))
+    var deflated = [UInt8](repeating: 0, count: Int(bound))
+    let status = compress2(&deflated, &bound, raw, uLong(raw.count), 3)
+    guard status == Z_OK else { throw HarnessError(name, "zlib could not compress the PNG (status \(status))") }
+    deflated.removeSubrange(Int(bound)...)
+    var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+    func chunk(_ type: String, _ body: [UInt8]) {
+      let typed = Array(type.utf8) + body
+      func be(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)]
+      }
+      png.append(contentsOf: be(UInt32(body.count)))
+      png.append(contentsOf: typed)
+      png.append(contentsOf: be(UInt32(crc32(0, typed, uInt(typed.count)))))
+    }
+    func be32(_ v: Int) -> [UInt8] {
+      [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
+    }
+    chunk("IHDR", be32(w) + be32(h) + [8, 2, 0, 0, 0])  // 8-bit RGB, deflate, filter method 0 (per-row filters), no interlace
+    chunk("IDAT", deflated)
+    chunk("IEND", [])
+    return png
   }
 
   func replaySVG(_ recording: OpaquePointer) throws -> String {

@@ -153,6 +153,28 @@ enum SampleReport {
     #expect(!rendered.svg.contains("id=\"glyph"))
   }
 
+  /// The PNG writer gives back the exact pixels of the RGB24 image it was handed: differences to
+  /// the row above that wrap around, a row stride wider than the pixels, odd sizes.
+  @Test func pngWriter_roundTripsEveryPixel() throws {
+    let (w, h, stride) = (37, 23, 37 * 4 + 12)
+    var rng = Xoshiro256StarStar(seed: 31)
+    var words = [UInt32](repeating: 0xDEAD_BEEF, count: h * stride / 4)
+    var want = [UInt8]()
+    for y in 0..<h {
+      for x in 0..<w {
+        let (r, g, b) = (UInt8(rng.nextIndex(below: 256)), UInt8(y * 11 % 256), UInt8(255 - x))
+        words[y * stride / 4 + x] = UInt32(r) << 16 | UInt32(g) << 8 | UInt32(b)
+        want += [r, g, b]
+      }
+    }
+    let png = try words.withUnsafeBytes { raw in
+      try Plot.png(rgb24: raw.baseAddress!, width: w, height: h, stride: stride, name: "test.png")
+    }
+    let image = try PNGImage.decode(png, name: "test.png")
+    #expect(image.width == w && image.height == h && image.channels == 3)
+    #expect(image.pixels == want)
+  }
+
   @Test func logTicksAndLabels() {
     #expect(Plot.ticks(1e-4...1, .log10) == [1e-4, 1e-3, 1e-2, 1e-1, 1])
     #expect(Plot.label(1e-3, .log10) == "10⁻³" && Plot.label(1, .log10) == "1")
