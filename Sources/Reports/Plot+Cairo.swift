@@ -101,7 +101,8 @@ extension Plot {
     func be32(_ v: Int) -> [UInt8] {
       [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
     }
-    chunk("IHDR", be32(w) + be32(h) + [8, 2, 0, 0, 0])  // 8-bit RGB, deflate, filter method 0 (per-row filters), no interlace
+    // 8-bit RGB, deflate, filter method 0 (a filter per row), no interlace.
+    chunk("IHDR", be32(w) + be32(h) + [8, 2, 0, 0, 0])
     chunk("IDAT", deflated)
     chunk("IEND", [])
     return png
