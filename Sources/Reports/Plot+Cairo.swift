@@ -89,17 +89,15 @@ extension Plot {
     guard status == Z_OK else { throw HarnessError(name, "zlib could not compress the PNG (status \(status))") }
     deflated.removeSubrange(Int(bound)...)
     var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-    func chunk(_ type: String, _ body: [UInt8]) {
-      let typed = Array(type.utf8) + body
-      func be(_ v: UInt32) -> [UInt8] {
-        [UInt8(v >> 24), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)]
-      }
-      png.append(contentsOf: be(UInt32(body.count)))
-      png.append(contentsOf: typed)
-      png.append(contentsOf: be(UInt32(crc32(0, typed, uInt(typed.count)))))
-    }
+    /// A 32-bit big-endian integer.
     func be32(_ v: Int) -> [UInt8] {
       [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
+    }
+    func chunk(_ type: String, _ body: [UInt8]) {
+      let typed = Array(type.utf8) + body
+      png.append(contentsOf: be32(body.count))
+      png.append(contentsOf: typed)
+      png.append(contentsOf: be32(Int(crc32(0, typed, uInt(typed.count)))))
     }
     // 8-bit RGB, deflate, filter method 0 (a filter per row), no interlace.
     chunk("IHDR", be32(w) + be32(h) + [8, 2, 0, 0, 0])
