@@ -47,18 +47,25 @@ public enum FileInput {
   public static func readWithIdentity(_ url: URL, limit: Int = defaultLimit) throws -> (
     data: Data, identity: FileIdentity
   ) {
-    let size = try regularFileSize(url)
+    // O_NONBLOCK: opening a FIFO must not hang; what the path is comes from the open descriptor.
+    let fd = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else {
+      let e = errno
+      throw NumericCoreError.unreadableFile(url.path, e == ENOENT ? "no such file" : String(cString: strerror(e)))
+    }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw NumericCoreError.unreadableFile(url.path, String(cString: strerror(errno))) }
+    let kind = st.st_mode & S_IFMT
+    guard kind == S_IFREG else {
+      throw NumericCoreError.unreadableFile(
+        url.path, kind == S_IFDIR ? "it is a folder, not a file" : "it is not a regular file (a FIFO, socket or device)"
+      )
+    }
+    let size = Int(st.st_size)
     guard size <= limit else {
       throw NumericCoreError.unreadableFile(
         url.path, "it is \(size) bytes, over the \(limit)-byte limit for this kind of file")
-    }
-    // O_NONBLOCK: if the file was swapped for a FIFO after the check, open must not hang.
-    let fd = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard fd >= 0 else { throw NumericCoreError.unreadableFile(url.path, String(cString: strerror(errno))) }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-      throw NumericCoreError.unreadableFile(url.path, "it is not a regular file")
     }
     // Read at most limit + 1 bytes: a file that grew past the limit meanwhile is still refused.
     var data = Data(count: min(Int(st.st_size), limit) + 1)
@@ -72,6 +79,9 @@ public enum FileInput {
         }
         if r == 0 { break }
         filled += r
+        // Exactly the size the descriptor reported, in a short read: the end of the file (one
+        // that grew meanwhile fills the extra byte instead, and is refused below if too large).
+        if filled == size && filled < raw.count { break }
       }
       return true
     }

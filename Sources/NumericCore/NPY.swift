@@ -91,7 +91,11 @@ public struct NPYArray: Sendable, Equatable {
 
   /// Parses a `.npy` file. `name` is used in error messages.
   public static func decode(_ data: Data, name: String = "array") throws -> NPYArray {
-    let bytes = [UInt8](data)
+    try data.withUnsafeBytes { try decode(bytes: $0, name: name) }
+  }
+
+  /// Parses the bytes of a `.npy` file; the data are copied once, into the array's storage.
+  static func decode(bytes: UnsafeRawBufferPointer, name: String) throws -> NPYArray {
     func fail(_ why: String) -> NumericCoreError { .malformedFile(name, why) }
     guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
       throw fail("not a .npy file (missing \\x93NUMPY magic)")
@@ -113,7 +117,9 @@ public struct NPYArray: Sendable, Equatable {
     guard headerLength <= 1 << 20, headerStart + headerLength <= bytes.count else {
       throw fail("header length \(headerLength) exceeds the file")
     }
-    guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .utf8)
+    guard
+      let header = String(
+        bytes: UnsafeRawBufferPointer(rebasing: bytes[headerStart..<(headerStart + headerLength)]), encoding: .utf8)
     else { throw fail("header is not text") }
     guard let descr = field(header, "descr") else { throw fail("header has no 'descr'") }
     let descrValue = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
@@ -134,13 +140,20 @@ public struct NPYArray: Sendable, Equatable {
       guard !o, p <= 1 << 34 else { throw fail("shape \(shape) is too large") }
       count = p
     }
-    let body = Array(bytes[(headerStart + headerLength)...])
+    let bodyStart = headerStart + headerLength, bodyCount = bytes.count - bodyStart
     func load<T>(_ type: T.Type, _ size: Int) throws -> [T] {
-      guard body.count == count * size else {
+      guard bodyCount == count * size else {
         throw fail(
-          "expected \(count * size) data bytes for shape \(shape) and dtype \(descrValue), found \(body.count)")
+          "expected \(count * size) data bytes for shape \(shape) and dtype \(descrValue), found \(bodyCount)")
       }
-      return body.withUnsafeBytes { raw in Array(raw.bindMemory(to: T.self).prefix(count)) }
+      // A byte copy: the body need not be aligned for T.
+      return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if count > 0 {
+          UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
+            from: bytes.baseAddress! + bodyStart, byteCount: count * size)
+        }
+        initialized = count
+      }
     }
     let storage: Storage
     switch descrValue {
@@ -160,16 +173,28 @@ public struct NPYArray: Sendable, Equatable {
     try decode(try FileInput.read(url, limit: limit), name: url.path)
   }
 
-  /// Extracts the raw text of `'key': value` from a NumPy header dictionary.
+  /// Extracts the raw text of `'key': value` from a NumPy header dictionary (the key in single
+  /// quotes, else in double quotes; searched in the header's bytes, which the format keeps ASCII).
   private static func field(_ header: String, _ key: String) -> String? {
-    guard let r = header.range(of: "'\(key)'") ?? header.range(of: "\"\(key)\"") else { return nil }
-    var rest = header[r.upperBound...].drop { $0 == " " || $0 == ":" }
-    if rest.first == "(" {
-      guard let close = rest.firstIndex(of: ")") else { return nil }
-      return String(rest[...close])
+    let h = Array(header.utf8), k = Array(key.utf8)
+    var found: Int?
+    search: for quote in [UInt8(ascii: "'"), UInt8(ascii: "\"")] where h.count >= k.count + 2 {
+      for i in 0...(h.count - k.count - 2) where h[i] == quote && h[i + k.count + 1] == quote {
+        if h[(i + 1)..<(i + 1 + k.count)].elementsEqual(k) {
+          found = i + k.count + 2
+          break search
+        }
+      }
     }
-    if let end = rest.firstIndex(where: { $0 == "," || $0 == "}" }) { rest = rest[..<end] }
-    return String(rest).trimmingCharacters(in: .whitespaces)
+    guard var i = found else { return nil }
+    while i < h.count && (h[i] == UInt8(ascii: " ") || h[i] == UInt8(ascii: ":")) { i += 1 }
+    if i < h.count && h[i] == UInt8(ascii: "(") {
+      guard let close = h[i...].firstIndex(of: UInt8(ascii: ")")) else { return nil }
+      return String(decoding: h[i...close], as: UTF8.self)
+    }
+    var end = i
+    while end < h.count && h[end] != UInt8(ascii: ",") && h[end] != UInt8(ascii: "}") { end += 1 }
+    return String(decoding: h[i..<end], as: UTF8.self).trimmingCharacters(in: .whitespaces)
   }
 }
 
