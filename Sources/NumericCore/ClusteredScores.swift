@@ -156,9 +156,15 @@ public enum TwoWayBootstrap {
 
     /// The points of `s` at the indices `points`.
     init(_ s: ClusteredScores, points indices: [Int]) {
-      var keyed = indices.map { (score: s.scores[$0], index: $0) }
-      keyed.sort { $0.score > $1.score }
-      let order = keyed.map(\.index)
+      let scores = indices.map { s.scores[$0] }
+      let order: [Int]
+      if let sorted = RadixSort.descendingOrder(scores) {
+        order = sorted.map { indices[$0] }
+      } else {
+        var keyed = indices.map { (score: s.scores[$0], index: $0) }
+        keyed.sort { $0.score > $1.score }
+        order = keyed.map(\.index)
+      }
       // Runs: members first, then non-members, each model by model (a counting sort by that key).
       let models = s.models
       func key(_ i: Int) -> Int { (s.member[i] ? 0 : models) + s.model[i] }

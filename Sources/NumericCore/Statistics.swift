@@ -17,9 +17,7 @@ public struct ROC: Sendable, Equatable, Codable {
   /// The curve of `positives` (members) against `negatives` (non-members).
   public init(positives p: [Double], negatives n: [Double]) {
     precondition(!p.isEmpty && !n.isEmpty, "ROC needs members and non-members")
-    var ps = p, ns = n
-    ps.sort(by: >)
-    ns.sort(by: >)
+    let ps = RadixSort.descending(p), ns = RadixSort.descending(n)
     var fp = [0], tp = [0]
     var i = 0, j = 0
     // Every distinct score, from the highest down: the two sorted lists merged.

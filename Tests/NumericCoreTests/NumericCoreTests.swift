@@ -386,3 +386,28 @@ import Testing
     #expect(SHA256.hex(data: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
   }
 }
+
+@Suite struct RadixSortTests {
+  /// The radix order against a stable comparison sort from the largest down: ties (many), ±0,
+  /// infinities, subnormals, negative and positive values; NaN gives nil.
+  @Test(arguments: [0, 1, 2, 7, 300, 5000])
+  func descendingOrder_isTheStableComparisonOrder(count n: Int) {
+    var rng = Xoshiro256StarStar(seed: UInt64(n))
+    var values = (0..<n).map { k -> Double in
+      switch k % 5 {
+      case 0: return Double(rng.nextIndex(below: 7)) - 3
+      case 1: return rng.nextGaussian() * 1e3
+      case 2: return [0.0, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude][k % 6]
+      default: return rng.nextGaussian()
+      }
+    }
+    if n > 3 { values[n - 1] = values[0] }
+    let want = values.indices.sorted { a, b in values[a] != values[b] ? values[a] > values[b] : a < b }
+    #expect(RadixSort.descendingOrder(values) == want)
+    #expect(RadixSort.descending(values).map(\.bitPattern) == want.map { values[$0].bitPattern })
+    if n > 0 {
+      values[n / 2] = .nan
+      #expect(RadixSort.descendingOrder(values) == nil)
+    }
+  }
+}
