@@ -188,7 +188,7 @@ public enum ChallengeScore {
       throw AttackError.invalidInput("expected \(n) confidences per side, got \(u.count) and \(r.count)")
     }
     // Orientation: HI is the sample with the larger median (tie: the unlearned one).
-    let (su, sr) = (u.sorted(), r.sorted())
+    let (su, sr) = (RadixSort.ascending(u), RadixSort.ascending(r))
     let (hi, lo) = Summary.median(sorted: sr) > Summary.median(sorted: su) ? (sr, su) : (su, sr)
     // Peaky guard, in float64; 0/0 is NaN, which fails the test.
     let a = hi[n - 1] - hi[0], b = lo[n - 1] - lo[0]

@@ -5,16 +5,22 @@
 public enum RadixSort {
   /// The indices of `values` from the largest value down, ties in index order (−0 and +0 tie, as
   /// under `>`); nil when a value is NaN (which has no place in that order).
-  public static func descendingOrder(_ values: [Double]) -> [Int]? {
+  public static func descendingOrder(_ values: [Double]) -> [Int]? { order(values, descending: true) }
+
+  /// The indices of `values` from the smallest value up, ties in index order; nil for NaN.
+  public static func ascendingOrder(_ values: [Double]) -> [Int]? { order(values, descending: false) }
+
+  static func order(_ values: [Double], descending: Bool) -> [Int]? {
     let n = values.count
     var keys = [UInt64](repeating: 0, count: n)
+    let flip: UInt64 = descending ? ~0 : 0
     for i in 0..<n {
       let v = values[i]
       if v.isNaN { return nil }
       // Ascending order as unsigned integers: negatives' bits flipped, positives' sign bit set;
       // then flipped again for descending. ±0 share a key.
       let bits = v == 0 ? 0 : v.bitPattern
-      keys[i] = ~(bits >> 63 != 0 ? ~bits : bits | (1 << 63))
+      keys[i] = flip ^ (bits >> 63 != 0 ? ~bits : bits | (1 << 63))
     }
     var order = [Int](0..<n), otherKeys = keys, otherOrder = order
     var counts = [Int](repeating: 0, count: 256)
@@ -51,9 +57,18 @@ public enum RadixSort {
     return order
   }
 
-  /// `values` from the largest down (ties in index order); the comparison sort when a value is NaN.
+  /// Below this many values a comparison sort is faster than eight passes over 256 buckets.
+  static let smallest = 256
+
+  /// `values` from the largest down; the comparison sort when there are few or a value is NaN.
   public static func descending(_ values: [Double]) -> [Double] {
-    guard let order = descendingOrder(values) else { return values.sorted(by: >) }
+    guard values.count >= smallest, let order = descendingOrder(values) else { return values.sorted(by: >) }
+    return order.map { values[$0] }
+  }
+
+  /// `values` from the smallest up; the comparison sort when there are few or a value is NaN.
+  public static func ascending(_ values: [Double]) -> [Double] {
+    guard values.count >= smallest, let order = ascendingOrder(values) else { return values.sorted() }
     return order.map { values[$0] }
   }
 }
