@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -193,8 +195,45 @@ static int pump(int from, int log, long long cap, long long *written, long long 
   return 1;
 }
 
+// Closes descriptors from..to (to included): close_range where the kernel has it (Linux 5.9),
+// else one by one up to the descriptor limit (at most 65,536).
+static void close_span(int from, int to) {
+  if (to < from) return;
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, (unsigned)from, (unsigned)to, 0) == 0) return;
+#endif
+  struct rlimit limit;
+  long end = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && (long)limit.rlim_cur < end)
+    end = (long)limit.rlim_cur;
+  for (long fd = from; fd <= to && fd < end; fd++) close((int)fd);
+}
+
+// The supervisor keeps only the descriptors it uses (and 0–2). A fork copies every descriptor of
+// the caller, and the supervisor never calls exec: without this it would keep the caller's other
+// files open for as long as the command runs, a run folder's lock among them (a lock belongs to
+// the open file, so the folder would stay locked after the caller released it).
+static void close_all_but(int *keep, int n) {
+  for (int i = 1; i < n; i++) {  // ascending (insertion sort: n is 5)
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  }
+  int from = 3;
+  for (int i = 0; i < n; i++) {
+    if (keep[i] < from) continue;
+    close_span(from, keep[i] - 1);
+    from = keep[i] + 1;
+  }
+  close_span(from, INT_MAX);
+}
+
 static void supervise(pid_t parent, const char *path, char *const argv[], char *const envp[], int devnull, int log,
                       long long cap, int grace_ms, int status_w, int out_r, int out_w) {
+  int keep[] = {devnull, log, status_w, out_r, out_w};
+  close_all_but(keep, 5);
   setpgid(0, 0);
   // Writes to a log or a status pipe whose reader is gone must fail, not kill the supervisor.
   struct sigaction ignore;

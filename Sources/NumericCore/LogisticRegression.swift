@@ -71,8 +71,10 @@ public struct LogisticRegression: Sendable, Equatable {
     var g = [Double](repeating: 0, count: m), h = [Double](repeating: 0, count: m * m)
     var candidate = theta
     for _ in 0..<maxIterations {
+      // g = (w, 0) and H = diag(1, …, 1, 0) from the penalty ½‖w‖² (the intercept is free).
       for a in 0..<m { g[a] = a < d ? theta[a] : 0 }
-      for a in 0..<(m * m) { h[a] = a % (m + 1) == 0 && a < d * m ? 1 : 0 }
+      for a in 0..<(m * m) { h[a] = 0 }
+      for k in 0..<d { h[k * m + k] = 1 }
       // σ(−margin) = 1 / (1 + e^margin) = e^(−margin) / (1 + e^(−margin)) for a positive margin.
       func sigma(_ i: Int) -> Double {
         let e = decays[i]

@@ -27,6 +27,27 @@ import Testing
     #expect(try String(contentsOf: dir.appendingPathComponent("log"), encoding: .utf8).contains("started"))
   }
 
+  /// The supervisor keeps none of the caller's files open: a run folder's lock that the caller
+  /// held when it started a command is free again as soon as the caller releases it, while the
+  /// command still runs (a lock belongs to the open file, which a fork shares).
+  @Test func theSupervisor_keepsNoneOfTheCallersFilesOpen() throws {
+    let dir = TestSupport.temporaryDirectory("supervisor-files")
+    let folder = dir.appendingPathComponent("run"), log = dir.appendingPathComponent("log")
+    var lock: RunLock? = try RunLock(folder)
+    let finished = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+      _ = try? Subprocess.run(
+        ["/bin/sh", "-c", "sleep 2"], environment: ["PATH": "/usr/bin:/bin"], log: log, timeout: 30)
+      finished.signal()
+    }
+    Thread.sleep(forTimeInterval: 0.5)  // the supervisor has forked, holding whatever it kept
+    withExtendedLifetime(lock) {}
+    lock = nil
+    let again = try RunLock(folder)
+    withExtendedLifetime(again) {}
+    finished.wait()
+  }
+
   @Test func aTimedOutCommand_andItsEscapedChildren_areStopped() throws {
     let dir = TestSupport.temporaryDirectory("supervisor-timeout")
     let pidFile = dir.appendingPathComponent("pids")
