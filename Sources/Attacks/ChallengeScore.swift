@@ -341,7 +341,6 @@ public enum ChallengeScore {
     }
   }
 
-  /// NumPy's median in float64 (mean of the two middle values for even N).
   /// #{x < v} in ascending `a`, moving a pointer from a previous answer (either direction).
   @inline(__always)
   static func countLess(_ a: [Double], _ v: Double, from p0: Int) -> Int {

@@ -17,17 +17,24 @@ public enum FileInput {
   /// The size of the regular file at `url`, or an error saying what it is instead.
   public static func regularFileSize(_ url: URL) throws -> Int {
     var st = stat()
-    guard stat(url.path, &st) == 0 else {
-      let e = errno
-      throw NumericCoreError.unreadableFile(url.path, e == ENOENT ? "no such file" : String(cString: strerror(e)))
-    }
+    guard stat(url.path, &st) == 0 else { throw unreadable(url, errno) }
+    try checkRegular(url, st)
+    return Int(st.st_size)
+  }
+
+  /// The error for a failed stat or open of `url`.
+  static func unreadable(_ url: URL, _ e: Int32) -> NumericCoreError {
+    .unreadableFile(url.path, e == ENOENT ? "no such file" : String(cString: strerror(e)))
+  }
+
+  /// Throws unless `st` describes a regular file, saying what it is instead.
+  static func checkRegular(_ url: URL, _ st: stat) throws {
     let kind = st.st_mode & S_IFMT
     guard kind == S_IFREG else {
       throw NumericCoreError.unreadableFile(
         url.path, kind == S_IFDIR ? "it is a folder, not a file" : "it is not a regular file (a FIFO, socket or device)"
       )
     }
-    return Int(st.st_size)
   }
 
   /// The bytes of the regular file at `url`, refusing files over `limit` bytes before reading them.
@@ -49,19 +56,11 @@ public enum FileInput {
   ) {
     // O_NONBLOCK: opening a FIFO must not hang; what the path is comes from the open descriptor.
     let fd = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard fd >= 0 else {
-      let e = errno
-      throw NumericCoreError.unreadableFile(url.path, e == ENOENT ? "no such file" : String(cString: strerror(e)))
-    }
+    guard fd >= 0 else { throw unreadable(url, errno) }
     defer { close(fd) }
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw NumericCoreError.unreadableFile(url.path, String(cString: strerror(errno))) }
-    let kind = st.st_mode & S_IFMT
-    guard kind == S_IFREG else {
-      throw NumericCoreError.unreadableFile(
-        url.path, kind == S_IFDIR ? "it is a folder, not a file" : "it is not a regular file (a FIFO, socket or device)"
-      )
-    }
+    guard fstat(fd, &st) == 0 else { throw unreadable(url, errno) }
+    try checkRegular(url, st)
     let size = Int(st.st_size)
     guard size <= limit else {
       throw NumericCoreError.unreadableFile(

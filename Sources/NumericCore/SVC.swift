@@ -113,8 +113,8 @@ struct SMOSolver {
     var kernel = [Double](repeating: 0, count: n * stride)
     (portable ? unlearn_rbf_matrix_portable : unlearn_rbf_matrix)(n, stride, dim, Self.columns(x), gamma, &kernel)
     self.kernel = kernel
-    let rows = n, columns = stride
-    diagonal = (0..<columns).map { $0 < rows ? kernel[$0 * columns + $0] : 0 }
+    let (n, stride) = (n, stride)
+    diagonal = (0..<stride).map { $0 < n ? kernel[$0 * stride + $0] : 0 }
     alpha = [Double](repeating: 0, count: stride)
     g = [Double](repeating: -1, count: n) + [Double](repeating: .nan, count: pad)
   }

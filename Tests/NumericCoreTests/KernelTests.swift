@@ -20,6 +20,20 @@ import Testing
     return x > y ? UInt64(bitPattern: x &- y) : UInt64(bitPattern: y &- x)
   }
 
+  typealias ArrayKernel = (Int, UnsafePointer<Double>?, UnsafeMutablePointer<Double>?) -> Void
+
+  /// `kernel` of every value of `x`, expected to have the bits of its baseline build, and its worst
+  /// distance to `reference` in ulps.
+  static func outputs(
+    of x: [Double], _ kernel: ArrayKernel, portable: ArrayKernel, against reference: (Double) -> Double
+  ) -> (out: [Double], worst: UInt64) {
+    var fast = [Double](repeating: 0, count: x.count), baseline = fast
+    kernel(x.count, x, &fast)
+    portable(x.count, x, &baseline)
+    #expect(fast.map(\.bitPattern) == baseline.map(\.bitPattern))
+    return (fast, zip(x, fast).map { ulps($1, reference($0)) }.max() ?? 0)
+  }
+
   @Test func exp_isWithinTwoUlpOfLibm_andTheSameInEveryBuild() {
     var rng = Xoshiro256StarStar(seed: 3)
     // Every scale the kernels meet, a ragged tail (n not a multiple of 8), and the edges.
@@ -33,11 +47,8 @@ import Testing
       }
     }
     x += [0, -0.0, -708, 709, 1, -1, Double.ulpOfOne, .leastNonzeroMagnitude]
-    var fast = [Double](repeating: 0, count: x.count), portable = fast
-    unlearn_exp_array(x.count, x, &fast)
-    unlearn_exp_array_portable(x.count, x, &portable)
-    #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
-    let worst = zip(x, fast).map { Self.ulps($1, Foundation.exp($0)) }.max() ?? 0
+    let (fast, worst) = Self.outputs(
+      of: x, unlearn_exp_array, portable: unlearn_exp_array_portable, against: { Foundation.exp($0) })
     #expect(worst <= 2, "worst \(worst) ulp")
     #expect(fast[x.count - 8] == 1 && fast[x.count - 7] == 1)
 
@@ -61,11 +72,8 @@ import Testing
       }
     }
     x += [1, 2, 0.5, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, 1e-30]
-    var fast = [Double](repeating: 0, count: x.count), portable = fast
-    unlearn_log_array(x.count, x, &fast)
-    unlearn_log_array_portable(x.count, x, &portable)
-    #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
-    let worst = zip(x, fast).map { Self.ulps($1, Foundation.log($0)) }.max() ?? 0
+    let (fast, worst) = Self.outputs(
+      of: x, unlearn_log_array, portable: unlearn_log_array_portable, against: { Foundation.log($0) })
     #expect(worst <= 1, "worst \(worst) ulp")
     #expect(fast[x.count - 7] == 0)
 
@@ -89,11 +97,8 @@ import Testing
       }
     }
     x += [0, -0.0, 1, -0.5, 1e-300, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
-    var fast = [Double](repeating: 0, count: x.count), portable = fast
-    unlearn_log1p_array(x.count, x, &fast)
-    unlearn_log1p_array_portable(x.count, x, &portable)
-    #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
-    let worst = zip(x, fast).map { Self.ulps($1, Foundation.log1p($0)) }.max() ?? 0
+    let (fast, worst) = Self.outputs(
+      of: x, unlearn_log1p_array, portable: unlearn_log1p_array_portable, against: { Foundation.log1p($0) })
     #expect(worst <= 2, "worst \(worst) ulp")
     #expect(fast[x.count - 7] == 0 && fast[x.count - 3].bitPattern == Double(1e-300).bitPattern)
 
