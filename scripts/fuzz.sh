@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(png npy safetensors yaml csv)
+[ ${#targets[@]} -gt 0 ] || targets=(png npy npz safetensors yaml csv)
 
 build=.build-fuzz
 # The C wrappers (CPNGDecoder) are instrumented too; libpng itself is the system's, uninstrumented.
@@ -25,7 +25,7 @@ mkdir -p "$build/findings"
 status=0
 summary=()
 for t in "${targets[@]}"; do
-  [ -d "fuzz/corpus/$t" ] || { echo "fuzz: no target $t (png, npy, safetensors, yaml, csv)"; exit 2; }
+  [ -d "fuzz/corpus/$t" ] || { echo "fuzz: no target $t (png, npy, npz, safetensors, yaml, csv)"; exit 2; }
   work=$build/corpus/$t
   mkdir -p "$work"
   log=$build/$t.log

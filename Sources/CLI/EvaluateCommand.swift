@@ -10,7 +10,7 @@ struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Train the original model, run every algorithm N times next to N retrained models, and score them.",
     discussion: """
-      Writes RUN/results.json, table.md and table.csv, and per model the logits on every split (.npy). \
+      Writes RUN/results.json, table.md and table.csv, and per model the logits on every split (logits.npz, an array per split). \
       Running it again with the same arguments skips finished jobs (a killed run resumes). \
       Outputs are identical whatever the number of workers. Exit status: 0 when every job succeeded, 3 when some \
       jobs failed (their rows say why; the results are written), 1 when the run could not be done, 128 + the \

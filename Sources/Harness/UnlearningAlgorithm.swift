@@ -24,7 +24,7 @@ public struct UnlearningRequest: Sendable {
   /// methods stop and return their current model; exact methods fail.
   public var deadline: Deadline?
   /// Where the runner stores this job's outputs (set by the runner; nil when called directly).
-  /// An algorithm may leave logs here; `.npy` and `.safetensors` files are reserved for the runner.
+  /// An algorithm may leave logs here; `.npy`, `.npz` and `.safetensors` files are reserved for the runner.
   public var jobDirectory: URL?
   /// A private, empty folder for temporary files (set by the runner under `RUN/.work/`;
   /// nil: make one in the system's temporary directory).

@@ -49,7 +49,7 @@ import Testing
     // The work folder is cleaned after success, and the manifest hashes the logits (not the log).
     #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent(".work/numpy-finetune/0000").path))
     let manifest = try RunManifest.read(run.appendingPathComponent("manifest.json"))
-    #expect(manifest.files["jobs/numpy-finetune/0001/forget.npy"] != nil)
+    #expect(manifest.files["jobs/numpy-finetune/0001/logits.npz"] != nil)
     // Deterministic: the same request gives the same bytes (rerun --verify replays the command).
     let (s2, out2, e2) = try runUnlearn(["rerun", run.path, "--verify", "--quiet"])
     #expect(s2 == 0 && out2.contains("verified: all"), "\(out2) \(e2)")

@@ -46,9 +46,9 @@ import Testing
     #expect(out.contains("| numpy-finetune | approximate | 4 |"), "\(out)")
     let fm = FileManager.default
     for path in [
-      "original/checkpoint/0.weight.npy", "original/round-2/forget.npy", "jobs/retrain/0003/round-2/checkpoint",
-      "jobs/numpy-finetune/0000/round-1/checkpoint/0.bias.npy", "jobs/numpy-finetune/0000/round-2/test.npy",
-      "jobs/original-seeds/0001/round-1/checkpoint", "jobs/original-seeds/0001/round-2/audit.npy",
+      "original/checkpoint/0.weight.npy", "original/round-2/logits.npz", "jobs/retrain/0003/round-2/checkpoint",
+      "jobs/numpy-finetune/0000/round-1/checkpoint/0.bias.npy", "jobs/numpy-finetune/0000/round-2/logits.npz",
+      "jobs/original-seeds/0001/round-1/checkpoint", "jobs/original-seeds/0001/round-2/logits.npz",
     ] {
       #expect(fm.fileExists(atPath: run.appendingPathComponent(path).path), "\(path)")
     }
@@ -203,8 +203,8 @@ import Testing
     func stack(_ algorithm: String) throws -> URL {
       var values = [Float](), shape = [Int]()
       for i in 0..<4 {
-        let a = try NPYArray.read(run.appendingPathComponent("jobs/\(algorithm)/000\(i)/forget.npy"))
-        guard case .float32(let v) = a.storage else { throw CocoaError(.fileReadCorruptFile) }
+        let a = try NPZArchive.read(run.appendingPathComponent("jobs/\(algorithm)/000\(i)/logits.npz"))["forget"]
+        guard let a, case .float32(let v) = a.storage else { throw CocoaError(.fileReadCorruptFile) }
         values += v
         shape = a.shape
       }

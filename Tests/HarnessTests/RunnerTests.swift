@@ -25,8 +25,8 @@ enum QuickRun {
     let ra = try QuickRun.runner(workers: 1, dir: a).run()
     _ = try QuickRun.runner(workers: 2, dir: b).run()
     let oa = try TestSupport.outputs(a), ob = try TestSupport.outputs(b)
-    // labels, original weights and logits; 9 jobs + 2 original-seeds, 5 splits each
-    #expect(oa.count == 5 + 1 + 5 + (3 * 3 + 2) * 5)
+    // 5 labels, the original's weights and logits; the logits of 9 jobs and 2 original-seeds
+    #expect(oa.count == 5 + 1 + 1 + (3 * 3 + 2))
     #expect(oa == ob)
     #expect(ra.failures.isEmpty && ra.jobsRun == 11)
     #expect(ra.populations[0].map(\.name) == ["original", "retrain", "original-seeds", "noise", "noise-big"])
@@ -68,7 +68,7 @@ enum QuickRun {
     try fm.removeItem(at: store.jobDirectory(JobID(algorithm: "noise", index: 1)).appendingPathComponent("job.json"))
     let retrain2 = store.jobDirectory(JobID(algorithm: "retrain", index: 2))
     try fm.removeItem(at: retrain2.appendingPathComponent("job.json"))
-    try Data([0x93, 0x4e]).write(to: retrain2.appendingPathComponent("test.npy"))
+    try Data([0x50, 0x4b]).write(to: retrain2.appendingPathComponent(RunStore.logitsFile))
     try fm.removeItem(at: store.jobDirectory(JobID(algorithm: "noise-big", index: 0)))
     let again = try QuickRun.runner(workers: 2, dir: broken).run()
     #expect(again.jobsRun == 3 && again.jobsSkipped == 8)
@@ -147,8 +147,10 @@ enum QuickRun {
     let store = RunStore(a, rounds: 3)
     #expect(
       FileManager.default.fileExists(
-        atPath: store.outputsDirectory(.algorithm("noise"), index: 1, round: 2).appendingPathComponent("forget.npy")
-          .path))
+        atPath: store.outputsDirectory(.algorithm("noise"), index: 1, round: 2).appendingPathComponent(
+          RunStore.logitsFile
+        )
+        .path))
     #expect(outcome.populations.count == 3)
     #expect(outcome.populations[2].first { $0.role == .algorithm("noise") }?.seconds?.count == 2)
     // Each round's labels are its own forget batch.

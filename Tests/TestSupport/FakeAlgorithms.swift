@@ -81,11 +81,11 @@ extension TestSupport {
     return s
   }
 
-  /// Every `.npy` and `.safetensors` file under `dir`, by relative path.
+  /// Every `.npy`, `.npz` and `.safetensors` file under `dir`, by relative path.
   public static func outputs(_ dir: URL) throws -> [String: Data] {
     var out = [String: Data]()
     guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil) else { return out }
-    for case let url as URL in e where ["npy", "safetensors"].contains(url.pathExtension) {
+    for case let url as URL in e where ["npy", "npz", "safetensors"].contains(url.pathExtension) {
       out[String(url.path.dropFirst(dir.path.count))] = try Data(contentsOf: url)
     }
     return out

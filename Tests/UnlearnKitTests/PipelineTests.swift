@@ -162,12 +162,12 @@ enum Runs {
     let replay = try Evaluation.replay(
       dir, EvaluationOptions(out: TestSupport.temporaryDirectory("again").appendingPathComponent("run")))
     #expect(!replay.isEmpty && replay.allSatisfy { $0.status == "identical" })
-    let logits = dir.appendingPathComponent("jobs/sisa/0001/forget.npy")
+    let logits = dir.appendingPathComponent("jobs/sisa/0001/logits.npz")
     var bytes = try Data(contentsOf: logits)
-    bytes[bytes.count - 1] ^= 1
+    bytes[bytes.count / 2] ^= 1  // inside an array's data
     try bytes.write(to: logits)
     let tampered = try Evaluation.replay(
       dir, EvaluationOptions(out: TestSupport.temporaryDirectory("again2").appendingPathComponent("run")))
-    #expect(tampered.contains { $0.file == "jobs/sisa/0001/forget.npy" && $0.status.contains("differs") })
+    #expect(tampered.contains { $0.file == "jobs/sisa/0001/logits.npz" && $0.status.contains("differs") })
   }
 }

@@ -8,14 +8,14 @@ import NumericCore
 /// identity.yaml            what the stored outputs depend on (checked when resuming)
 /// splits.json              the split ids and their SHA-256
 /// labels/<split>.npy       int64 labels of each scored split (the rows of the logits)
-/// original/                model.safetensors, architecture.json, <split>.npy logits, job.json
+/// original/                model.safetensors, architecture.json, logits.npz, job.json
 /// original/<k>/            the same for original k, with `evaluation.originals` K > 1
 /// original/checkpoint/     an external model's checkpoint (opaque files; also in every job folder)
 /// jobs/<algorithm>/parameters.json        resolved hyper-parameters
-/// jobs/<algorithm>/original/<split>.npy   the algorithm's own original (SISA's ensemble), if it has one
+/// jobs/<algorithm>/original/logits.npz   the algorithm's own original (SISA's ensemble), if it has one
 ///                                         (original/<k>/ for original k > 0)
 /// jobs/<algorithm>/reference/<index>/     its own exact reference, if it declares one (SISA trained on retain)
-/// jobs/<algorithm>/<index>/<split>.npy    logits [n, classes] of model <index> on each split
+/// jobs/<algorithm>/<index>/logits.npz    logits [n, classes] of model <index>, one array per split
 /// jobs/<algorithm>/<index>/job.json       seed, wall times (written last: it marks the job done)
 /// jobs/<algorithm>/<index>/failure.json   why the job failed (removed when it succeeds)
 /// jobs/<algorithm>/<plan>/<index>/        shadow run <index> of an attack's plan (e.g. ulira), same files
@@ -24,6 +24,11 @@ import NumericCore
 /// ```
 /// With k > 1 deletion rounds the logits and labels of round r are in a `round-<r>/`
 /// subfolder of each of these folders. Every file is written atomically.
+///
+/// A model's logits on every split are one `.npz` archive (`np.load(…)["forget"]`) rather than a
+/// `.npy` file per split: a run holds thousands of models, and each file costs its creation, its
+/// reading and its digest (ext4, for one, scans past every recently deleted inode to allocate a
+/// new one, so re-running into a folder just deleted costs time quadratic in the file count).
 public struct RunStore: Sendable {
   public let root: URL
   /// Deletion rounds of the run (1: a single forget set).
@@ -48,6 +53,8 @@ public struct RunStore: Sendable {
   public static let resultsFile = "results.json", manifestFile = "manifest.json", shardFile = "shard.json"
   public static let datasetFile = "dataset.tsv"
   static let recordFile = "job.json", failureFile = "failure.json", parametersFile = "parameters.json"
+  /// A model's logits: one array `<split>` of shape [examples, classes] per scored split.
+  public static let logitsFile = "logits.npz"
 
   public func file(_ name: String) -> URL { root.appendingPathComponent(name) }
 
@@ -111,7 +118,8 @@ public struct RunStore: Sendable {
   /// expected to replay byte for byte. Every other output is deterministic.
   public static func isDeterministic(_ relative: String) -> Bool {
     let name = (relative as NSString).lastPathComponent
-    return relative.hasSuffix(".npy") || relative.hasSuffix(".safetensors") || relative.contains("checkpoint/")
+    return relative.hasSuffix(".npy") || relative.hasSuffix(".npz") || relative.hasSuffix(".safetensors")
+      || relative.contains("checkpoint/")
       || [splitsFile, identityFile, datasetFile, "architecture.json", parametersFile].contains(name)
   }
 
@@ -148,14 +156,14 @@ public struct RunStore: Sendable {
 
   // MARK: Writing
 
-  /// Writes the model's logits on every split as `<split>.npy` in `directory`.
+  /// Writes the model's logits on every split as `logits.npz` in `directory`.
   public func writeLogits(of model: UnlearnedModel, on examples: PerSplit<LabeledExamples?>, in directory: URL) throws {
     try writeLogits(try examples.map { ex in try ex.map { try model.logits($0.features) } }, in: directory)
   }
 
-  /// Writes logits as `<split>.npy` in `directory`, each split checked finite.
+  /// Writes logits as `logits.npz` in `directory` (an array per split given), each split checked finite.
   public func writeLogits(_ logits: PerSplit<Tensor?>, in directory: URL) throws {
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    var entries = [NPZArchive.Entry]()
     for (split, z) in logits.all {
       guard let z else { continue }
       guard z.scalars.allSatisfy(\.isFinite) else {
@@ -163,8 +171,9 @@ public struct RunStore: Sendable {
           "the model",
           "its logits on \(split) are not finite (NaN or infinity): the weights overflow; the model cannot be scored")
       }
-      try writeAtomically(NPYArray(z).encoded(), to: directory.appendingPathComponent("\(split).npy"))
+      entries.append(NPZArchive.Entry(name: "\(split)", array: NPYArray(z)))
     }
+    try writeAtomically(try NPZArchive(entries).encoded(), to: directory.appendingPathComponent(Self.logitsFile))
   }
 
   /// Writes the labels of round `round` (so a run folder can be scored without the dataset).
@@ -241,15 +250,19 @@ public struct RunStore: Sendable {
 
   /// The logits stored in `directory`, for the splits asked for.
   public func outputs(in directory: URL, splits: Set<Split>) throws -> ModelOutputs {
-    ModelOutputs(
+    let url = directory.appendingPathComponent(Self.logitsFile)
+    let (data, identity) = try FileInput.readWithIdentity(url)
+    let archive = try NPZArchive.decode(data, name: url.path, only: Set(splits.map { "\($0)" }))
+    digests.record(url, data: data, identity: identity)
+    return ModelOutputs(
       logits: try PerSplit { split in
         guard splits.contains(split) else { return nil }
-        let url = directory.appendingPathComponent("\(split).npy")
-        let (data, identity) = try FileInput.readWithIdentity(url)
-        let a = try NPYArray.decode(data, name: url.path)
-        digests.record(url, data: data, identity: identity)
+        guard let a = archive["\(split)"] else {
+          throw HarnessError(
+            url.path, "holds no logits on \(split) (no array '\(split)'); delete its folder to recompute it")
+        }
         guard case .float32(let v) = a.storage, a.shape.count == 2 else {
-          throw HarnessError(url.path, "expected float32 logits of shape [examples, classes]")
+          throw HarnessError("\(url.path)[\(split)]", "expected float32 logits of shape [examples, classes]")
         }
         return Tensor(shape: a.shape, scalars: v)
       })

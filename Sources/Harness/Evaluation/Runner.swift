@@ -196,6 +196,6 @@ extension RunStore {
   /// True when the algorithm called `name` has stored its own original (e.g. SISA's ensemble).
   public func hasOwnOriginal(_ name: String) -> Bool {
     FileManager.default.fileExists(
-      atPath: ownOriginalDirectory(name).appendingPathComponent("\(Split.forget).npy").path)
+      atPath: ownOriginalDirectory(name).appendingPathComponent(Self.logitsFile).path)
   }
 }

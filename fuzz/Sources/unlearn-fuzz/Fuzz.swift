@@ -13,13 +13,14 @@ func fuzz(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
   switch target {
   case "png": _ = try? PNGImage.decode(data, name: "input.png")
   case "npy": _ = try? NPYArray.decode(data, name: "input.npy")
+  case "npz": _ = try? NPZArchive.decode(data, name: "input.npz")
   case "safetensors": _ = try? Safetensors.decode(data, name: "input.safetensors")
   case "yaml": _ = try? ExperimentSpec.load(yaml: String(decoding: data, as: UTF8.self), file: "input.yaml")
   case "csv":
     _ = try? Dataset.parseManifest(
       String(decoding: data, as: UTF8.self), file: URL(fileURLWithPath: "/fuzz/labels.csv"))
   default:
-    FileHandle.standardError.write(Data("set UNLEARN_FUZZ_TARGET to png, npy, safetensors, yaml or csv\n".utf8))
+    FileHandle.standardError.write(Data("set UNLEARN_FUZZ_TARGET to png, npy, npz, safetensors, yaml or csv\n".utf8))
     exit(2)
   }
   return 0
