@@ -21,6 +21,15 @@ public enum Kernels {
     for c in 0..<planes { (y.pointer + c * size).update(repeating: b.pointer[c], count: size) }
   }
 
+  /// `out[c, r] = x[r, c]`: the transpose of a row-major `rows × cols` matrix.
+  public static func transpose(_ x: FloatView, rows: Int, cols: Int, into out: FloatView) {
+    precondition(x.count >= rows * cols && out.count >= rows * cols)
+    let xp = x.pointer, op = out.pointer
+    for r in 0..<rows {
+      for c in 0..<cols { op[c * rows + r] = xp[r * cols + c] }
+    }
+  }
+
   /// `g[c] = Σ_r Y[r, c]` (column sums of a row-major `rows × cols` matrix, each from row 0 down; in C).
   public static func sumRows(_ y: FloatView, rows: Int, cols: Int, into g: FloatView) {
     precondition(y.count >= rows * cols && g.count >= cols)

@@ -1,8 +1,9 @@
 import Foundation
-import Networks
 import NumericCore
 import TestSupport
 import Testing
+
+@testable import Networks
 
 /// Checks a layer's backward pass against central finite differences of
 /// L = Σ r ⊙ forward(x) for a fixed random r (so ∂L/∂y = r), in double-checked float.
@@ -105,6 +106,66 @@ func checkLayerGradients(_ layer: any Layer, batch: Int, seed: UInt64, inputScal
     whole.forward(x.view, y1.view, batch: 5, parameters: p.view)
     chunked.forward(x.view, y2.view, batch: 5, parameters: p.view)
     #expect(y1.array == y2.array)
+  }
+
+  /// A layer whose products run in several column blocks (16 → 32 channels, 3 examples of 12×12:
+  /// 432 columns in blocks of 208, 208 and 16) against the convolution written out in Double.
+  @Test func conv2D_columnBlocks_matchTheConvolutionWrittenOut() {
+    let (cin, cout, k, pad, h, w, batch) = (16, 32, 3, 1, 12, 12, 3)
+    let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: k, padding: pad, height: h, width: w)
+    #expect(Array(Conv2D.blocks(batch * h * w, perColumn: cout * cin * k * k)).map(\.width) == [208, 208, 16])
+    conv.prepare(maxBatch: batch)
+    let x = FloatBuffer(TestSupport.randomValues(batch * conv.inputSize, seed: 40))
+    let p = FloatBuffer(TestSupport.randomValues(conv.parameterCount, seed: 41))
+    let dy = FloatBuffer(TestSupport.randomValues(batch * conv.outputSize, seed: 42))
+    let y = FloatBuffer(count: batch * conv.outputSize), dx = FloatBuffer(count: batch * conv.inputSize)
+    let dp = FloatBuffer(count: conv.parameterCount)
+    conv.forward(x.view, y.view, batch: batch, parameters: p.view)
+    conv.backward(
+      input: x.view, output: y.view, outputGrad: dy.view, inputGrad: dx.view, batch: batch, parameters: p.view,
+      parameterGrads: dp.view)
+    // CBHW activations; W [out, in, k, k] then the bias.
+    func xi(_ c: Int, _ b: Int, _ r: Int, _ q: Int) -> Int { ((c * batch + b) * h + r) * w + q }
+    func wi(_ o: Int, _ c: Int, _ i: Int, _ j: Int) -> Int { ((o * cin + c) * k + i) * k + j }
+    var yRef = [Double](repeating: 0, count: y.count), dxRef = [Double](repeating: 0, count: dx.count)
+    var dpRef = [Double](repeating: 0, count: dp.count)
+    for o in 0..<cout {
+      for b in 0..<batch {
+        for r in 0..<h {
+          for q in 0..<w {
+            let out = xi(o, b, r, q)
+            var sum = Double(p[cout * cin * k * k + o])
+            dpRef[cout * cin * k * k + o] += Double(dy[out])
+            for c in 0..<cin {
+              for i in 0..<k {
+                for j in 0..<k {
+                  let rr = r + i - pad, qq = q + j - pad
+                  guard rr >= 0 && rr < h && qq >= 0 && qq < w else { continue }
+                  sum += Double(p[wi(o, c, i, j)]) * Double(x[xi(c, b, rr, qq)])
+                  dpRef[wi(o, c, i, j)] += Double(dy[out]) * Double(x[xi(c, b, rr, qq)])
+                  dxRef[xi(c, b, rr, qq)] += Double(dy[out]) * Double(p[wi(o, c, i, j)])
+                }
+              }
+            }
+            yRef[out] = sum
+          }
+        }
+      }
+    }
+    func worst(_ got: FloatBuffer, _ want: [Double]) -> Double {
+      (0..<want.count).map { abs(Double(got[$0]) - want[$0]) / max(1, abs(want[$0])) }.max() ?? 0
+    }
+    #expect(worst(y, yRef) < 1e-5 && worst(dx, dxRef) < 1e-5 && worst(dp, dpRef) < 1e-5)
+  }
+
+  @Test func conv2D_columnBlocks_coverTheColumnsInSmallProductsOfWhole16s() {
+    for (columns, perColumn) in [(784, 4608), (3136, 144), (1, 4608), (17, 10_000_000), (1568, 3888)] {
+      let blocks = Array(Conv2D.blocks(columns, perColumn: perColumn))
+      #expect(blocks.first?.first == 0 && blocks.map(\.width).reduce(0, +) == columns)
+      #expect(zip(blocks, blocks.dropFirst()).allSatisfy { $0.first + $0.width == $1.first })
+      #expect(
+        blocks.dropLast().allSatisfy { $0.width % 16 == 0 && ($0.width * perColumn <= 1_000_000 || $0.width == 16) })
+    }
   }
 
   @Test func relu_gradientMatchesFiniteDifference() {
