@@ -48,7 +48,7 @@ bench: deps
 	$(SWIFT) build -c release --product unlearn-bench
 	$(BIN)/unlearn-bench
 
-# libFuzzer targets for the readers of untrusted files (PNG, .npy, safetensors, YAML, CSV):
+# libFuzzer targets for the readers of untrusted files (PNG, .npy, .npz, safetensors, YAML, CSV):
 # FUZZ_SECONDS per target (default 600). fuzz-smoke is the short run of make test.
 FUZZ_SECONDS ?= 600
 fuzz: deps
