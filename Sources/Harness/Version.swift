@@ -1,2 +1,3 @@
 /// The harness version written into every output (results, manifests, shard records).
-public let toolVersion = "0.1.0"
+/// 0.2.0: a model's logits on every split are one `logits.npz` (0.1: a `.npy` file per split).
+public let toolVersion = "0.2.0"

@@ -160,6 +160,32 @@ enum QuickRun {
 }
 
 @Suite struct DataModelTests {
+  /// A model's logits come back from its `logits.npz`; a folder of the earlier layout (a `.npy` per
+  /// split) is refused with what to do, a missing file with the system's reason.
+  @Test func theStore_readsLogitsNPZ_andRefusesTheEarlierLayoutSayingSo() throws {
+    let dir = TestSupport.temporaryDirectory("store")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let store = RunStore(dir), model = dir.appendingPathComponent("jobs/retrain/0000")
+    let forget = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]), test = Tensor(shape: [1, 3], scalars: [0, -1, 2])
+    var logits = PerSplit<Tensor?> { _ in nil }
+    logits[.forget] = forget
+    logits[.test] = test
+    try store.writeLogits(logits, in: model)
+    let back = try store.outputs(in: model, splits: [.forget, .test])
+    #expect(back.logits[.forget] == forget && back.logits[.test] == test && back.logits[.retain] == nil)
+    #expect(throws: HarnessError.self) { try store.outputs(in: model, splits: [.retain]) }
+
+    let old = dir.appendingPathComponent("jobs/retrain/0001")
+    try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
+    try NPYArray(forget).encoded().write(to: old.appendingPathComponent("forget.npy"))
+    #expect {
+      try store.outputs(in: old, splits: [.forget])
+    } throws: { "\($0)".contains("the layout of unlearn before 0.2") && "\($0)".contains("into a new folder") }
+    #expect {
+      try store.outputs(in: dir.appendingPathComponent("jobs/retrain/0002"), splits: [.forget])
+    } throws: { "\($0)".contains("logits.npz") && !"\($0)".contains("before 0.2") }
+  }
+
   @Test func perSplit_mapsAndSubscriptsEverySplit() {
     var p = PerSplit { $0.rawValue }
     #expect(p[.validation] == "validation" && p.all.map(\.split) == Split.allCases)

@@ -251,7 +251,17 @@ public struct RunStore: Sendable {
   /// The logits stored in `directory`, for the splits asked for.
   public func outputs(in directory: URL, splits: Set<Split>) throws -> ModelOutputs {
     let url = directory.appendingPathComponent(Self.logitsFile)
-    let (data, identity) = try FileInput.readWithIdentity(url)
+    let data: Data, identity: FileIdentity
+    do { (data, identity) = try FileInput.readWithIdentity(url) } catch {
+      let legacy = Split.allCases.contains {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("\($0).npy").path)
+      }
+      guard legacy else { throw error }
+      throw HarnessError(
+        directory.path,
+        "holds a .npy file per split, the layout of unlearn before 0.2 (now one \(Self.logitsFile) per model): "
+          + "score this folder with the version that wrote it, or run the experiment again into a new folder")
+    }
     let archive = try NPZArchive.decode(data, name: url.path, only: Set(splits.map { "\($0)" }))
     digests.record(url, data: data, identity: identity)
     return ModelOutputs(
