@@ -36,6 +36,10 @@ let package = Package(
     .systemLibrary(
       name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"])]),
+    // zlib (installed with libpng-dev): CRC-32 of .npz entries, deflate of the plots' PNGs.
+    .systemLibrary(
+      name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]),
 
     // libpng's low-level reader behind setjmp error handling (C cannot longjmp through Swift).
     .target(name: "CPNGDecoder", dependencies: ["CPNG"]),
@@ -46,7 +50,7 @@ let package = Package(
 
     // Libraries, in the one direction of dependencies:
     // NumericCore -> Networks -> Harness -> {Attacks, Baselines, Reports} -> UnlearnKit -> UnlearnCLI.
-    .target(name: "NumericCore", dependencies: ["CBLAS", "CKernels"]),
+    .target(name: "NumericCore", dependencies: ["CBLAS", "CKernels", "CZlib"]),
     .target(name: "Networks", dependencies: ["NumericCore"]),
     .target(
       name: "Harness",
@@ -55,7 +59,7 @@ let package = Package(
       ]),
     .target(name: "Attacks", dependencies: ["Harness", "NumericCore", "CKernels"]),
     .target(name: "Baselines", dependencies: ["Harness", "Networks", "NumericCore"]),
-    .target(name: "Reports", dependencies: ["Harness", "NumericCore", "CCairo", "CPNG"]),
+    .target(name: "Reports", dependencies: ["Harness", "NumericCore", "CCairo", "CZlib"]),
     .target(
       name: "UnlearnKit", dependencies: ["Harness", "Attacks", "Baselines", "Reports", "Networks", "NumericCore"]),
 

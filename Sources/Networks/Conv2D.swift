@@ -106,25 +106,9 @@ public final class Conv2D: Layer {
   /// OpenBLAS runs a product in its small-matrix kernels, without packing (AVX-512 cores), and a
   /// multiple of 16 columns wide but the last (a width of 16j + 1 … 16j + 8 makes those kernels
   /// allocate a scratch buffer on every call).
-  static func blocks(_ columns: Int, perColumn: Int) -> ColumnBlocks {
-    ColumnBlocks(total: columns, width: Swift.max(16, 1_000_000 / Swift.max(perColumn, 1) / 16 * 16))
-  }
-
-  /// `(first, width)` of consecutive blocks of `width` columns covering `0 ..< total`.
-  struct ColumnBlocks: Sequence, IteratorProtocol {
-    let total: Int, width: Int
-    var position = 0
-
-    init(total: Int, width: Int) {
-      self.total = total
-      self.width = width
-    }
-
-    mutating func next() -> (first: Int, width: Int)? {
-      guard position < total else { return nil }
-      defer { position += width }
-      return (position, Swift.min(width, total - position))
-    }
+  static func blocks(_ columns: Int, perColumn: Int) -> LazyMapSequence<StrideTo<Int>, (first: Int, width: Int)> {
+    let width = Swift.max(16, 1_000_000 / Swift.max(perColumn, 1) / 16 * 16)
+    return stride(from: 0, to: columns, by: width).lazy.map { ($0, Swift.min(width, columns - $0)) }
   }
 
   public func forward(_ input: FloatView, _ output: FloatView, batch: Int, parameters: FloatView) {

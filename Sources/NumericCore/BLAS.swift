@@ -6,11 +6,6 @@ import CBLAS
 /// models (one model per core), so BLAS itself is kept single-threaded; see
 /// ``BLASThreads``.
 public enum BLAS {
-  /// `C ← α·op(A)·op(B) + β·C` with `op(A)` of shape m×k and `op(B)` k×n (row-major).
-  ///
-  /// - Parameters:
-  ///   - transA, transB: whether `A` and `B` are stored transposed.
-  ///   - lda, ldb, ldc: leading dimensions (row strides) of the stored matrices.
   /// Whether ``gemm`` hands β = 0 to OpenBLAS as it is: on the cores where OpenBLAS has
   /// small-matrix kernels (AVX-512: SkylakeX, Cooperlake, Sapphire Rapids), whose β = 0 variants
   /// write C without reading it. A training step of the reference MLP and CNN is 2.5 % faster so
@@ -21,6 +16,11 @@ public enum BLAS {
     return ["skylakex", "cooperlake", "sapphirerapids"].contains(String(cString: name).lowercased())
   }()
 
+  /// `C ← α·op(A)·op(B) + β·C` with `op(A)` of shape m×k and `op(B)` k×n (row-major).
+  ///
+  /// - Parameters:
+  ///   - transA, transB: whether `A` and `B` are stored transposed.
+  ///   - lda, ldb, ldc: leading dimensions (row strides) of the stored matrices.
   @inlinable
   public static func gemm(
     transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,

@@ -1,4 +1,4 @@
-import CKernels
+import CZlib
 import Foundation
 
 /// A NumPy `.npz` archive: named `.npy` arrays in one uncompressed zip file, as `numpy.savez`
@@ -46,7 +46,7 @@ public struct NPZArchive: Sendable, Equatable {
       guard body.count < 0xFFFF_FFFF, offset < 0xFFFF_FFFF else {
         throw fail("array '\(entry.name)' ends past 4 GiB: zip without zip64 cannot hold it")
       }
-      let crc = body.withUnsafeBytes { unlearn_crc32(0, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) }
+      let crc = body.withUnsafeBytes { Self.crc32(0, $0) }
       // Local file header, then the data.
       Self.put32(&out, Self.localSignature)
       Self.putCommon(&out, crc: crc, size: body.count, nameLength: name.count)
@@ -77,6 +77,12 @@ public struct NPZArchive: Sendable, Equatable {
     Self.put32(&out, UInt32(directoryOffset))
     Self.put16(&out, 0)  // comment length
     return out
+  }
+
+  /// zlib's CRC-32 (the checksum of zip, gzip and PNG) of `bytes`, continuing from `crc` (0 to
+  /// start): crc32(crc32(0, a), b) is the CRC of a followed by b.
+  static func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    UInt32(crc32_z(uLong(crc), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count))
   }
 
   static let localSignature: UInt32 = 0x0403_4B50, centralSignature: UInt32 = 0x0201_4B50
@@ -175,7 +181,7 @@ public struct NPZArchive: Sendable, Equatable {
       guard start + size <= directoryOffset else { throw fail("entry '\(entryName)' runs past the zip directory") }
       if let only, !only.contains(arrayName) { continue }
       let body = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + size)])
-      let actual = unlearn_crc32(0, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count)
+      let actual = crc32(0, body)
       guard Int(actual) == crc else { throw fail("entry '\(entryName)' fails its CRC-32 check: the file is corrupt") }
       entries.append(Entry(name: arrayName, array: try NPYArray.decode(bytes: body, name: "\(name)[\(arrayName)]")))
     }

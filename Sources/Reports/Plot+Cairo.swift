@@ -1,5 +1,5 @@
 import CCairo
-import CPNG
+import CZlib
 import Foundation
 import Harness
 

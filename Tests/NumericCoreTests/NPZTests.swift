@@ -15,14 +15,14 @@ import Testing
 
   @Test func crc32_matchesTheStandardCheckValueAndContinues() {
     let bytes = Array("123456789".utf8)
-    #expect(unlearn_crc32(0, bytes, bytes.count) == 0xCBF4_3926)
-    #expect(unlearn_crc32(0, nil, 0) == 0)
+    #expect(bytes.withUnsafeBytes { NPZArchive.crc32(0, $0) } == 0xCBF4_3926)
+    #expect(NPZArchive.crc32(0, UnsafeRawBufferPointer(start: nil, count: 0)) == 0)
     // Every split point of a longer input (both the eight-byte steps and the byte tail).
     let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-    let whole = unlearn_crc32(0, long, long.count)
+    let whole = long.withUnsafeBytes { NPZArchive.crc32(0, $0) }
     for cut in [0, 1, 7, 8, 9, 500, 999, 1000] {
-      let head = long.withUnsafeBufferPointer { unlearn_crc32(0, $0.baseAddress, cut) }
-      let both = long.withUnsafeBufferPointer { unlearn_crc32(head, $0.baseAddress! + cut, long.count - cut) }
+      let head = long.withUnsafeBytes { NPZArchive.crc32(0, UnsafeRawBufferPointer(rebasing: $0[..<cut])) }
+      let both = long.withUnsafeBytes { NPZArchive.crc32(head, UnsafeRawBufferPointer(rebasing: $0[cut...])) }
       #expect(both == whole, "split at \(cut)")
     }
   }

@@ -15,10 +15,6 @@ void unlearn_sha256_blocks_portable(uint32_t h[8], const uint8_t *data, size_t b
 /// 1 when `unlearn_sha256_blocks` uses the SHA extensions on this CPU, else 0.
 int unlearn_sha256_accelerated(void);
 
-/// CRC-32 (the checksum of zip, gzip and PNG) of `count` bytes, continuing from `crc` (0 to
-/// start): crc = unlearn_crc32(unlearn_crc32(0, a, n), b, m) is the CRC of a followed by b.
-uint32_t unlearn_crc32(uint32_t crc, const uint8_t *data, size_t count);
-
 /// The widest vector instructions the kernels may use here: 2 AVX-512F, 1 AVX2, 0 neither (or
 /// not x86-64). Checked once; the operating system must save the registers too.
 int unlearn_vector_level(void);
